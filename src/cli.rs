@@ -1,0 +1,158 @@
+//! The command line, as DESIGN.md fixes it.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "gazette",
+    version,
+    about = "Turns news feeds into a newsletter people want to read"
+)]
+pub struct Cli {
+    /// Config file.
+    #[arg(
+        long,
+        global = true,
+        env = "GAZETTE_CONFIG",
+        default_value = "config/gazette.toml"
+    )]
+    pub config: PathBuf,
+    /// More log output (-v info, -vv debug); RUST_LOG overrides.
+    #[arg(short, long, global = true, action = clap::ArgAction::Count)]
+    pub verbose: u8,
+    /// Only errors.
+    #[arg(short, long, global = true)]
+    pub quiet: bool,
+    /// Machine-readable output (where a command prints results).
+    #[arg(long, global = true)]
+    pub json: bool,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Write a commented starter config/gazette.toml and the default templates.
+    Init {
+        /// Folder to write into.
+        #[arg(default_value = ".")]
+        dir: PathBuf,
+        /// Take the feeds from a feed reader's OPML export.
+        #[arg(long)]
+        opml: Option<PathBuf>,
+        /// Overwrite existing files.
+        #[arg(long)]
+        force: bool,
+    },
+    /// Validate the config and templates.
+    Check {
+        /// Also open an SMTP session.
+        #[arg(long)]
+        smtp: bool,
+    },
+    /// Fetch every feed now.
+    Fetch,
+    /// Print the lead paragraph of an article page or feed item HTML.
+    Summarize {
+        /// A file or an http(s) URL.
+        source: String,
+    },
+    /// Render the next issue of a digest without sending it.
+    Build(BuildArgs),
+    /// The one-off digest: fetch, build and deliver now.
+    Send(SendArgs),
+    /// Manage subscribers.
+    #[command(subcommand)]
+    Subscribers(SubscribersCmd),
+    /// Past issues with delivery counts.
+    #[command(subcommand)]
+    Issues(IssuesCmd),
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Format {
+    Html,
+    Text,
+    Markdown,
+    Eml,
+}
+
+#[derive(Debug, Args)]
+pub struct BuildArgs {
+    /// Digest name (default: the first one).
+    #[arg(long)]
+    pub digest: Option<String>,
+    #[arg(long, value_enum, default_value = "html")]
+    pub format: Format,
+    /// Write here instead of stdout.
+    #[arg(long)]
+    pub out: Option<PathBuf>,
+    /// Editor's intro in Markdown (overrides the digest's `intro`).
+    #[arg(long)]
+    pub intro: Option<PathBuf>,
+    /// Fetch the feeds first.
+    #[arg(long)]
+    pub fetch: bool,
+    /// Print why each story in the window was kept or dropped.
+    #[arg(long)]
+    pub explain: bool,
+    /// Open the written file in the default browser.
+    #[arg(long)]
+    pub open: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct SendArgs {
+    /// Digest name (default: the first one).
+    #[arg(long)]
+    pub digest: Option<String>,
+    /// Write to the file outbox instead, and mark nothing as sent.
+    #[arg(long)]
+    pub dry_run: bool,
+    /// Send to these addresses instead of the subscribers.
+    #[arg(long = "to", value_name = "ADDR")]
+    pub to: Vec<String>,
+    /// Do not fetch the feeds first.
+    #[arg(long)]
+    pub no_fetch: bool,
+    /// Editor's intro in Markdown (overrides the digest's `intro`).
+    #[arg(long)]
+    pub intro: Option<PathBuf>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum SubscribersCmd {
+    /// Add (or update) a subscriber, confirmed unless --pending.
+    Add {
+        email: String,
+        #[arg(long)]
+        name: Option<String>,
+        /// Digest to receive (repeatable; default: every digest).
+        #[arg(long = "digest")]
+        digests: Vec<String>,
+        /// Store as pending (to be confirmed by the subscriber).
+        #[arg(long)]
+        pending: bool,
+    },
+    /// Remove a subscriber.
+    Remove { email: String },
+    /// List subscribers.
+    List,
+    /// Import a CSV file with header `email,name,digests`.
+    Import { file: PathBuf },
+    /// Export subscribers as CSV (stdout, or --out).
+    Export {
+        #[arg(long)]
+        out: Option<PathBuf>,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum IssuesCmd {
+    /// Every issue, newest first.
+    List,
+    /// One issue's deliveries by status.
+    Show { id: i64 },
+}

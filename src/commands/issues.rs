@@ -1,0 +1,94 @@
+//! `gazette issues list|show`: past issues and their deliveries.
+
+use std::process::ExitCode;
+
+use anyhow::Result;
+
+use super::{output, Out};
+use crate::cli::IssuesCmd;
+use crate::model::DeliveryStatus;
+use crate::pipeline::Gazette;
+
+pub fn run(g: &Gazette, cmd: IssuesCmd, out: Out) -> Result<ExitCode> {
+    match cmd {
+        IssuesCmd::List => {
+            let issues = g.store.issues()?;
+            if out.json {
+                let rows: Vec<_> = issues
+                    .iter()
+                    .map(|i| serde_json::json!({"id": i.id, "digest": i.digest, "number": i.number, "created": i.created.to_rfc3339(), "sent": i.sent, "failed": i.failed, "queued": i.queued, "unknown": i.unknown}))
+                    .collect();
+                output::json(&rows)?;
+            } else {
+                let rows: Vec<Vec<String>> = issues
+                    .iter()
+                    .map(|i| {
+                        vec![
+                            i.id.to_string(),
+                            i.digest.clone(),
+                            format!("#{}", i.number),
+                            i.created.format("%Y-%m-%d %H:%M").to_string(),
+                            i.sent.to_string(),
+                            i.failed.to_string(),
+                            i.queued.to_string(),
+                            i.unknown.to_string(),
+                        ]
+                    })
+                    .collect();
+                output::table(
+                    &[
+                        "id", "digest", "number", "created", "sent", "failed", "queued", "unknown",
+                    ],
+                    &rows,
+                );
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        IssuesCmd::Show { id } => {
+            let Some(issue) = g.store.issue(id)? else {
+                anyhow::bail!("no issue with id {id} (see `gazette issues list`)");
+            };
+            let deliveries = g.store.deliveries(id)?;
+            if out.json {
+                return output::json(&serde_json::json!({
+                    "id": issue.id, "digest": issue.digest, "number": issue.number, "subject": issue.subject,
+                    "created": issue.created.to_rfc3339(), "sent": issue.sent, "failed": issue.failed,
+                    "queued": issue.queued, "unknown": issue.unknown, "deliveries": deliveries,
+                }))
+                .map(|_| ExitCode::SUCCESS);
+            }
+            println!(
+                "issue #{} of {} (id {}): {}",
+                issue.number, issue.digest, issue.id, issue.subject
+            );
+            println!(
+                "created {}; {} sent, {} failed, {} queued, {} unknown",
+                issue.created.to_rfc3339(),
+                issue.sent,
+                issue.failed,
+                issue.queued,
+                issue.unknown
+            );
+            for status in [
+                DeliveryStatus::Unknown,
+                DeliveryStatus::Sending,
+                DeliveryStatus::Failed,
+                DeliveryStatus::Queued,
+                DeliveryStatus::Sent,
+            ] {
+                let group: Vec<_> = deliveries.iter().filter(|d| d.status == status).collect();
+                if group.is_empty() {
+                    continue;
+                }
+                println!("\n{} ({}):", status.as_str(), group.len());
+                for d in group {
+                    match &d.reply {
+                        Some(r) if status != DeliveryStatus::Sent => println!("  {}  {r}", d.email),
+                        _ => println!("  {}", d.email),
+                    }
+                }
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+    }
+}

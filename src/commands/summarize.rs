@@ -1,0 +1,97 @@
+//! `gazette summarize FILE|URL`: the lead paragraph of one article page or feed item HTML.
+
+use std::process::ExitCode;
+
+use anyhow::{Context, Result};
+
+use super::Out;
+use crate::config::{parse_location, Config, FeedLocation};
+use crate::extract::{self, LeadSource};
+use crate::ingest::http::{Fetched, Fetcher, Validators};
+
+pub async fn run(source: &str, config: Option<&Config>, out: Out) -> Result<ExitCode> {
+    let location = parse_location(source).map_err(|e| anyhow::anyhow!("{source}: {e}"))?;
+    let (bytes, url) = read(&location, config).await?;
+    let html = String::from_utf8_lossy(&bytes);
+    let (title, lead, kind) = if is_page(&html) {
+        let page = extract::extract_page(&html, url.as_ref());
+        (page.title, page.lead, LeadSource::Article)
+    } else {
+        (
+            None,
+            extract::lead_from_fragment(&html, url.as_ref()),
+            LeadSource::Content,
+        )
+    };
+    let (words, paragraphs) = config
+        .map(|c| (c.summary.lead_max_words, c.summary.lead_paragraphs))
+        .unwrap_or((80, 1));
+    let lead_text = lead
+        .as_ref()
+        .map(|l| l.text(paragraphs))
+        .unwrap_or_default();
+    let excerpt = extract::excerpt(&lead_text, words);
+    if out.json {
+        super::output::json(&serde_json::json!({
+            "title": title,
+            "lead": lead_text,
+            "lead_html": lead.as_ref().map(|l| l.html(paragraphs)).unwrap_or_default(),
+            "excerpt": excerpt,
+            "url": url.as_ref().map(|u| u.to_string()),
+            "source": kind.as_str(),
+        }))?;
+    } else {
+        if let Some(t) = &title {
+            println!("{t}\n");
+        }
+        if lead_text.is_empty() {
+            eprintln!("{source}: no lead paragraph found");
+            return Ok(ExitCode::from(1));
+        }
+        println!("{lead_text}");
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn is_page(html: &str) -> bool {
+    let head = html[..html.len().min(4096)].to_ascii_lowercase();
+    head.contains("<html")
+        || head.contains("<!doctype")
+        || head.contains("<head")
+        || head.contains("<body")
+}
+
+async fn read(
+    location: &FeedLocation,
+    config: Option<&Config>,
+) -> Result<(Vec<u8>, Option<url::Url>)> {
+    match location {
+        FeedLocation::File(path) => {
+            let bytes = std::fs::read(path).with_context(|| format!("read {}", path.display()))?;
+            Ok((bytes, None))
+        }
+        FeedLocation::Http(url) => {
+            let ingest = match config {
+                Some(c) => c.ingest.clone(),
+                None => {
+                    crate::config::Config::parse(MINIMAL, std::path::Path::new("(defaults)"))
+                        .map_err(|e| anyhow::anyhow!("{e}"))?
+                        .ingest
+                }
+            };
+            let fetcher = Fetcher::new(&ingest)?;
+            match fetcher.fetch(location, &Validators::default()).await {
+                Ok(Fetched::Body {
+                    bytes, final_url, ..
+                }) => Ok((bytes, final_url.or(Some(url.clone())))),
+                Ok(Fetched::NotModified) => {
+                    anyhow::bail!("fetch {url}: 304 without a conditional request")
+                }
+                Err(e) => anyhow::bail!("fetch {url}: {e}"),
+            }
+        }
+    }
+}
+
+/// Defaults for fetching when there is no config file.
+const MINIMAL: &str = "[newsletter]\nname = \"gazette\"\nfrom = \"gazette@localhost.localdomain\"\n[[feeds]]\nurl = \"x.xml\"\n[[digests]]\nname = \"d\"\n";

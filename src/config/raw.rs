@@ -1,0 +1,241 @@
+//! The config file as written: serde types mirroring the TOML, defaults applied, nothing checked
+//! yet. Unknown keys are not rejected here: `Config::parse` collects them all (serde_ignored).
+
+use std::collections::BTreeMap;
+
+use serde::Deserialize;
+
+#[derive(Debug, Clone, Deserialize, Default)]
+pub struct RawConfig {
+    pub newsletter: RawNewsletter,
+    #[serde(default)]
+    pub storage: RawStorage,
+    #[serde(default)]
+    pub delivery: RawDelivery,
+    #[serde(default)]
+    pub ingest: RawIngest,
+    #[serde(default)]
+    pub summary: RawSummary,
+    #[serde(default)]
+    pub feeds: Vec<RawFeed>,
+    #[serde(default)]
+    pub digests: Vec<RawDigest>,
+    #[serde(default)]
+    pub topics: BTreeMap<String, RawTopic>,
+}
+
+#[derive(Debug, Clone, Deserialize, Default)]
+pub struct RawNewsletter {
+    pub name: String,
+    pub from: String,
+    #[serde(default = "default_base_url")]
+    pub base_url: String,
+    #[serde(default = "default_timezone")]
+    pub timezone: String,
+    /// Folder whose templates override the built-in ones, file by file.
+    pub templates: Option<String>,
+    /// Language of the newsletter (the HTML `lang` attribute).
+    #[serde(default = "default_lang")]
+    pub lang: String,
+    /// Optional Reply-To address.
+    pub reply_to: Option<String>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct RawStorage {
+    #[serde(default = "default_db")]
+    pub path: String,
+}
+
+impl Default for RawStorage {
+    fn default() -> Self {
+        Self { path: default_db() }
+    }
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct RawDelivery {
+    #[serde(default = "default_delivery_url")]
+    pub url: String,
+    #[serde(default = "default_rate")]
+    pub max_per_second: f64,
+    #[serde(default = "default_connections")]
+    pub connections: usize,
+    #[serde(default = "default_attempts")]
+    pub max_attempts: u32,
+    pub dkim_key: Option<String>,
+    pub dkim_selector: Option<String>,
+    pub dkim_domain: Option<String>,
+    /// Mailbox for mailto: unsubscribe requests (List-Unsubscribe); default: the From address.
+    pub unsubscribe_mailto: Option<String>,
+}
+
+impl Default for RawDelivery {
+    fn default() -> Self {
+        Self {
+            url: default_delivery_url(),
+            max_per_second: default_rate(),
+            connections: default_connections(),
+            max_attempts: default_attempts(),
+            dkim_key: None,
+            dkim_selector: None,
+            dkim_domain: None,
+            unsubscribe_mailto: None,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct RawIngest {
+    #[serde(default = "default_interval")]
+    pub interval: String,
+    #[serde(default = "default_concurrency")]
+    pub concurrency: usize,
+    #[serde(default = "default_per_host")]
+    pub per_host: usize,
+    #[serde(default = "default_timeout")]
+    pub timeout: String,
+    #[serde(default = "default_connect_timeout")]
+    pub connect_timeout: String,
+    #[serde(default = "default_max_bytes")]
+    pub max_bytes: u64,
+    #[serde(default = "default_true")]
+    pub fetch_article: bool,
+    pub user_agent: Option<String>,
+}
+
+impl Default for RawIngest {
+    fn default() -> Self {
+        Self {
+            interval: default_interval(),
+            concurrency: default_concurrency(),
+            per_host: default_per_host(),
+            timeout: default_timeout(),
+            connect_timeout: default_connect_timeout(),
+            max_bytes: default_max_bytes(),
+            fetch_article: true,
+            user_agent: None,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct RawSummary {
+    #[serde(default = "default_lead_words")]
+    pub lead_max_words: usize,
+    #[serde(default = "default_lead_paragraphs")]
+    pub lead_paragraphs: usize,
+}
+
+impl Default for RawSummary {
+    fn default() -> Self {
+        Self {
+            lead_max_words: default_lead_words(),
+            lead_paragraphs: default_lead_paragraphs(),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Deserialize, Default)]
+pub struct RawFeed {
+    pub url: String,
+    pub name: Option<String>,
+    #[serde(default = "default_weight")]
+    pub weight: f64,
+    pub fetch_article: Option<bool>,
+}
+
+#[derive(Debug, Clone, Deserialize, Default)]
+pub struct RawDigest {
+    pub name: String,
+    pub title: Option<String>,
+    #[serde(default = "default_schedule")]
+    pub schedule: String,
+    #[serde(default = "default_window")]
+    pub window: String,
+    #[serde(default = "default_max_stories")]
+    pub max_stories: usize,
+    pub max_per_section: Option<usize>,
+    #[serde(default)]
+    pub topics: Vec<String>,
+    pub intro: Option<String>,
+    #[serde(default)]
+    pub send_empty: bool,
+    #[serde(default = "default_catch_up")]
+    pub catch_up: String,
+}
+
+#[derive(Debug, Clone, Deserialize, Default)]
+pub struct RawTopic {
+    #[serde(default)]
+    pub keywords: Vec<String>,
+    #[serde(default)]
+    pub exclude: Vec<String>,
+}
+
+fn default_base_url() -> String {
+    "http://127.0.0.1:8080".into()
+}
+fn default_timezone() -> String {
+    "UTC".into()
+}
+fn default_lang() -> String {
+    "en".into()
+}
+fn default_db() -> String {
+    "data/gazette.db".into()
+}
+fn default_delivery_url() -> String {
+    "file://out/outbox".into()
+}
+fn default_rate() -> f64 {
+    20.0
+}
+fn default_connections() -> usize {
+    4
+}
+fn default_attempts() -> u32 {
+    5
+}
+fn default_interval() -> String {
+    "30m".into()
+}
+fn default_concurrency() -> usize {
+    8
+}
+fn default_per_host() -> usize {
+    2
+}
+fn default_timeout() -> String {
+    "30s".into()
+}
+fn default_connect_timeout() -> String {
+    "10s".into()
+}
+fn default_max_bytes() -> u64 {
+    10 * 1024 * 1024
+}
+fn default_true() -> bool {
+    true
+}
+fn default_lead_words() -> usize {
+    80
+}
+fn default_lead_paragraphs() -> usize {
+    1
+}
+fn default_weight() -> f64 {
+    1.0
+}
+fn default_schedule() -> String {
+    "0 8 * * MON".into()
+}
+fn default_window() -> String {
+    "7d".into()
+}
+fn default_max_stories() -> usize {
+    12
+}
+fn default_catch_up() -> String {
+    "12h".into()
+}

@@ -1,0 +1,255 @@
+//! Fetching bytes politely: one reqwest client with timeouts, a body-size cap, at most 5
+//! redirects, gzip/br, an honest User-Agent and conditional GET; `file://` URLs and plain paths
+//! read from disk under the same cap. At most `per_host` requests run at once per host.
+
+use std::collections::HashMap;
+use std::path::Path;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use tokio::sync::Semaphore;
+
+use crate::config::{FeedLocation, Ingest};
+
+/// Why a fetch failed; the message names what went wrong (the caller adds the URL).
+#[derive(Debug, thiserror::Error)]
+pub enum FetchError {
+    #[error("HTTP {status}{}", retry_after.map(|s| format!(", retry after {}s", s.as_secs())).unwrap_or_default())]
+    Status {
+        status: u16,
+        retry_after: Option<Duration>,
+    },
+    #[error("body larger than the {limit}-byte limit")]
+    TooLarge { limit: u64 },
+    #[error("timed out")]
+    Timeout,
+    #[error("too many redirects")]
+    Redirects,
+    #[error("{0}")]
+    Network(String),
+    #[error("read {path}: {error}")]
+    File { path: String, error: String },
+}
+
+impl FetchError {
+    /// How long the server asked us to wait (429 or 503 with Retry-After).
+    pub fn retry_after(&self) -> Option<Duration> {
+        match self {
+            FetchError::Status { retry_after, .. } => *retry_after,
+            _ => None,
+        }
+    }
+}
+
+/// Validators from the last successful fetch.
+#[derive(Debug, Clone, Default)]
+pub struct Validators {
+    pub etag: Option<String>,
+    pub last_modified: Option<String>,
+}
+
+/// A fetched body, or "not modified".
+#[derive(Debug)]
+pub enum Fetched {
+    NotModified,
+    Body {
+        bytes: Vec<u8>,
+        /// The URL after redirects (base for relative links).
+        final_url: Option<url::Url>,
+        content_type: Option<String>,
+        validators: Validators,
+        /// Cache-Control max-age, if the server gave one.
+        max_age: Option<Duration>,
+    },
+}
+
+/// A shared, polite HTTP fetcher.
+#[derive(Clone)]
+pub struct Fetcher {
+    client: reqwest::Client,
+    max_bytes: u64,
+    per_host: usize,
+    hosts: Arc<Mutex<HashMap<String, Arc<Semaphore>>>>,
+}
+
+impl Fetcher {
+    pub fn new(cfg: &Ingest) -> anyhow::Result<Fetcher> {
+        let client = reqwest::Client::builder()
+            .user_agent(cfg.user_agent.clone())
+            .connect_timeout(cfg.connect_timeout)
+            .timeout(cfg.timeout)
+            .redirect(reqwest::redirect::Policy::limited(5))
+            .gzip(true)
+            .brotli(true)
+            .deflate(true)
+            .no_proxy()
+            .build()?;
+        Ok(Fetcher {
+            client,
+            max_bytes: cfg.max_bytes,
+            per_host: cfg.per_host,
+            hosts: Default::default(),
+        })
+    }
+
+    /// Fetches a feed or page, conditionally when validators are given.
+    pub async fn fetch(
+        &self,
+        location: &FeedLocation,
+        validators: &Validators,
+    ) -> Result<Fetched, FetchError> {
+        match location {
+            FeedLocation::File(path) => self.read_file(path),
+            FeedLocation::Http(url) => {
+                let permit = self.host_slot(url).acquire_owned().await;
+                let out = self.get(url, validators).await;
+                drop(permit);
+                out
+            }
+        }
+    }
+
+    fn host_slot(&self, url: &url::Url) -> Arc<Semaphore> {
+        let key = format!(
+            "{}:{}",
+            url.host_str().unwrap_or(""),
+            url.port_or_known_default().unwrap_or(0)
+        );
+        let mut hosts = self.hosts.lock().unwrap_or_else(|e| e.into_inner());
+        hosts
+            .entry(key)
+            .or_insert_with(|| Arc::new(Semaphore::new(self.per_host)))
+            .clone()
+    }
+
+    fn read_file(&self, path: &Path) -> Result<Fetched, FetchError> {
+        let err = |e: std::io::Error| FetchError::File {
+            path: path.display().to_string(),
+            error: e.to_string(),
+        };
+        let len = std::fs::metadata(path).map_err(err)?.len();
+        if len > self.max_bytes {
+            return Err(FetchError::TooLarge {
+                limit: self.max_bytes,
+            });
+        }
+        let bytes = std::fs::read(path).map_err(err)?;
+        Ok(Fetched::Body {
+            bytes,
+            final_url: None,
+            content_type: None,
+            validators: Validators::default(),
+            max_age: None,
+        })
+    }
+
+    async fn get(&self, url: &url::Url, validators: &Validators) -> Result<Fetched, FetchError> {
+        let mut req = self.client.get(url.clone()).header(
+            reqwest::header::ACCEPT,
+            "application/rss+xml, application/atom+xml, application/feed+json, application/xml;q=0.9, text/xml;q=0.9, text/html;q=0.8, */*;q=0.5",
+        );
+        if let Some(etag) = &validators.etag {
+            req = req.header(reqwest::header::IF_NONE_MATCH, etag);
+        }
+        if let Some(lm) = &validators.last_modified {
+            req = req.header(reqwest::header::IF_MODIFIED_SINCE, lm);
+        }
+        let mut resp = req.send().await.map_err(classify)?;
+        let status = resp.status();
+        if status == reqwest::StatusCode::NOT_MODIFIED {
+            return Ok(Fetched::NotModified);
+        }
+        if !status.is_success() {
+            let retry_after =
+                header(&resp, reqwest::header::RETRY_AFTER).and_then(|v| parse_retry_after(&v));
+            return Err(FetchError::Status {
+                status: status.as_u16(),
+                retry_after,
+            });
+        }
+        if resp.content_length().is_some_and(|n| n > self.max_bytes) {
+            return Err(FetchError::TooLarge {
+                limit: self.max_bytes,
+            });
+        }
+        let validators = Validators {
+            etag: header(&resp, reqwest::header::ETAG),
+            last_modified: header(&resp, reqwest::header::LAST_MODIFIED),
+        };
+        let max_age = header(&resp, reqwest::header::CACHE_CONTROL).and_then(|v| parse_max_age(&v));
+        let content_type = header(&resp, reqwest::header::CONTENT_TYPE);
+        let final_url = Some(resp.url().clone());
+        let mut bytes = Vec::new();
+        while let Some(chunk) = resp.chunk().await.map_err(classify)? {
+            if bytes.len() as u64 + chunk.len() as u64 > self.max_bytes {
+                return Err(FetchError::TooLarge {
+                    limit: self.max_bytes,
+                });
+            }
+            bytes.extend_from_slice(&chunk);
+        }
+        Ok(Fetched::Body {
+            bytes,
+            final_url,
+            content_type,
+            validators,
+            max_age,
+        })
+    }
+}
+
+fn header(resp: &reqwest::Response, name: reqwest::header::HeaderName) -> Option<String> {
+    resp.headers().get(name)?.to_str().ok().map(str::to_string)
+}
+
+fn classify(e: reqwest::Error) -> FetchError {
+    if e.is_timeout() {
+        FetchError::Timeout
+    } else if e.is_redirect() {
+        FetchError::Redirects
+    } else {
+        // The source chain holds the useful part ("connection refused", "dns error").
+        let mut msg = e.to_string();
+        let mut src = std::error::Error::source(&e);
+        while let Some(s) = src {
+            msg = format!("{msg}: {s}");
+            src = s.source();
+        }
+        FetchError::Network(msg)
+    }
+}
+
+/// `Retry-After` is seconds or an HTTP date.
+pub fn parse_retry_after(v: &str) -> Option<Duration> {
+    if let Ok(secs) = v.trim().parse::<u64>() {
+        return Some(Duration::from_secs(secs));
+    }
+    let when = chrono::DateTime::parse_from_rfc2822(v.trim()).ok()?;
+    let secs = (when.with_timezone(&chrono::Utc) - chrono::Utc::now())
+        .num_seconds()
+        .max(0);
+    Some(Duration::from_secs(secs as u64))
+}
+
+fn parse_max_age(v: &str) -> Option<Duration> {
+    v.split(',')
+        .filter_map(|d| d.trim().strip_prefix("max-age="))
+        .find_map(|n| n.trim().parse().ok())
+        .map(Duration::from_secs)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn retry_after_seconds_and_max_age() {
+        assert_eq!(parse_retry_after("120"), Some(Duration::from_secs(120)));
+        assert_eq!(parse_retry_after("soon"), None);
+        assert_eq!(
+            parse_max_age("public, max-age=600"),
+            Some(Duration::from_secs(600))
+        );
+        assert_eq!(parse_max_age("no-cache"), None);
+    }
+}

@@ -1,0 +1,232 @@
+//! Ingest: fetch every configured feed (concurrently, politely), parse it, and store its stories
+//! deduplicated. One broken feed is an outcome (`FeedStatus::Error`), never an abort, and a
+//! failed fetch never resets what was seen before.
+
+pub mod canonical;
+pub mod http;
+pub mod parse;
+
+use std::sync::Arc;
+
+use futures_util::stream::{self, StreamExt};
+use serde::Serialize;
+
+use crate::config::{Config, Feed};
+use crate::store::Store;
+use http::{FetchError, Fetched, Fetcher, Validators};
+
+/// What happened to one feed in one fetch.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum FeedStatus {
+    /// Fetched and parsed; at least one story was new.
+    New,
+    /// Fetched and parsed; every story was already known.
+    Unchanged,
+    /// The server answered 304.
+    NotModified,
+    Error,
+}
+
+impl FeedStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::New => "new",
+            Self::Unchanged => "unchanged",
+            Self::NotModified => "not_modified",
+            Self::Error => "error",
+        }
+    }
+}
+
+/// The result of fetching one feed (the `fetch --json` row).
+#[derive(Debug, Clone, Serialize)]
+pub struct FeedOutcome {
+    pub url: String,
+    pub title: Option<String>,
+    pub status: FeedStatus,
+    pub new: usize,
+    /// Entries in the document (0 when not modified or failed).
+    #[serde(skip)]
+    pub entries: usize,
+    pub error: Option<String>,
+}
+
+/// Fetches every feed of the config, at most `ingest.concurrency` at once; `tick` is called
+/// after each feed (for a progress bar).
+pub async fn fetch_all(
+    config: &Config,
+    store: &Arc<Store>,
+    now: chrono::DateTime<chrono::Utc>,
+    tick: &(dyn Fn(&FeedOutcome) + Sync),
+) -> anyhow::Result<Vec<FeedOutcome>> {
+    let fetcher = Fetcher::new(&config.ingest)?;
+    let mut outcomes: Vec<(usize, FeedOutcome)> = stream::iter(config.feeds.iter().enumerate())
+        .map(|(i, feed)| {
+            let fetcher = fetcher.clone();
+            let store = store.clone();
+            async move {
+                let outcome = fetch_one(&fetcher, &store, feed, config, now).await;
+                tick(&outcome);
+                (i, outcome)
+            }
+        })
+        .buffer_unordered(config.ingest.concurrency)
+        .collect()
+        .await;
+    outcomes.sort_by_key(|(i, _)| *i);
+    Ok(outcomes.into_iter().map(|(_, o)| o).collect())
+}
+
+async fn fetch_one(
+    fetcher: &Fetcher,
+    store: &Store,
+    feed: &Feed,
+    config: &Config,
+    now: chrono::DateTime<chrono::Utc>,
+) -> FeedOutcome {
+    let state = match store.feed_state(&feed.url) {
+        Ok(s) => s,
+        Err(e) => return failed(feed, None, format!("{e:#}")),
+    };
+    let title = feed.name.clone().or(state.title.clone());
+    if state.last_status.as_deref() == Some("error") {
+        if let Some(until) = state
+            .next_fetch
+            .as_deref()
+            .map(crate::store::parse_ts)
+            .filter(|t| *t > now)
+        {
+            let err = state.last_error.clone().unwrap_or_default();
+            return failed(
+                feed,
+                title,
+                format!("{err} (not retried before {})", until.to_rfc3339()),
+            );
+        }
+    }
+    let validators = Validators {
+        etag: state.etag.clone(),
+        last_modified: state.last_modified.clone(),
+    };
+    let result = fetcher.fetch(&feed.location, &validators).await;
+    let outcome = match result {
+        Ok(Fetched::NotModified) => {
+            let next = Some(now + config.ingest.interval);
+            let _ = store.record_feed_ok(&feed.url, "not_modified", None, None, None, next, now);
+            FeedOutcome {
+                url: feed.url.clone(),
+                title,
+                status: FeedStatus::NotModified,
+                new: 0,
+                entries: 0,
+                error: None,
+            }
+        }
+        Ok(Fetched::Body {
+            bytes,
+            final_url,
+            validators,
+            max_age,
+            ..
+        }) => store_body(
+            store, feed, config, &bytes, final_url, validators, max_age, now,
+        ),
+        Err(e) => {
+            let next = e
+                .retry_after()
+                .map(|d| now + chrono::Duration::from_std(d).unwrap_or_default());
+            let msg = fetch_error_message(feed, &e);
+            let _ = store.record_feed_error(&feed.url, &msg, next, now);
+            failed(feed, title, msg)
+        }
+    };
+    match outcome.status {
+        FeedStatus::Error => {
+            tracing::warn!(feed = %feed.url, error = outcome.error.as_deref().unwrap_or(""), "feed failed")
+        }
+        s => {
+            tracing::info!(feed = %feed.url, status = s.as_str(), new = outcome.new, "feed fetched")
+        }
+    }
+    outcome
+}
+
+fn fetch_error_message(feed: &Feed, e: &FetchError) -> String {
+    format!("fetch {}: {e}", feed.url)
+}
+
+#[allow(clippy::too_many_arguments)]
+fn store_body(
+    store: &Store,
+    feed: &Feed,
+    config: &Config,
+    bytes: &[u8],
+    final_url: Option<url::Url>,
+    validators: Validators,
+    max_age: Option<std::time::Duration>,
+    now: chrono::DateTime<chrono::Utc>,
+) -> FeedOutcome {
+    let base = final_url.or_else(|| match &feed.location {
+        crate::config::FeedLocation::Http(u) => Some(u.clone()),
+        crate::config::FeedLocation::File(_) => None,
+    });
+    let parsed = match parse::parse_feed(bytes, base.as_ref(), &feed.url, now) {
+        Ok(p) => p,
+        Err(e) => {
+            let msg = format!("parse {}: {e}", feed.url);
+            let _ = store.record_feed_error(&feed.url, &msg, None, now);
+            return failed(feed, feed.name.clone(), msg);
+        }
+    };
+    let title = feed.name.clone().or(parsed.title.clone());
+    let new = match store.insert_stories(&feed.url, &parsed.stories, now) {
+        Ok(ids) => ids.len(),
+        Err(e) => return failed(feed, title, format!("store {}: {e:#}", feed.url)),
+    };
+    let status = if new > 0 {
+        FeedStatus::New
+    } else {
+        FeedStatus::Unchanged
+    };
+    let ttl = parsed
+        .ttl_minutes
+        .map(|m| chrono::Duration::minutes(m.into()));
+    let max_age = max_age.and_then(|d| chrono::Duration::from_std(d).ok());
+    let wait = [Some(config.ingest.interval), ttl, max_age]
+        .into_iter()
+        .flatten()
+        .max()
+        .unwrap_or_default();
+    let stored_title = feed.name.as_deref().or(parsed.title.as_deref());
+    if let Err(e) = store.record_feed_ok(
+        &feed.url,
+        status.as_str(),
+        stored_title,
+        validators.etag.as_deref(),
+        validators.last_modified.as_deref(),
+        Some(now + wait),
+        now,
+    ) {
+        return failed(feed, title, format!("store {}: {e:#}", feed.url));
+    }
+    FeedOutcome {
+        url: feed.url.clone(),
+        title,
+        status,
+        new,
+        entries: parsed.stories.len(),
+        error: None,
+    }
+}
+
+fn failed(feed: &Feed, title: Option<String>, error: String) -> FeedOutcome {
+    FeedOutcome {
+        url: feed.url.clone(),
+        title,
+        status: FeedStatus::Error,
+        new: 0,
+        entries: 0,
+        error: Some(error),
+    }
+}

@@ -1,0 +1,330 @@
+//! Feed bytes → stories. The feed-rs adapter: feed-rs types never leave this file.
+//! feed-rs gets the raw bytes (it sniffs the encoding). When a feed does not parse, a repaired
+//! copy is tried (control characters dropped, HTML entities made numeric, undeclared Latin-1
+//! decoded) before giving up with feed-rs's message.
+
+use sha2::{Digest, Sha256};
+
+use super::canonical::canonical_url;
+use crate::model::Story;
+
+/// What a feed document holds.
+#[derive(Debug)]
+pub struct ParsedFeed {
+    pub title: Option<String>,
+    pub stories: Vec<Story>,
+    /// RSS `<ttl>` in minutes, if given.
+    pub ttl_minutes: Option<u32>,
+}
+
+/// Parses a feed document. `base` is where it came from (for relative links); `feed_key`
+/// scopes GUIDs that are not globally unique; `now` is the first-seen time.
+pub fn parse_feed(
+    bytes: &[u8],
+    base: Option<&url::Url>,
+    feed_key: &str,
+    now: chrono::DateTime<chrono::Utc>,
+) -> Result<ParsedFeed, String> {
+    let feed = match parse_raw(bytes, base) {
+        Ok(f) => f,
+        Err(first) => {
+            let repaired = repair(bytes);
+            parse_raw(&repaired, base).map_err(|_| describe(bytes, &first))?
+        }
+    };
+    let feed_base = feed
+        .links
+        .iter()
+        .find(|l| l.rel.as_deref().is_none_or(|r| r == "alternate"))
+        .and_then(|l| url::Url::parse(&l.href).ok())
+        .or_else(|| base.cloned());
+    let stories = feed
+        .entries
+        .iter()
+        .map(|e| to_story(e, feed_base.as_ref().or(base), feed_key, now))
+        .collect();
+    Ok(ParsedFeed {
+        title: feed
+            .title
+            .as_ref()
+            .map(|t| clean_text(&t.content))
+            .filter(|t| !t.is_empty()),
+        stories,
+        ttl_minutes: feed.ttl,
+    })
+}
+
+fn parse_raw(
+    bytes: &[u8],
+    base: Option<&url::Url>,
+) -> Result<feed_rs::model::Feed, feed_rs::parser::ParseFeedError> {
+    feed_rs::parser::Builder::new()
+        .base_uri(base.map(|u| u.as_str()))
+        .sanitize_content(false)
+        // An empty id marks "none given": we derive a stable one (feed-rs would use a random UUID).
+        .id_generator(|_, _, _| String::new())
+        .build()
+        .parse(bytes)
+}
+
+fn describe(bytes: &[u8], e: &feed_rs::parser::ParseFeedError) -> String {
+    let head = String::from_utf8_lossy(&bytes[..bytes.len().min(512)]).to_ascii_lowercase();
+    if head.contains("<html") || head.contains("<!doctype html") {
+        "not a feed: got an HTML page".into()
+    } else if bytes.iter().all(|b| b.is_ascii_whitespace()) {
+        "not a feed: empty document".into()
+    } else {
+        format!("not a valid feed: {e}")
+    }
+}
+
+/// Best-effort repair of common real-world breakage.
+fn repair(bytes: &[u8]) -> Vec<u8> {
+    let text = match std::str::from_utf8(bytes) {
+        Ok(s) => s.to_string(),
+        Err(_) => encoding_rs::WINDOWS_1252.decode(bytes).0.into_owned(),
+    };
+    let text = text
+        .replace("encoding=\"ISO-8859-1\"", "encoding=\"UTF-8\"")
+        .replace("encoding='ISO-8859-1'", "encoding='UTF-8'");
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text.trim_start();
+    while let Some(pos) = rest.find('&') {
+        out.push_str(&rest[..pos]);
+        let after = &rest[pos + 1..];
+        let name_len = after.find(';').filter(|&n| {
+            n > 0
+                && n < 12
+                && after[..n]
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || c == '#')
+        });
+        match name_len {
+            Some(n)
+                if matches!(&after[..n], "amp" | "lt" | "gt" | "quot" | "apos")
+                    || after.starts_with('#') =>
+            {
+                out.push('&');
+            }
+            Some(n) => {
+                let entity = format!("&{};", &after[..n]);
+                let decoded = html_escape::decode_html_entities(&entity);
+                match decoded.chars().next().filter(|_| decoded != entity) {
+                    Some(c) => {
+                        out.push_str(&format!("&#{};", c as u32));
+                        rest = &after[n + 1..];
+                        continue;
+                    }
+                    None => out.push_str("&amp;"),
+                }
+            }
+            None => out.push_str("&amp;"),
+        }
+        rest = after;
+    }
+    out.push_str(rest);
+    out.chars()
+        .filter(|&c| !(c.is_control() && !matches!(c, '\t' | '\n' | '\r')))
+        .collect::<String>()
+        .into_bytes()
+}
+
+fn to_story(
+    e: &feed_rs::model::Entry,
+    base: Option<&url::Url>,
+    feed_key: &str,
+    now: chrono::DateTime<chrono::Utc>,
+) -> Story {
+    let entry_base = e.base.as_deref().and_then(|b| url::Url::parse(b).ok());
+    let base = entry_base.as_ref().or(base);
+    let link = e
+        .links
+        .iter()
+        .find(|l| l.rel.as_deref().is_none_or(|r| r == "alternate"))
+        .or(e.links.first())
+        .and_then(|l| canonical_url(&l.href, base));
+    let content_html = e
+        .content
+        .as_ref()
+        .and_then(|c| c.body.clone())
+        .filter(|b| !b.trim().is_empty());
+    let summary_html = e
+        .summary
+        .as_ref()
+        .map(|s| s.content.clone())
+        .filter(|s| !s.trim().is_empty());
+    let mut title = e
+        .title
+        .as_ref()
+        .map(|t| clean_text(&t.content))
+        .unwrap_or_default();
+    if title.is_empty() {
+        title = untitled(summary_html.as_deref().or(content_html.as_deref()));
+    }
+    let published = e.published.or(e.updated).unwrap_or(now).min(now);
+    let guid = stable_id(
+        e.id.trim(),
+        link.as_deref(),
+        feed_key,
+        &title,
+        e.published.or(e.updated),
+        content_html.as_deref().or(summary_html.as_deref()),
+    );
+    Story {
+        guid,
+        url: link,
+        title,
+        published,
+        authors: e
+            .authors
+            .iter()
+            .map(|a| clean_text(&a.name))
+            .filter(|a| !a.is_empty())
+            .collect(),
+        categories: e
+            .categories
+            .iter()
+            .map(|c| clean_text(c.label.as_deref().unwrap_or(&c.term)))
+            .filter(|c| !c.is_empty())
+            .collect(),
+        content_html,
+        summary_html,
+    }
+}
+
+/// GUID when given (scoped to the feed unless it is a URL, URN or long token); else the
+/// canonical link; else a hash of title, date and content, so that the same entry gets the same
+/// id on every fetch.
+fn stable_id(
+    guid: &str,
+    link: Option<&str>,
+    feed_key: &str,
+    title: &str,
+    date: Option<chrono::DateTime<chrono::Utc>>,
+    content: Option<&str>,
+) -> String {
+    if !guid.is_empty() {
+        let global = guid.contains("://")
+            || guid.starts_with("urn:")
+            || guid.starts_with("tag:")
+            || guid.len() >= 24;
+        return if global {
+            guid.to_string()
+        } else {
+            format!("{feed_key}#{guid}")
+        };
+    }
+    if let Some(link) = link {
+        return link.to_string();
+    }
+    let mut h = Sha256::new();
+    h.update(feed_key.as_bytes());
+    h.update([0]);
+    h.update(title.as_bytes());
+    h.update([0]);
+    h.update(
+        date.map(|d| d.timestamp().to_string())
+            .unwrap_or_default()
+            .as_bytes(),
+    );
+    h.update([0]);
+    h.update(content.unwrap_or("").as_bytes());
+    let hex: String = h
+        .finalize()
+        .iter()
+        .take(16)
+        .map(|b| format!("{b:02x}"))
+        .collect();
+    format!("{feed_key}#sha256:{hex}")
+}
+
+/// Tags dropped, entities decoded, whitespace collapsed.
+pub fn clean_text(s: &str) -> String {
+    let mut plain = String::with_capacity(s.len());
+    let mut chars = s.chars().peekable();
+    let mut in_tag = false;
+    while let Some(c) = chars.next() {
+        if in_tag {
+            in_tag = c != '>';
+        } else if c == '<'
+            && chars
+                .peek()
+                .is_some_and(|n| n.is_ascii_alphabetic() || matches!(n, '/' | '!'))
+        {
+            in_tag = true;
+            plain.push(' ');
+        } else {
+            plain.push(c);
+        }
+    }
+    // Twice: feeds often double-escape ("&amp;amp;").
+    let once = html_escape::decode_html_entities(&plain).into_owned();
+    let twice = html_escape::decode_html_entities(&once);
+    twice.split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
+fn untitled(body: Option<&str>) -> String {
+    let text = clean_text(body.unwrap_or(""));
+    let words: Vec<&str> = text.split_whitespace().take(12).collect();
+    if words.is_empty() {
+        "(untitled)".into()
+    } else if text.split_whitespace().count() > 12 {
+        format!("{}…", words.join(" "))
+    } else {
+        words.join(" ")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn now() -> chrono::DateTime<chrono::Utc> {
+        chrono::DateTime::parse_from_rfc3339("2026-11-27T12:00:00Z")
+            .unwrap()
+            .into()
+    }
+
+    #[test]
+    fn entries_without_id_or_link_get_the_same_id_every_time() {
+        let xml = br#"<rss version="2.0"><channel><title>T</title>
+            <item><title>A</title><description>one</description></item>
+            <item><title>B</title><description>two</description></item></channel></rss>"#;
+        let a = parse_feed(xml, None, "feed", now()).unwrap();
+        let b = parse_feed(xml, None, "feed", now()).unwrap();
+        assert_eq!(a.stories.len(), 2);
+        assert_eq!(a.stories[0].guid, b.stories[0].guid);
+        assert_ne!(a.stories[0].guid, a.stories[1].guid);
+    }
+
+    #[test]
+    fn titles_are_decoded_and_collapsed_and_dates_never_in_the_future() {
+        let xml = br#"<rss version="2.0"><channel><title>T</title><link>https://ex.org/</link>
+            <item><title>  AT&amp;amp;T   &lt;b&gt;fined&lt;/b&gt; </title><link>/a?utm_source=x</link>
+            <pubDate>Tue, 01 Jan 2030 00:00:00 GMT</pubDate></item></channel></rss>"#;
+        let f = parse_feed(xml, None, "feed", now()).unwrap();
+        let s = &f.stories[0];
+        assert_eq!(s.title, "AT&T fined");
+        assert_eq!(s.url.as_deref(), Some("https://ex.org/a"));
+        assert_eq!(s.published, now());
+    }
+
+    #[test]
+    fn html_page_is_not_a_feed() {
+        let err = parse_feed(
+            b"<!DOCTYPE html><html><body>hi</body></html>",
+            None,
+            "f",
+            now(),
+        )
+        .unwrap_err();
+        assert!(err.contains("not a feed"), "{err}");
+    }
+
+    #[test]
+    fn repairs_html_entities() {
+        let xml = b"<rss version=\"2.0\"><channel><title>T&nbsp;x</title><item><title>caf&eacute;</title><guid>urn:1</guid></item></channel></rss>";
+        let f = parse_feed(xml, None, "f", now()).unwrap();
+        assert_eq!(f.stories[0].title, "café");
+    }
+}

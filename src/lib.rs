@@ -1,0 +1,16 @@
+//! gazette turns news feeds into a newsletter: ingest → extract → select → render → deliver,
+//! with the store underneath. See ARCHITECTURE.md for the map.
+
+pub mod cli;
+pub mod commands;
+pub mod config;
+pub mod deliver;
+pub mod extract;
+pub mod ingest;
+pub mod model;
+pub mod pipeline;
+pub mod render;
+pub mod select;
+pub mod store;
+pub mod tokens;
+pub mod view;

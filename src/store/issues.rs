@@ -1,0 +1,186 @@
+//! Issues: a numbered, archived rendering of a digest, with the stories it carried and one
+//! delivery row per recipient, all written in one transaction.
+
+use anyhow::Result;
+use rusqlite::{params, OptionalExtension};
+
+use super::{parse_ts, ts, Store};
+
+/// An issue about to be stored.
+pub struct NewIssue<'a> {
+    pub digest: &'a str,
+    pub window_from: chrono::DateTime<chrono::Utc>,
+    pub window_to: chrono::DateTime<chrono::Utc>,
+    pub story_ids: &'a [i64],
+    /// (subscriber id, email, name) of each recipient.
+    pub recipients: &'a [(Option<i64>, String, Option<String>)],
+    /// The domain of Message-IDs.
+    pub message_domain: &'a str,
+    /// The schedule slot this issue belongs to, if any.
+    pub slot: Option<&'a str>,
+}
+
+/// What an issue is stored with, rendered once its id and number are known.
+pub struct IssueContent {
+    pub subject: String,
+    /// The archived (non-personal) HTML and text.
+    pub html: String,
+    pub text: String,
+    /// The render view as JSON, so each recipient's copy can be rendered at send time.
+    pub view: String,
+}
+
+/// A stored issue with its delivery counts.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct IssueRecord {
+    pub id: i64,
+    pub digest: String,
+    pub number: i64,
+    pub created: chrono::DateTime<chrono::Utc>,
+    #[serde(skip)]
+    pub window_from: chrono::DateTime<chrono::Utc>,
+    #[serde(skip)]
+    pub window_to: chrono::DateTime<chrono::Utc>,
+    #[serde(skip)]
+    pub subject: String,
+    pub sent: i64,
+    pub failed: i64,
+    pub queued: i64,
+    pub unknown: i64,
+}
+
+impl Store {
+    /// Stores a new issue numbered after the digest's last one, with a queued delivery per
+    /// recipient, in one transaction; `render(id, number)` gives its content. Returns (id, number).
+    pub fn create_issue(
+        &self,
+        issue: &NewIssue<'_>,
+        now: chrono::DateTime<chrono::Utc>,
+        render: impl FnOnce(i64, i64) -> Result<IssueContent>,
+    ) -> Result<(i64, i64)> {
+        self.write(|tx| {
+            let number: i64 = tx.query_row(
+                "SELECT COALESCE(MAX(number), 0) + 1 FROM issues WHERE digest = ?1",
+                [issue.digest],
+                |r| r.get(0),
+            )?;
+            tx.execute(
+                "INSERT INTO issues (digest, number, created, window_from, window_to, subject, html, text, view, slot)
+                 VALUES (?1,?2,?3,?4,?5,'','','','',?6)",
+                params![issue.digest, number, ts(now), ts(issue.window_from), ts(issue.window_to), issue.slot],
+            )?;
+            let id = tx.last_insert_rowid();
+            let c = render(id, number)?;
+            tx.execute(
+                "UPDATE issues SET subject = ?2, html = ?3, text = ?4, view = ?5 WHERE id = ?1",
+                params![id, c.subject, c.html, c.text, c.view],
+            )?;
+            for story in issue.story_ids {
+                tx.execute("INSERT INTO issue_stories (issue_id, story_id) VALUES (?1, ?2)", params![id, story])?;
+            }
+            let mut stmt = tx.prepare(
+                "INSERT INTO deliveries (issue_id, subscriber_id, email, name, status, message_id, updated)
+                 VALUES (?1, ?2, ?3, ?4, 'queued', ?5, ?6) ON CONFLICT DO NOTHING",
+            )?;
+            for (i, (sub, email, name)) in issue.recipients.iter().enumerate() {
+                let nonce: u64 = rand::random();
+                let mid = format!("<gazette.{}.{id}.{i}.{nonce:016x}@{}>", issue.digest, issue.message_domain);
+                stmt.execute(params![id, sub, email, name, mid, ts(now)])?;
+            }
+            Ok((id, number))
+        })
+    }
+
+    /// Every issue, newest first, with delivery counts.
+    pub fn issues(&self) -> Result<Vec<IssueRecord>> {
+        self.query_issues("", params![])
+    }
+
+    /// One issue.
+    pub fn issue(&self, id: i64) -> Result<Option<IssueRecord>> {
+        Ok(self
+            .query_issues("WHERE i.id = ?1", params![id])?
+            .into_iter()
+            .next())
+    }
+
+    /// The last issue of a digest.
+    pub fn last_issue(&self, digest: &str) -> Result<Option<IssueRecord>> {
+        Ok(self
+            .query_issues("WHERE i.digest = ?1", params![digest])?
+            .into_iter()
+            .next())
+    }
+
+    /// Issues of any digest that still have queued deliveries (oldest first).
+    pub fn unfinished_issues(&self) -> Result<Vec<IssueRecord>> {
+        let mut v = self.query_issues("", params![])?;
+        v.retain(|i| i.queued > 0);
+        v.reverse();
+        Ok(v)
+    }
+
+    /// Stories carried by issues of `digest` created since `since` (for "never again").
+    pub fn sent_stories(
+        &self,
+        digest: &str,
+        since: chrono::DateTime<chrono::Utc>,
+    ) -> Result<Vec<(Option<String>, String, String)>> {
+        let conn = self.conn();
+        let mut stmt = conn.prepare(
+            "SELECT s.url, s.title, COALESCE(s.lead_text, '') FROM issue_stories x
+             JOIN issues i ON i.id = x.issue_id JOIN stories s ON s.id = x.story_id
+             WHERE i.digest = ?1 AND i.created >= ?2",
+        )?;
+        let rows = stmt.query_map(params![digest, ts(since)], |r| {
+            Ok((r.get(0)?, r.get(1)?, r.get(2)?))
+        })?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    /// The archived HTML, text and render view of an issue.
+    pub fn issue_content(&self, id: i64) -> Result<Option<(String, String, String)>> {
+        let conn = self.conn();
+        Ok(conn
+            .query_row(
+                "SELECT html, text, view FROM issues WHERE id = ?1",
+                [id],
+                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+            )
+            .optional()?)
+    }
+
+    fn query_issues(
+        &self,
+        filter: &str,
+        params: impl rusqlite::Params,
+    ) -> Result<Vec<IssueRecord>> {
+        let conn = self.conn();
+        let sql = format!(
+            "SELECT i.id, i.digest, i.number, i.created, i.window_from, i.window_to, i.subject,
+             COUNT(CASE WHEN d.status = 'sent' THEN 1 END),
+             COUNT(CASE WHEN d.status = 'failed' THEN 1 END),
+             COUNT(CASE WHEN d.status = 'queued' THEN 1 END),
+             COUNT(CASE WHEN d.status IN ('sending', 'unknown') THEN 1 END)
+             FROM issues i LEFT JOIN deliveries d ON d.issue_id = i.id {filter}
+             GROUP BY i.id ORDER BY i.created DESC, i.id DESC"
+        );
+        let mut stmt = conn.prepare(&sql)?;
+        let rows = stmt.query_map(params, |r| {
+            Ok(IssueRecord {
+                id: r.get(0)?,
+                digest: r.get(1)?,
+                number: r.get(2)?,
+                created: parse_ts(&r.get::<_, String>(3)?),
+                window_from: parse_ts(&r.get::<_, String>(4)?),
+                window_to: parse_ts(&r.get::<_, String>(5)?),
+                subject: r.get(6)?,
+                sent: r.get(7)?,
+                failed: r.get(8)?,
+                queued: r.get(9)?,
+                unknown: r.get(10)?,
+            })
+        })?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+}

@@ -1,0 +1,120 @@
+//! Schema migrations: numbered SQL scripts applied in order, tracked with `PRAGMA user_version`.
+
+use anyhow::{Context, Result};
+use rusqlite::Connection;
+
+const MIGRATIONS: &[&str] = &[
+    // 1: feeds, stories, subscribers, issues, deliveries, schedule slots, article page cache.
+    r#"
+    CREATE TABLE feeds (
+        id INTEGER PRIMARY KEY,
+        url TEXT NOT NULL UNIQUE,
+        title TEXT,
+        etag TEXT,
+        last_modified TEXT,
+        last_fetch TEXT,
+        last_status TEXT,
+        last_error TEXT,
+        error_count INTEGER NOT NULL DEFAULT 0,
+        next_fetch TEXT
+    );
+    CREATE TABLE stories (
+        id INTEGER PRIMARY KEY,
+        feed_id INTEGER NOT NULL REFERENCES feeds(id),
+        guid TEXT NOT NULL UNIQUE,
+        url TEXT,
+        title TEXT NOT NULL,
+        published TEXT NOT NULL,
+        first_seen TEXT NOT NULL,
+        authors TEXT NOT NULL DEFAULT '[]',
+        categories TEXT NOT NULL DEFAULT '[]',
+        content_html TEXT,
+        summary_html TEXT,
+        lead_text TEXT,
+        lead_html TEXT,
+        lead_source TEXT
+    );
+    CREATE UNIQUE INDEX stories_url ON stories(url) WHERE url IS NOT NULL;
+    CREATE INDEX stories_published ON stories(published);
+    CREATE TABLE subscribers (
+        id INTEGER PRIMARY KEY,
+        email TEXT NOT NULL UNIQUE COLLATE NOCASE,
+        name TEXT,
+        status TEXT NOT NULL CHECK (status IN ('pending','confirmed','unsubscribed','bouncing')),
+        digests TEXT NOT NULL DEFAULT '[]',
+        created TEXT NOT NULL,
+        confirmed_at TEXT,
+        unsubscribed_at TEXT,
+        unsubscribe_method TEXT,
+        failures INTEGER NOT NULL DEFAULT 0,
+        confirm_sent_at TEXT
+    );
+    CREATE TABLE issues (
+        id INTEGER PRIMARY KEY,
+        digest TEXT NOT NULL,
+        number INTEGER NOT NULL,
+        created TEXT NOT NULL,
+        window_from TEXT NOT NULL,
+        window_to TEXT NOT NULL,
+        subject TEXT NOT NULL,
+        html TEXT NOT NULL,
+        text TEXT NOT NULL,
+        view TEXT NOT NULL,
+        slot TEXT,
+        UNIQUE (digest, number),
+        UNIQUE (digest, slot)
+    );
+    CREATE TABLE issue_stories (
+        issue_id INTEGER NOT NULL REFERENCES issues(id),
+        story_id INTEGER NOT NULL REFERENCES stories(id),
+        PRIMARY KEY (issue_id, story_id)
+    );
+    CREATE TABLE deliveries (
+        id INTEGER PRIMARY KEY,
+        issue_id INTEGER NOT NULL REFERENCES issues(id),
+        subscriber_id INTEGER REFERENCES subscribers(id),
+        email TEXT NOT NULL COLLATE NOCASE,
+        name TEXT,
+        status TEXT NOT NULL CHECK (status IN ('queued','sending','sent','failed','unknown')),
+        message_id TEXT NOT NULL,
+        attempts INTEGER NOT NULL DEFAULT 0,
+        reply TEXT,
+        next_attempt TEXT,
+        updated TEXT NOT NULL,
+        UNIQUE (issue_id, email)
+    );
+    CREATE INDEX deliveries_status ON deliveries(issue_id, status);
+    CREATE TABLE slots (
+        digest TEXT NOT NULL,
+        scheduled TEXT NOT NULL,
+        claimed TEXT NOT NULL,
+        outcome TEXT,
+        PRIMARY KEY (digest, scheduled)
+    );
+    CREATE TABLE pages (
+        url TEXT PRIMARY KEY,
+        fetched TEXT NOT NULL,
+        status TEXT NOT NULL,
+        body TEXT
+    );
+    "#,
+];
+
+/// Applies every migration newer than the database's `user_version`, each in its own transaction.
+pub fn migrate(conn: &mut Connection) -> Result<()> {
+    let version: usize = conn.pragma_query_value(None, "user_version", |r| r.get(0))?;
+    if version > MIGRATIONS.len() {
+        anyhow::bail!(
+            "the database has schema version {version}, newer than this gazette knows ({}); upgrade gazette",
+            MIGRATIONS.len()
+        );
+    }
+    for (i, sql) in MIGRATIONS.iter().enumerate().skip(version) {
+        let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+        tx.execute_batch(sql)
+            .with_context(|| format!("migration {}", i + 1))?;
+        tx.pragma_update(None, "user_version", i + 1)?;
+        tx.commit()?;
+    }
+    Ok(())
+}

@@ -1,0 +1,162 @@
+//! Signed, purpose-bound tokens for confirm and unsubscribe links: HMAC-SHA256 with the
+//! newsletter's secret (`GAZETTE_SECRET`, or a random one generated next to the database).
+//! Unsubscribe tokens never expire (RFC 8058); confirm tokens do.
+
+use std::path::Path;
+
+use anyhow::{Context, Result};
+use base64::engine::general_purpose::URL_SAFE_NO_PAD as B64;
+use base64::Engine;
+use hmac::{Hmac, Mac};
+use sha2::Sha256;
+
+/// What a token is for; a token made for one purpose is refused for another.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Claim {
+    /// Unsubscribe this subscriber id.
+    Unsubscribe(i64),
+    /// Unsubscribe an address that has no subscriber row (a `--to` recipient).
+    UnsubscribeEmail(String),
+    /// Confirm this subscriber id, valid until the unix time.
+    Confirm(i64, i64),
+}
+
+/// Makes and checks tokens.
+pub struct Tokens {
+    key: Vec<u8>,
+}
+
+impl std::fmt::Debug for Tokens {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Tokens { key: <redacted> }")
+    }
+}
+
+impl Tokens {
+    pub fn new(secret: &[u8]) -> Tokens {
+        Tokens {
+            key: secret.to_vec(),
+        }
+    }
+
+    /// The secret from `GAZETTE_SECRET`, else from `secret` in `data_dir` (created on first use).
+    pub fn load(data_dir: &Path) -> Result<Tokens> {
+        if let Ok(s) = std::env::var("GAZETTE_SECRET") {
+            if s.len() < 16 {
+                anyhow::bail!("GAZETTE_SECRET is too short: use at least 16 characters");
+            }
+            return Ok(Tokens::new(s.as_bytes()));
+        }
+        let path = data_dir.join("secret");
+        if let Ok(s) = std::fs::read_to_string(&path) {
+            return Ok(Tokens::new(s.trim().as_bytes()));
+        }
+        std::fs::create_dir_all(data_dir)
+            .with_context(|| format!("create {}", data_dir.display()))?;
+        let bytes: [u8; 32] = rand::random();
+        let secret: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
+        write_private(&path, &secret).with_context(|| format!("write {}", path.display()))?;
+        Ok(Tokens::new(secret.as_bytes()))
+    }
+
+    /// A token for the claim.
+    pub fn sign(&self, claim: &Claim) -> String {
+        let payload = match claim {
+            Claim::Unsubscribe(id) => format!("u:{id}"),
+            Claim::UnsubscribeEmail(email) => format!("e:{email}"),
+            Claim::Confirm(id, until) => format!("c:{id}:{until}"),
+        };
+        format!(
+            "{}.{}",
+            B64.encode(&payload),
+            B64.encode(self.mac(payload.as_bytes()))
+        )
+    }
+
+    /// The claim of a token, if it is genuine (expiry is checked against `now_unix`).
+    pub fn verify(&self, token: &str, now_unix: i64) -> Option<Claim> {
+        let (payload_b64, mac_b64) = token.split_once('.')?;
+        let payload = B64.decode(payload_b64).ok()?;
+        let mac = B64.decode(mac_b64).ok()?;
+        let mut m = Hmac::<Sha256>::new_from_slice(&self.key).ok()?;
+        m.update(&payload);
+        m.verify_slice(&mac).ok()?;
+        let payload = String::from_utf8(payload).ok()?;
+        let (kind, rest) = payload.split_once(':')?;
+        match kind {
+            "u" => Some(Claim::Unsubscribe(rest.parse().ok()?)),
+            "e" => Some(Claim::UnsubscribeEmail(rest.to_string())),
+            "c" => {
+                let (id, until) = rest.split_once(':')?;
+                let until: i64 = until.parse().ok()?;
+                (until >= now_unix).then_some(Claim::Confirm(id.parse().ok()?, until))
+            }
+            _ => None,
+        }
+    }
+
+    /// The one-click unsubscribe URL of a recipient.
+    pub fn unsubscribe_url(&self, base: &url::Url, subscriber: Option<i64>, email: &str) -> String {
+        let claim = match subscriber {
+            Some(id) => Claim::Unsubscribe(id),
+            None => Claim::UnsubscribeEmail(email.to_string()),
+        };
+        join(base, &format!("unsubscribe/{}", self.sign(&claim)))
+    }
+
+    fn mac(&self, data: &[u8]) -> Vec<u8> {
+        let mut m = Hmac::<Sha256>::new_from_slice(&self.key).expect("HMAC takes any key length");
+        m.update(data);
+        m.finalize().into_bytes().to_vec()
+    }
+}
+
+/// `base` + a path, keeping any path prefix of `base` (a reverse proxy's sub-path).
+pub fn join(base: &url::Url, path: &str) -> String {
+    let mut s = base.as_str().trim_end_matches('/').to_string();
+    s.push('/');
+    s.push_str(path.trim_start_matches('/'));
+    s
+}
+
+#[cfg(unix)]
+fn write_private(path: &Path, contents: &str) -> std::io::Result<()> {
+    use std::io::Write;
+    use std::os::unix::fs::OpenOptionsExt;
+    let mut f = std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .open(path)?;
+    f.write_all(contents.as_bytes())
+}
+
+#[cfg(not(unix))]
+fn write_private(path: &Path, contents: &str) -> std::io::Result<()> {
+    std::fs::write(path, contents)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tokens_round_trip_and_refuse_forgery() {
+        let t = Tokens::new(b"0123456789abcdef0123");
+        let tok = t.sign(&Claim::Unsubscribe(42));
+        assert_eq!(t.verify(&tok, 0), Some(Claim::Unsubscribe(42)));
+        let other = Tokens::new(b"another secret entirely");
+        assert_eq!(other.verify(&tok, 0), None);
+        let forged = format!("{}.{}", B64.encode("u:43"), tok.split_once('.').unwrap().1);
+        assert_eq!(t.verify(&forged, 0), None);
+        assert_eq!(t.verify("garbage", 0), None);
+    }
+
+    #[test]
+    fn confirm_tokens_expire() {
+        let t = Tokens::new(b"0123456789abcdef0123");
+        let tok = t.sign(&Claim::Confirm(7, 1000));
+        assert_eq!(t.verify(&tok, 999), Some(Claim::Confirm(7, 1000)));
+        assert_eq!(t.verify(&tok, 1001), None);
+    }
+}
