@@ -54,7 +54,11 @@ pub async fn run(source: &str, config: Option<&Config>, out: Out) -> Result<Exit
 }
 
 fn is_page(html: &str) -> bool {
-    let head = html[..html.len().min(4096)].to_ascii_lowercase();
+    let head: String = html
+        .chars()
+        .take(4096)
+        .collect::<String>()
+        .to_ascii_lowercase();
     head.contains("<html")
         || head.contains("<!doctype")
         || head.contains("<head")

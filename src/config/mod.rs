@@ -456,7 +456,13 @@ pub fn parse_location(s: &str) -> Result<FeedLocation, String> {
     if let Some(rest) = s.strip_prefix("file://") {
         return Ok(FeedLocation::File(PathBuf::from(rest)));
     }
-    if s.contains("://") {
+    let scheme_like = s.split_once(':').is_some_and(|(scheme, _)| {
+        scheme.len() > 1
+            && scheme
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || matches!(c, '+' | '-' | '.'))
+    });
+    if s.contains("://") || scheme_like {
         return match url::Url::parse(s) {
             Ok(u) if matches!(u.scheme(), "http" | "https") && u.host_str().is_some() => {
                 Ok(FeedLocation::Http(u))

@@ -26,10 +26,18 @@ pub fn parse_feed(
     now: chrono::DateTime<chrono::Utc>,
 ) -> Result<ParsedFeed, String> {
     let feed = match parse_raw(bytes, base) {
-        Ok(f) => f,
-        Err(first) => {
-            let repaired = repair(bytes);
-            parse_raw(&repaired, base).map_err(|_| describe(bytes, &first))?
+        Ok(f) if !f.entries.is_empty() || !looks_like_it_has_items(bytes) => f,
+        first => {
+            let repaired = if is_json(bytes) {
+                repair_json(bytes)
+            } else {
+                repair(bytes)
+            };
+            match (parse_raw(&repaired, base), first) {
+                (Ok(f), _) => f,
+                (Err(_), Ok(f)) => f,
+                (Err(_), Err(first)) => return Err(describe(bytes, &first)),
+            }
         }
     };
     let feed_base = feed
@@ -67,9 +75,21 @@ fn parse_raw(
         .parse(bytes)
 }
 
+fn is_json(bytes: &[u8]) -> bool {
+    bytes.iter().find(|b| !b.is_ascii_whitespace()) == Some(&b'{')
+}
+
+fn looks_like_it_has_items(bytes: &[u8]) -> bool {
+    let head = &bytes[..bytes.len().min(1 << 20)];
+    head.windows(5).any(|w| w == b"<item" || w == b"<entr")
+}
+
 fn describe(bytes: &[u8], e: &feed_rs::parser::ParseFeedError) -> String {
     let head = String::from_utf8_lossy(&bytes[..bytes.len().min(512)]).to_ascii_lowercase();
-    if head.contains("<html") || head.contains("<!doctype html") {
+    let embedded = ["<feed", "<rss", "<rdf:rdf"]
+        .iter()
+        .any(|t| head.contains(t));
+    if (head.contains("<html") || head.contains("<!doctype html")) && !embedded {
         "not a feed: got an HTML page".into()
     } else if bytes.iter().all(|b| b.is_ascii_whitespace()) {
         "not a feed: empty document".into()
@@ -78,7 +98,35 @@ fn describe(bytes: &[u8], e: &feed_rs::parser::ParseFeedError) -> String {
     }
 }
 
-/// Best-effort repair of common real-world breakage.
+/// JSON Feeds in the wild: an `http://` version URL, `tags` as one string.
+fn repair_json(bytes: &[u8]) -> Vec<u8> {
+    let Ok(mut v) = serde_json::from_slice::<serde_json::Value>(bytes) else {
+        return bytes.to_vec();
+    };
+    if let Some(version) = v.get_mut("version") {
+        if let Some(s) = version.as_str() {
+            *version =
+                serde_json::Value::String(s.replace("http://jsonfeed.org", "https://jsonfeed.org"));
+        }
+    }
+    if let Some(items) = v.get_mut("items").and_then(|i| i.as_array_mut()) {
+        for item in items {
+            if let Some(tags) = item.get_mut("tags") {
+                if let Some(s) = tags.as_str() {
+                    let list = s
+                        .split(',')
+                        .map(|t| serde_json::Value::String(t.trim().to_string()))
+                        .collect();
+                    *tags = serde_json::Value::Array(list);
+                }
+            }
+        }
+    }
+    serde_json::to_vec(&v).unwrap_or_else(|_| bytes.to_vec())
+}
+
+/// Best-effort repair of common real-world breakage: a feed wrapped in an HTML page, `<rss>`
+/// without a version, the RSS 0.90 namespace, undeclared Latin-1, HTML entities, control characters.
 fn repair(bytes: &[u8]) -> Vec<u8> {
     let text = match std::str::from_utf8(bytes) {
         Ok(s) => s.to_string(),
@@ -87,6 +135,23 @@ fn repair(bytes: &[u8]) -> Vec<u8> {
     let text = text
         .replace("encoding=\"ISO-8859-1\"", "encoding=\"UTF-8\"")
         .replace("encoding='ISO-8859-1'", "encoding='UTF-8'");
+    let text = embedded_feed(&text).unwrap_or(text);
+    let text = text.replace(
+        "http://my.netscape.com/rdf/simple/0.9/",
+        "http://purl.org/rss/1.0/",
+    );
+    let text = match text.find("<rss") {
+        Some(i)
+            if !text[i..]
+                .split('>')
+                .next()
+                .unwrap_or("")
+                .contains("version") =>
+        {
+            format!("{}<rss version=\"2.0\"{}", &text[..i], &text[i + 4..])
+        }
+        _ => text,
+    };
     let mut out = String::with_capacity(text.len());
     let mut rest = text.trim_start();
     while let Some(pos) = rest.find('&') {
@@ -127,6 +192,27 @@ fn repair(bytes: &[u8]) -> Vec<u8> {
         .filter(|&c| !(c.is_control() && !matches!(c, '\t' | '\n' | '\r')))
         .collect::<String>()
         .into_bytes()
+}
+
+/// The `<feed>…</feed>` or `<rss>…</rss>` inside a page that wraps it.
+fn embedded_feed(text: &str) -> Option<String> {
+    let lower = text.to_ascii_lowercase();
+    if !lower
+        .chars()
+        .take(2048)
+        .collect::<String>()
+        .contains("<html")
+    {
+        return None;
+    }
+    for (open, close) in [("<feed", "</feed>"), ("<rss", "</rss>")] {
+        if let (Some(start), Some(end)) = (lower.find(open), lower.rfind(close)) {
+            if end > start {
+                return Some(text[start..end + close.len()].to_string());
+            }
+        }
+    }
+    None
 }
 
 fn to_story(

@@ -1,0 +1,293 @@
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::body::Body;
+use axum::extract::{Path, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use axum::Router;
+use gazette::config::Config;
+use gazette::ingest::{fetch_all, FeedOutcome, FeedStatus};
+use gazette::store::Store;
+
+use crate::support::{config_text, root, tempdir, HttpServer};
+
+#[derive(Clone, Default)]
+struct Hits {
+    feeds: Arc<AtomicUsize>,
+    limited: Arc<AtomicUsize>,
+    broken: Arc<AtomicBool>,
+}
+
+fn data(name: &str) -> Vec<u8> {
+    std::fs::read(root().join("tests/data/feeds").join(name)).unwrap()
+}
+
+async fn feed(State(h): State<Hits>, Path(name): Path<String>, headers: HeaderMap) -> Response {
+    h.feeds.fetch_add(1, Ordering::SeqCst);
+    if h.broken.load(Ordering::SeqCst) {
+        return (StatusCode::INTERNAL_SERVER_ERROR, "down").into_response();
+    }
+    if headers.get("if-none-match").is_some_and(|v| v == "\"v1\"") {
+        return StatusCode::NOT_MODIFIED.into_response();
+    }
+    let ct = if name.ends_with(".html") {
+        "text/html"
+    } else {
+        "application/rss+xml"
+    };
+    (
+        [
+            ("content-type", ct),
+            ("etag", "\"v1\""),
+            ("last-modified", "Mon, 23 Nov 2026 10:00:00 GMT"),
+        ],
+        data(&name),
+    )
+        .into_response()
+}
+
+fn app(h: Hits) -> Router {
+    Router::new()
+        .route("/feeds/{name}", get(feed))
+        .route(
+            "/limited",
+            get(|State(h): State<Hits>| async move {
+                h.limited.fetch_add(1, Ordering::SeqCst);
+                (
+                    StatusCode::TOO_MANY_REQUESTS,
+                    [("retry-after", "120")],
+                    "slow down",
+                )
+            }),
+        )
+        .route(
+            "/loop",
+            get(|| async { (StatusCode::FOUND, [("location", "/loop")]) }),
+        )
+        .route(
+            "/huge",
+            get(|| async {
+                let chunk = bytes_of(1 << 20);
+                let stream = futures_util::stream::iter(
+                    (0..50).map(move |_| Ok::<_, std::io::Error>(chunk.clone())),
+                );
+                Response::builder()
+                    .header("content-type", "application/rss+xml")
+                    .body(Body::from_stream(stream))
+                    .unwrap()
+            }),
+        )
+        .route(
+            "/hang",
+            get(|| async {
+                tokio::time::sleep(Duration::from_secs(3600)).await;
+                "never"
+            }),
+        )
+        .route(
+            "/gzip",
+            get(|| async {
+                use std::io::Write;
+                let mut enc =
+                    flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+                enc.write_all(&data("rss2-basic.xml")).unwrap();
+                (
+                    [
+                        ("content-type", "application/rss+xml"),
+                        ("content-encoding", "gzip"),
+                    ],
+                    enc.finish().unwrap(),
+                )
+            }),
+        )
+        .with_state(h)
+}
+
+fn bytes_of(n: usize) -> axum::body::Bytes {
+    axum::body::Bytes::from(vec![b'x'; n])
+}
+
+fn feeds_toml(urls: &[String]) -> String {
+    let mut s = String::new();
+    for u in urls {
+        s.push_str(&format!("[[feeds]]\nurl = \"{u}\"\n\n"));
+    }
+    s + "[[digests]]\nname = \"weekly\"\n"
+}
+
+async fn run(config: &Config, store: &Arc<Store>) -> Vec<FeedOutcome> {
+    fetch_all(config, store, chrono::Utc::now(), &|_| {})
+        .await
+        .unwrap()
+}
+
+fn setup(urls: &[String]) -> (tempfile::TempDir, Config, Arc<Store>) {
+    let dir = tempdir();
+    let text = config_text(dir.path(), "file:///tmp/outbox", &feeds_toml(urls));
+    let config = Config::parse(&text, std::path::Path::new("test.toml")).unwrap();
+    let store = Arc::new(Store::open(&config.storage_path).unwrap());
+    (dir, config, store)
+}
+
+#[tokio::test]
+async fn each_broken_feed_is_its_own_error_and_the_others_are_unharmed() {
+    let server = HttpServer::start(app(Hits::default()));
+    let urls: Vec<String> = [
+        "/feeds/rss2-basic.xml",
+        "/limited",
+        "/loop",
+        "/huge",
+        "/hang",
+        "/gzip",
+        "/feeds/not-a-feed.html",
+    ]
+    .iter()
+    .map(|p| server.url(p))
+    .chain([format!("http://127.0.0.1:{}/refused", unused_port())])
+    .collect();
+    let (_dir, config, store) = setup(&urls);
+    let out = run(&config, &store).await;
+    let by = |suffix: &str| out.iter().find(|o| o.url.ends_with(suffix)).unwrap();
+    assert_eq!(by("rss2-basic.xml").status, FeedStatus::New);
+    assert_eq!(by("rss2-basic.xml").new, 2);
+    let err = |suffix: &str| by(suffix).error.clone().unwrap_or_default();
+    assert!(
+        err("/limited").contains("HTTP 429") && err("/limited").contains("retry after 120s"),
+        "{}",
+        err("/limited")
+    );
+    assert!(err("/loop").contains("redirect"), "{}", err("/loop"));
+    assert!(err("/huge").contains("limit"), "{}", err("/huge"));
+    assert!(err("/hang").contains("timed out"), "{}", err("/hang"));
+    assert!(
+        err("not-a-feed.html").contains("not a feed: got an HTML page"),
+        "{}",
+        err("not-a-feed.html")
+    );
+    assert!(
+        err("/refused").contains("fetch http://127.0.0.1"),
+        "{}",
+        err("/refused")
+    );
+    for suffix in [
+        "/limited",
+        "/loop",
+        "/huge",
+        "/hang",
+        "not-a-feed.html",
+        "/refused",
+    ] {
+        assert_eq!(by(suffix).status, FeedStatus::Error, "{suffix}");
+        assert!(
+            by(suffix)
+                .error
+                .as_deref()
+                .unwrap()
+                .contains(&server.addr.ip().to_string()),
+            "error names the feed: {suffix}"
+        );
+    }
+    // The gzip feed carries the same stories as rss2-basic: deduplicated across feeds.
+    assert_eq!(by("/gzip").status, FeedStatus::Unchanged);
+    assert_eq!(store.story_count().unwrap(), 2);
+}
+
+fn unused_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+#[tokio::test]
+async fn conditional_get_gives_not_modified_and_failures_keep_what_was_seen() {
+    let hits = Hits::default();
+    let server = HttpServer::start(app(hits.clone()));
+    let (_dir, config, store) = setup(&[server.url("/feeds/rss2-basic.xml")]);
+    assert_eq!(run(&config, &store).await[0].status, FeedStatus::New);
+    assert_eq!(
+        run(&config, &store).await[0].status,
+        FeedStatus::NotModified
+    );
+    hits.broken.store(true, Ordering::SeqCst);
+    let failed = run(&config, &store).await;
+    assert_eq!(failed[0].status, FeedStatus::Error);
+    assert!(failed[0].error.as_deref().unwrap().contains("HTTP 500"));
+    let state = store.feed_state(&config.feeds[0].url).unwrap();
+    assert_eq!(
+        state.etag.as_deref(),
+        Some("\"v1\""),
+        "a failed fetch keeps the validators"
+    );
+    assert_eq!(
+        store.story_count().unwrap(),
+        2,
+        "a failed fetch keeps the stories"
+    );
+    hits.broken.store(false, Ordering::SeqCst);
+    assert_eq!(
+        run(&config, &store).await[0].status,
+        FeedStatus::NotModified
+    );
+}
+
+#[tokio::test]
+async fn retry_after_is_respected() {
+    let hits = Hits::default();
+    let server = HttpServer::start(app(hits.clone()));
+    let (_dir, config, store) = setup(&[server.url("/limited")]);
+    run(&config, &store).await;
+    let second = run(&config, &store).await;
+    assert_eq!(
+        hits.limited.load(Ordering::SeqCst),
+        1,
+        "no request before Retry-After has passed"
+    );
+    assert!(
+        second[0]
+            .error
+            .as_deref()
+            .unwrap()
+            .contains("not retried before"),
+        "{:?}",
+        second[0].error
+    );
+}
+
+#[tokio::test]
+async fn entries_without_ids_get_the_same_id_on_every_fetch() {
+    let path = root()
+        .join("tests/data/feeds/rss2-no-guids.xml")
+        .display()
+        .to_string();
+    let (_dir, config, store) = setup(&[path]);
+    assert_eq!(run(&config, &store).await[0].new, 2);
+    let again = run(&config, &store).await;
+    assert_eq!(again[0].status, FeedStatus::Unchanged);
+    assert_eq!(store.story_count().unwrap(), 2);
+}
+
+#[tokio::test]
+async fn duplicate_guids_are_stored_once() {
+    let url = format!(
+        "file://{}",
+        root()
+            .join("tests/data/feeds/rss2-duplicate-guids.xml")
+            .display()
+    );
+    let (_dir, config, store) = setup(&[url]);
+    let out = run(&config, &store).await;
+    assert_eq!(out[0].new, 2);
+    let stories = store
+        .stories_for_digest("weekly", chrono::DateTime::UNIX_EPOCH)
+        .unwrap();
+    let titles: Vec<_> = stories.iter().map(|s| s.story.title.as_str()).collect();
+    assert!(
+        titles.contains(&"Original story") && titles.contains(&"Different story"),
+        "{titles:?}"
+    );
+}

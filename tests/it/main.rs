@@ -1,0 +1,16 @@
+//! Fast integration tests (one binary). The slow end-to-end tests against a real SMTP server
+//! live in `tests/e2e`.
+
+#[path = "../support/mod.rs"]
+mod support;
+
+/// Config parsing and `gazette check`.
+mod config;
+/// The real-world and malformed feed corpus in ../shared/fixtures.
+mod corpus;
+/// Feeds over real HTTP on 127.0.0.1: conditional GET, 429, redirects, huge, hanging, gzip, HTML.
+mod ingest;
+/// Lead paragraphs on fixtures.
+mod leads;
+/// Subscribers from the command line and CSV.
+mod subscribers;

@@ -1,0 +1,127 @@
+use crate::support::{config_text, gazette, tempdir, write_config};
+
+fn setup() -> tempfile::TempDir {
+    let dir = tempdir();
+    let text = config_text(dir.path(), "file:///tmp/outbox", "[[feeds]]\nurl = \"x.xml\"\n[[digests]]\nname = \"weekly\"\n[[digests]]\nname = \"daily\"\n");
+    write_config(dir.path(), &text);
+    dir
+}
+
+fn list(dir: &std::path::Path) -> serde_json::Value {
+    let (code, out, err) = gazette(
+        &["--config", "gazette.toml", "--json", "subscribers", "list"],
+        dir,
+    );
+    assert_eq!(code, 0, "{err}");
+    serde_json::from_str(&out).unwrap()
+}
+
+#[test]
+fn add_list_remove() {
+    let dir = setup();
+    let d = dir.path();
+    let (code, _, err) = gazette(
+        &[
+            "--config",
+            "gazette.toml",
+            "subscribers",
+            "add",
+            "Ada@EXAMPLE.org",
+            "--name",
+            "Ada",
+            "--digest",
+            "weekly",
+        ],
+        d,
+    );
+    assert_eq!(code, 0, "{err}");
+    let l = list(d);
+    assert_eq!(l[0]["email"], "Ada@example.org");
+    assert_eq!(l[0]["status"], "confirmed");
+    assert_eq!(l[0]["digests"], serde_json::json!(["weekly"]));
+    let (code, _, err) = gazette(
+        &[
+            "--config",
+            "gazette.toml",
+            "subscribers",
+            "add",
+            "x@y.org",
+            "--digest",
+            "monthly",
+        ],
+        d,
+    );
+    assert_eq!(code, 1);
+    assert!(err.contains("no digest named \"monthly\""), "{err}");
+    let (code, _, _) = gazette(
+        &[
+            "--config",
+            "gazette.toml",
+            "subscribers",
+            "remove",
+            "ada@example.org",
+        ],
+        d,
+    );
+    assert_eq!(code, 0);
+    assert_eq!(list(d).as_array().unwrap().len(), 0);
+}
+
+#[test]
+fn import_rejects_bad_lines_by_number_and_is_idempotent() {
+    let dir = setup();
+    let d = dir.path();
+    std::fs::write(
+        d.join("bad.csv"),
+        "email,name,digests\nok@example.org,Ok,weekly\nnot-an-address,Bad,\n",
+    )
+    .unwrap();
+    let (code, _, err) = gazette(
+        &[
+            "--config",
+            "gazette.toml",
+            "subscribers",
+            "import",
+            "bad.csv",
+        ],
+        d,
+    );
+    assert_eq!(code, 1);
+    assert!(
+        err.contains("bad.csv:3:") && err.contains("not-an-address"),
+        "{err}"
+    );
+    assert_eq!(
+        list(d).as_array().unwrap().len(),
+        0,
+        "nothing from a bad file is stored"
+    );
+
+    std::fs::write(d.join("good.csv"), "email,name,digests\nann@example.org,Ann,weekly;daily\nbo@example.org,,\n\"cy@example.org\",\"Cy, Jr.\",daily\n").unwrap();
+    let (code, out, err) = gazette(
+        &[
+            "--config",
+            "gazette.toml",
+            "subscribers",
+            "import",
+            "good.csv",
+        ],
+        d,
+    );
+    assert_eq!(code, 0, "{err}");
+    assert!(out.contains("3 added, 0 updated, 0 unchanged"), "{out}");
+    let (_, out, _) = gazette(
+        &[
+            "--config",
+            "gazette.toml",
+            "subscribers",
+            "import",
+            "good.csv",
+        ],
+        d,
+    );
+    assert!(out.contains("0 added, 0 updated, 3 unchanged"), "{out}");
+    let (code, csv, _) = gazette(&["--config", "gazette.toml", "subscribers", "export"], d);
+    assert_eq!(code, 0);
+    assert_eq!(csv, "email,name,digests\nann@example.org,Ann,weekly;daily\nbo@example.org,,\ncy@example.org,\"Cy, Jr.\",daily\n");
+}

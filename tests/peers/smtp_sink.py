@@ -1,0 +1,88 @@
+"""A real SMTP server for gazette's end-to-end tests (aiosmtpd, from PyPI).
+
+Stores every accepted message as DIR/NNNNNN.eml with its envelope in DIR/NNNNNN.json, and can
+misbehave on purpose:
+  --fail451 ADDR,...   answer 451 to the first RCPT of each listed address (a retry succeeds)
+  --fail550 ADDR,...   answer 550 to every RCPT of each listed address
+  --drop-after N       close the connection without answering the DATA of the Nth message (once)
+  --delay SECONDS      wait this long before answering each DATA
+Prints "READY <port>" on stdout once it listens on 127.0.0.1.
+"""
+import argparse
+import asyncio
+import json
+import os
+import sys
+
+from aiosmtpd.controller import Controller
+from aiosmtpd.smtp import SMTP
+
+
+class Sink:
+    def __init__(self, out, fail451, fail550, drop_after, delay):
+        self.out = out
+        self.fail451 = set(fail451)
+        self.fail550 = set(fail550)
+        self.seen451 = set()
+        self.drop_after = drop_after
+        self.delay = delay
+        self.count = 0
+        self.data_commands = 0
+
+    async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
+        addr = address.lower()
+        if addr in self.fail550:
+            return "550 5.1.1 <%s>: mailbox unavailable" % address
+        if addr in self.fail451 and addr not in self.seen451:
+            self.seen451.add(addr)
+            return "451 4.7.1 <%s>: greylisted, try again later" % address
+        envelope.rcpt_tos.append(address)
+        return "250 OK"
+
+    async def handle_DATA(self, server, session, envelope):
+        self.data_commands += 1
+        if self.drop_after and self.data_commands == self.drop_after:
+            session.transport.close()
+            return "421 closing"
+        if self.delay:
+            await asyncio.sleep(self.delay)
+        self.count += 1
+        stem = os.path.join(self.out, "%06d" % self.count)
+        with open(stem + ".eml.tmp", "wb") as f:
+            f.write(envelope.original_content or envelope.content)
+        with open(stem + ".json", "w") as f:
+            json.dump({"mail_from": envelope.mail_from, "rcpt_tos": envelope.rcpt_tos}, f)
+        os.replace(stem + ".eml.tmp", stem + ".eml")
+        return "250 2.0.0 Ok: queued as %06d" % self.count
+
+
+def main():
+    p = argparse.ArgumentParser()
+    p.add_argument("--dir", required=True)
+    p.add_argument("--port", type=int, default=0)
+    p.add_argument("--fail451", default="")
+    p.add_argument("--fail550", default="")
+    p.add_argument("--drop-after", type=int, default=0)
+    p.add_argument("--delay", type=float, default=0.0)
+    a = p.parse_args()
+    os.makedirs(a.dir, exist_ok=True)
+    split = lambda s: [x.strip().lower() for x in s.split(",") if x.strip()]
+    handler = Sink(a.dir, split(a.fail451), split(a.fail550), a.drop_after, a.delay)
+    port = a.port
+    if port == 0:
+        import socket
+        s = socket.socket()
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+        s.close()
+    controller = Controller(handler, hostname="127.0.0.1", port=port, data_size_limit=50 * 1024 * 1024)
+    controller.start()
+    print("READY %d" % port, flush=True)
+    try:
+        sys.stdin.read()  # run until the test closes our stdin (or kills us)
+    finally:
+        controller.stop()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,225 @@
+//! Shared test support: the shared fixtures, a real HTTP server on 127.0.0.1 serving feeds and
+//! misbehaving on purpose, and a real SMTP server (aiosmtpd) receiving mail.
+#![allow(dead_code)]
+
+use std::io::{BufRead, BufReader, Write};
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+
+/// `../shared/fixtures` (or `$GAZETTE_FIXTURES`). None, with a message, when absent; a panic
+/// when `GAZETTE_REQUIRE_FIXTURES=1` (CI).
+pub fn fixtures() -> Option<PathBuf> {
+    let dir = std::env::var_os("GAZETTE_FIXTURES")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/fixtures"));
+    if dir.is_dir() {
+        return Some(dir);
+    }
+    if std::env::var("GAZETTE_REQUIRE_FIXTURES").as_deref() == Ok("1") {
+        panic!(
+            "fixtures not found at {} and GAZETTE_REQUIRE_FIXTURES=1",
+            dir.display()
+        );
+    }
+    eprintln!(
+        "skipping: fixtures not found at {} (set GAZETTE_FIXTURES)",
+        dir.display()
+    );
+    None
+}
+
+/// The project root.
+pub fn root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+/// A temporary folder removed on drop.
+pub fn tempdir() -> tempfile::TempDir {
+    tempfile::tempdir().expect("tempdir")
+}
+
+/// A minimal valid config around the given `[[feeds]]`/extra TOML.
+pub fn config_text(dir: &Path, delivery: &str, extra: &str) -> String {
+    format!(
+        r#"[newsletter]
+name = "Test Wire"
+from = "Test Wire <digest@news.example.org>"
+base_url = "https://news.example.org"
+timezone = "Europe/Berlin"
+
+[storage]
+path = "{db}"
+
+[delivery]
+url = "{delivery}"
+max_per_second = 1000
+
+[ingest]
+timeout = "3s"
+connect_timeout = "2s"
+max_bytes = 2000000
+
+{extra}
+"#,
+        db = dir.join("gazette.db").display(),
+    )
+}
+
+/// Writes a config file and returns its path.
+pub fn write_config(dir: &Path, text: &str) -> PathBuf {
+    let p = dir.join("gazette.toml");
+    std::fs::write(&p, text).unwrap();
+    p
+}
+
+/// Runs the real binary; returns (exit code, stdout, stderr).
+pub fn gazette(args: &[&str], cwd: &Path) -> (i32, String, String) {
+    let out = Command::new(env!("CARGO_BIN_EXE_gazette"))
+        .args(args)
+        .current_dir(cwd)
+        .env_remove("GAZETTE_CONFIG")
+        .env("GAZETTE_SECRET", "test-secret-0123456789abcdef")
+        .output()
+        .expect("run gazette");
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+/// A real SMTP server (aiosmtpd) on 127.0.0.1, stopped on drop.
+pub struct SmtpSink {
+    child: Child,
+    pub port: u16,
+    pub dir: tempfile::TempDir,
+}
+
+/// Python with aiosmtpd: `$GAZETTE_PYTHON`, else `tests/.venv/bin/python` (made by tests/run.sh).
+pub fn python() -> Option<PathBuf> {
+    let candidates = [
+        std::env::var_os("GAZETTE_PYTHON").map(PathBuf::from),
+        Some(root().join("tests/.venv/bin/python")),
+    ];
+    for c in candidates.into_iter().flatten() {
+        let ok = Command::new(&c)
+            .args(["-c", "import aiosmtpd"])
+            .output()
+            .is_ok_and(|o| o.status.success());
+        if ok {
+            return Some(c);
+        }
+    }
+    if std::env::var("GAZETTE_REQUIRE_PEERS").as_deref() == Ok("1") {
+        panic!("no Python with aiosmtpd (run tests/run.sh) and GAZETTE_REQUIRE_PEERS=1");
+    }
+    eprintln!("skipping: no Python with aiosmtpd found (run `bash tests/run.sh`)");
+    None
+}
+
+impl SmtpSink {
+    /// Starts the sink with extra flags (see tests/peers/smtp_sink.py); None when no Python peer.
+    pub fn start(flags: &[&str]) -> Option<SmtpSink> {
+        let py = python()?;
+        let dir = tempdir();
+        let mut child = Command::new(py)
+            .arg(root().join("tests/peers/smtp_sink.py"))
+            .arg("--dir")
+            .arg(dir.path())
+            .args(flags)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .spawn()
+            .expect("start smtp sink");
+        let mut line = String::new();
+        BufReader::new(child.stdout.take().unwrap())
+            .read_line(&mut line)
+            .unwrap();
+        let port = line
+            .trim()
+            .strip_prefix("READY ")
+            .expect("sink READY line")
+            .parse()
+            .unwrap();
+        Some(SmtpSink { child, port, dir })
+    }
+
+    pub fn url(&self) -> String {
+        format!("smtp://127.0.0.1:{}", self.port)
+    }
+
+    /// Every received message: (envelope recipients, raw bytes), in arrival order.
+    pub fn messages(&self) -> Vec<(Vec<String>, Vec<u8>)> {
+        let mut names: Vec<_> = std::fs::read_dir(self.dir.path())
+            .unwrap()
+            .filter_map(|e| e.ok().map(|e| e.path()))
+            .filter(|p| p.extension().is_some_and(|x| x == "eml"))
+            .collect();
+        names.sort();
+        names
+            .into_iter()
+            .map(|p| {
+                let env: serde_json::Value = serde_json::from_str(
+                    &std::fs::read_to_string(p.with_extension("json")).unwrap(),
+                )
+                .unwrap();
+                let rcpts = env["rcpt_tos"]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .map(|v| v.as_str().unwrap().to_string())
+                    .collect();
+                (rcpts, std::fs::read(&p).unwrap())
+            })
+            .collect()
+    }
+}
+
+impl Drop for SmtpSink {
+    fn drop(&mut self) {
+        if let Some(mut stdin) = self.child.stdin.take() {
+            let _ = stdin.write_all(b"");
+        }
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// A real HTTP server on 127.0.0.1 (axum on its own runtime thread), serving `routes`.
+pub struct HttpServer {
+    pub addr: SocketAddr,
+    _shutdown: tokio::sync::oneshot::Sender<()>,
+}
+
+impl HttpServer {
+    pub fn start(app: axum::Router) -> HttpServer {
+        let (tx, rx) = tokio::sync::oneshot::channel::<()>();
+        let (addr_tx, addr_rx) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            let rt = tokio::runtime::Builder::new_multi_thread()
+                .worker_threads(2)
+                .enable_all()
+                .build()
+                .unwrap();
+            rt.block_on(async move {
+                let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+                addr_tx.send(listener.local_addr().unwrap()).unwrap();
+                axum::serve(listener, app)
+                    .with_graceful_shutdown(async {
+                        let _ = rx.await;
+                    })
+                    .await
+                    .unwrap();
+            });
+        });
+        HttpServer {
+            addr: addr_rx.recv().unwrap(),
+            _shutdown: tx,
+        }
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("http://{}{}", self.addr, path)
+    }
+}
