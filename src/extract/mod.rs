@@ -1,19 +1,51 @@
-//! Extract: picks each story's lead paragraph from feed HTML or an article page.
-//! (First version; see issue 3 for the full extractor.)
+//! The extract stage: from a feed item's content or its article page to the
+//! lead paragraph a digest shows under each headline.
+//!
+//! - [`lead_from_fragment`]: lead of feed content (HTML fragment or plain text).
+//! - [`extract_page`]: title, body paragraphs and lead of a whole article page.
+//! - [`is_teaser`]: whether feed content is only a teaser of the article.
+//! - [`choose`]: which source to trust: content, else page, else summary.
+//! - [`excerpt`]: the digest's sentence-boundary cut of a lead.
+//!
+//! Pure functions of their input: fetching pages and caching stay elsewhere.
 
-use scraper::{Html, Selector};
+mod dom;
+mod excerpt;
+mod filters;
+mod fragment;
+mod lead;
+mod marks;
+mod page;
+mod region;
+mod sanitize;
+mod text;
+
+#[cfg(test)]
+mod tests;
+
 use serde::Serialize;
+use url::Url;
 
-/// Where a lead came from, best first.
+pub use excerpt::excerpt;
+pub use filters::{refuse, Refusal};
+pub use fragment::{is_teaser, lead_from_fragment};
+pub use page::extract_page;
+pub use text::{is_prose, token_f1};
+
+/// Where a lead came from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum LeadSource {
+    /// The feed item's full content.
     Content,
+    /// The fetched article page.
     Article,
+    /// The feed item's summary.
     Summary,
 }
 
 impl LeadSource {
+    /// The name stored and printed: `content`, `article` or `summary`.
     pub fn as_str(self) -> &'static str {
         match self {
             Self::Content => "content",
@@ -23,31 +55,29 @@ impl LeadSource {
     }
 }
 
-/// One paragraph as plain text and as sanitized HTML (links only).
-#[derive(Debug, Clone, PartialEq)]
+/// One paragraph of a lead.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Paragraph {
+    /// Plain text: entities decoded, whitespace collapsed.
     pub text: String,
+    /// Sanitized HTML: only `<a href>` to absolute http(s) URLs, `rel="noopener"`.
     pub html: String,
 }
 
-/// The lead: the first real paragraph, then the next one.
-#[derive(Debug, Clone, PartialEq)]
+/// The lead: its first paragraph, and the second one when the page has it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Lead {
+    /// At most two paragraphs; never empty.
     pub paragraphs: Vec<Paragraph>,
 }
 
 impl Lead {
     /// The first `n` paragraphs as plain text, separated by a blank line.
     pub fn text(&self, n: usize) -> String {
-        self.paragraphs
-            .iter()
-            .take(n.max(1))
-            .map(|p| p.text.as_str())
-            .collect::<Vec<_>>()
-            .join("\n\n")
+        self.join(n, |p| &p.text, "\n\n")
     }
 
-    /// The first `n` paragraphs as sanitized HTML `<p>` elements.
+    /// The first `n` paragraphs as sanitized HTML, each in a `<p>`.
     pub fn html(&self, n: usize) -> String {
         self.paragraphs
             .iter()
@@ -55,156 +85,61 @@ impl Lead {
             .map(|p| format!("<p>{}</p>", p.html))
             .collect()
     }
-}
 
-/// A whole article page.
-#[derive(Debug, Clone)]
-pub struct Page {
-    pub title: Option<String>,
-    pub paragraphs: Vec<String>,
-    pub lead: Option<Lead>,
-}
+    fn join(&self, n: usize, f: impl Fn(&Paragraph) -> &String, sep: &str) -> String {
+        let parts: Vec<&str> = self
+            .paragraphs
+            .iter()
+            .take(n.max(1))
+            .map(|p| f(p).as_str())
+            .collect();
+        parts.join(sep)
+    }
 
-/// Lead of a feed item's HTML fragment.
-pub fn lead_from_fragment(html: &str, base: Option<&url::Url>) -> Option<Lead> {
-    let doc = Html::parse_fragment(html);
-    let paragraphs = prose_paragraphs(&doc, base);
-    (!paragraphs.is_empty()).then_some(Lead { paragraphs })
-}
-
-/// Title, paragraphs and lead of an article page.
-pub fn extract_page(html: &str, url: Option<&url::Url>) -> Page {
-    let doc = Html::parse_document(html);
-    let title = Selector::parse("title")
-        .ok()
-        .and_then(|s| doc.select(&s).next())
-        .map(|t| collapse(&t.text().collect::<String>()));
-    let paragraphs = prose_paragraphs(&doc, url);
-    Page {
-        title,
-        paragraphs: paragraphs.iter().map(|p| p.text.clone()).collect(),
-        lead: (!paragraphs.is_empty()).then_some(Lead { paragraphs }),
+    fn from_blocks(blocks: &[&dom::Block]) -> Option<Lead> {
+        let paragraphs: Vec<Paragraph> = blocks
+            .iter()
+            .map(|b| Paragraph {
+                text: b.text.clone(),
+                html: sanitize::lead_html(&b.html),
+            })
+            .collect();
+        (!paragraphs.is_empty()).then_some(Lead { paragraphs })
     }
 }
 
-/// Is the feed content only a teaser?
-pub fn is_teaser(html: &str) -> bool {
-    let text = collapse(
-        &Html::parse_fragment(html)
-            .root_element()
-            .text()
-            .collect::<String>(),
-    );
-    let words = text.split_whitespace().count();
-    words < 60
-        || text.ends_with('…')
-        || text.ends_with("[…]")
-        || text.ends_with("[...]")
-        || text.contains("Continue reading")
-        || (text.contains("The post ") && text.contains(" appeared first on "))
+/// An article page after extraction.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct Page {
+    /// The headline (`og:title`, else `<h1>`, else `<title>`).
+    pub title: Option<String>,
+    /// Plain-text paragraphs of the main content, in order.
+    pub paragraphs: Vec<String>,
+    /// The lead, when the body has a paragraph that reads as one.
+    pub lead: Option<Lead>,
 }
 
-/// Chooses the best source: full content, else the article page, else the summary.
+/// Picks the lead source: full feed content unless it is a teaser, else the
+/// fetched page, else the summary, else the teaser content itself.
 pub fn choose(
     content: Option<&str>,
     summary: Option<&str>,
     page: Option<&str>,
-    base: Option<&url::Url>,
+    base: Option<&Url>,
 ) -> Option<(Lead, LeadSource)> {
+    let content = content.filter(|c| !c.trim().is_empty());
     if let Some(c) = content.filter(|c| !is_teaser(c)) {
-        if let Some(l) = lead_from_fragment(c, base) {
-            return Some((l, LeadSource::Content));
+        if let Some(lead) = lead_from_fragment(c, base) {
+            return Some((lead, LeadSource::Content));
         }
     }
-    if let Some(l) = page.and_then(|p| extract_page(p, base).lead) {
-        return Some((l, LeadSource::Article));
+    if let Some(lead) = page.and_then(|p| extract_page(p, base).lead) {
+        return Some((lead, LeadSource::Article));
     }
-    for html in [content, summary].into_iter().flatten() {
-        if let Some(l) = lead_from_fragment(html, base) {
-            return Some((l, LeadSource::Summary));
-        }
+    if let Some(lead) = summary.and_then(|s| lead_from_fragment(s, base)) {
+        return Some((lead, LeadSource::Summary));
     }
-    None
-}
-
-/// Cuts text at a sentence boundary to at most `max_words` words; "…" only when cut.
-pub fn excerpt(text: &str, max_words: usize) -> String {
-    let words: Vec<&str> = text.split_whitespace().collect();
-    if words.len() <= max_words {
-        return words.join(" ");
-    }
-    let mut end = 0;
-    for (i, w) in words.iter().take(max_words).enumerate() {
-        if (w.ends_with('.') || w.ends_with('!') || w.ends_with('?')) && !is_abbreviation(w) {
-            end = i + 1;
-        }
-    }
-    if end == 0 {
-        return format!("{}…", words[..max_words].join(" "));
-    }
-    format!("{} …", words[..end].join(" "))
-}
-
-fn is_abbreviation(w: &str) -> bool {
-    const ABBR: &[&str] = &[
-        "U.S.", "U.K.", "Jan.", "Feb.", "Mar.", "Apr.", "Aug.", "Sept.", "Oct.", "Nov.", "Dec.",
-        "Dr.", "Mr.", "Mrs.", "Ms.", "Inc.", "Co.", "Corp.", "Ltd.", "St.", "Gov.", "Sen.", "Rep.",
-        "e.g.", "i.e.", "vs.",
-    ];
-    ABBR.contains(&w.trim_start_matches(['"', '(', '“']))
-}
-
-fn prose_paragraphs(doc: &Html, base: Option<&url::Url>) -> Vec<Paragraph> {
-    let sel = Selector::parse("p").expect("valid selector");
-    doc.select(&sel)
-        .filter(|p| {
-            !p.ancestors().any(|a| {
-                a.value().as_element().is_some_and(|e| {
-                    matches!(
-                        e.name(),
-                        "figcaption" | "figure" | "footer" | "aside" | "nav"
-                    )
-                })
-            })
-        })
-        .filter_map(|p| {
-            let text = collapse(&p.text().collect::<String>());
-            is_prose(&text).then(|| Paragraph {
-                html: sanitize_inline(&p.inner_html(), base),
-                text,
-            })
-        })
-        .take(2)
-        .collect()
-}
-
-fn is_prose(text: &str) -> bool {
-    let words = text.split_whitespace().count();
-    let lower = text.to_lowercase();
-    words >= 12
-        && text.ends_with(['.', '!', '?', '"', '”', ')'])
-        && !lower.contains("subscribe")
-        && !lower.starts_with("photo")
-}
-
-fn collapse(s: &str) -> String {
-    s.split_whitespace().collect::<Vec<_>>().join(" ")
-}
-
-/// Keeps only links (absolute http/https), drops every other tag.
-fn sanitize_inline(html: &str, base: Option<&url::Url>) -> String {
-    let mut b = ammonia::Builder::empty();
-    b.add_tags(["a"])
-        .add_tag_attributes("a", ["href"])
-        .link_rel(Some("noopener"))
-        .url_schemes(["http", "https"].into());
-    match base {
-        Some(u) => b.url_relative(ammonia::UrlRelative::RewriteWithBase(u.clone())),
-        None => b.url_relative(ammonia::UrlRelative::Deny),
-    };
-    b.clean(html)
-        .to_string()
-        .split_whitespace()
-        .collect::<Vec<_>>()
-        .join(" ")
+    content
+        .and_then(|c| lead_from_fragment(c, base))
+        .map(|lead| (lead, LeadSource::Content))
 }

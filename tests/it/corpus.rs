@@ -12,7 +12,6 @@ use crate::support::{config_text, fixtures, tempdir, HttpServer};
 struct Row {
     file: String,
     items: usize,
-    wellformed: bool,
 }
 
 fn manifest(dir: &std::path::Path) -> Vec<Row> {
@@ -25,7 +24,6 @@ fn manifest(dir: &std::path::Path) -> Vec<Row> {
             Some(Row {
                 file: c.first()?.to_string(),
                 items: c.get(3)?.parse().ok()?,
-                wellformed: *c.get(5)? == "ok",
             })
         })
         .collect()

@@ -12,5 +12,9 @@ mod corpus;
 mod ingest;
 /// Lead paragraphs on fixtures.
 mod leads;
+/// Loads the real fixture feeds as selection candidates (for the labelled set).
+mod select_feeds;
+/// Topics and same-event clustering on a labelled set of real feed items.
+mod select_labels;
 /// Subscribers from the command line and CSV.
 mod subscribers;

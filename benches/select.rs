@@ -1,0 +1,94 @@
+//! Selection over 10,000 stories synthesized from the real fixture feeds.
+//!
+//! Items are cycled with their dates spread over a 7-day window (so copies of one item are
+//! days apart, like a feed re-publishing), against the starter topics and 50 sent stories.
+//! Run: `GAZETTE_FIXTURES=/work/shared/fixtures cargo bench --bench select`.
+
+#[path = "../tests/it/select_feeds.rs"]
+mod feeds;
+
+use std::time::Instant;
+
+use chrono::{Duration, TimeZone, Utc};
+use gazette::select::{select, Candidate, Options, SentStory, TopicSpec};
+
+const N: usize = 10_000;
+
+fn topics() -> Vec<TopicSpec> {
+    let text = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/config/gazette.toml"))
+        .unwrap();
+    let doc: toml::Table = toml::from_str(&text).unwrap();
+    let list = |t: &toml::Value, k: &str| -> Vec<String> {
+        t[k].as_array()
+            .unwrap()
+            .iter()
+            .map(|s| s.as_str().unwrap().to_string())
+            .collect()
+    };
+    doc["topics"]
+        .as_table()
+        .unwrap()
+        .iter()
+        .map(|(name, t)| TopicSpec {
+            name: name.clone(),
+            keywords: list(t, "keywords"),
+            exclude: list(t, "exclude"),
+        })
+        .collect()
+}
+
+fn synthesize(items: &[feeds::FixtureItem]) -> Vec<Candidate> {
+    let now = Utc.with_ymd_and_hms(2027, 3, 14, 12, 0, 0).unwrap();
+    (0..N)
+        .map(|i| {
+            let mut c = items[i % items.len()].candidate.clone();
+            c.id = format!("{}#{i}", c.id);
+            c.url = c.url.map(|u| format!("{u}?copy={i}"));
+            c.published = now - Duration::minutes(((i * 7919) % (7 * 24 * 60)) as i64);
+            c.source_weight = 0.5 + (i % 4) as f64 * 0.5;
+            c
+        })
+        .collect()
+}
+
+fn main() {
+    let Some(dir) = feeds::fixtures_dir() else {
+        return;
+    };
+    let items = feeds::load_all(&dir);
+    let candidates = synthesize(&items);
+    let sent: Vec<SentStory> = items
+        .iter()
+        .step_by(60)
+        .map(|it| SentStory {
+            url: it.candidate.url.clone(),
+            title: it.candidate.title.clone(),
+            lead: it.candidate.lead.clone(),
+        })
+        .collect();
+    let opts = Options {
+        topics: topics(),
+        max_stories: 12,
+        max_per_section: Some(3),
+        now: candidates[0].published,
+    };
+    let mut times = Vec::new();
+    let mut kept = 0;
+    for _ in 0..5 {
+        let start = Instant::now();
+        let sel = select(&candidates, &sent, &opts);
+        times.push(start.elapsed());
+        kept = sel.explain.iter().filter(|e| e.kept).count();
+    }
+    times.sort();
+    println!(
+        "select: {} candidates ({} distinct feed items), {} sent, {} kept; median {:?}, min {:?}, max {:?}",
+        candidates.len(),
+        items.len(),
+        sent.len(),
+        kept,
+        times[2],
+        times[0],
+        times[4]
+    );
+}

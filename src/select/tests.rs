@@ -1,0 +1,315 @@
+//! Behaviour of `select` on small hand-made windows.
+
+use chrono::{DateTime, Duration, TimeZone, Utc};
+
+use super::*;
+
+fn now() -> DateTime<Utc> {
+    Utc.with_ymd_and_hms(2027, 3, 14, 12, 0, 0).unwrap()
+}
+
+fn story(id: &str, source: &str, title: &str, lead: &str) -> Candidate {
+    Candidate {
+        id: id.into(),
+        url: Some(format!("https://{source}.example/{id}")),
+        title: title.into(),
+        lead: lead.into(),
+        categories: Vec::new(),
+        source: source.into(),
+        source_weight: 1.0,
+        published: now() - Duration::hours(6),
+    }
+}
+
+fn topic(name: &str, keywords: &[&str], exclude: &[&str]) -> TopicSpec {
+    let v = |xs: &[&str]| xs.iter().map(|s| s.to_string()).collect();
+    TopicSpec {
+        name: name.into(),
+        keywords: v(keywords),
+        exclude: v(exclude),
+    }
+}
+
+fn opts(topics: Vec<TopicSpec>) -> Options {
+    Options {
+        topics,
+        max_stories: 10,
+        max_per_section: None,
+        now: now(),
+    }
+}
+
+fn topics_of(c: &Candidate, topics: Vec<TopicSpec>) -> Vec<String> {
+    let sel = select(std::slice::from_ref(c), &[], &opts(topics));
+    sel.explain[0]
+        .topics
+        .iter()
+        .map(|(t, _)| t.clone())
+        .collect()
+}
+
+fn kept_ids(sel: &Selection, candidates: &[Candidate]) -> Vec<String> {
+    sel.sections
+        .iter()
+        .flat_map(|s| &s.picks)
+        .map(|p| candidates[p.index].id.clone())
+        .collect()
+}
+
+#[test]
+fn acronyms_match_only_in_capitals() {
+    let fcc = || {
+        vec![
+            topic("telecom", &["FCC"], &[]),
+            topic("trade", &["CHIPS Act"], &[]),
+        ]
+    };
+    assert_eq!(
+        topics_of(&story("a", "s", "FCC votes on spectrum", ""), fcc()),
+        ["telecom"]
+    );
+    assert_eq!(
+        topics_of(&story("b", "s", "The FCC's new rules", ""), fcc()),
+        ["telecom"]
+    );
+    assert!(topics_of(&story("c", "s", "fcc is not an acronym here", ""), fcc()).is_empty());
+    assert_eq!(
+        topics_of(&story("d", "s", "Money from the CHIPS Act", ""), fcc()),
+        ["trade"]
+    );
+    assert!(topics_of(&story("e", "s", "Chips act as a snack", ""), fcc()).is_empty());
+}
+
+#[test]
+fn plurals_possessives_and_word_boundaries() {
+    let t = || vec![topic("trade", &["tariff", "export control"], &[])];
+    assert_eq!(
+        topics_of(&story("a", "s", "New Tariffs on steel", ""), t()),
+        ["trade"]
+    );
+    assert_eq!(
+        topics_of(&story("b", "s", "The tariff's reach", ""), t()),
+        ["trade"]
+    );
+    assert_eq!(
+        topics_of(&story("c", "s", "Export controls tightened", ""), t()),
+        ["trade"]
+    );
+    assert!(topics_of(&story("d", "s", "Tarifftown holds a fair", ""), t()).is_empty());
+}
+
+#[test]
+fn title_weighs_more_than_lead_more_than_categories() {
+    let t = || vec![topic("privacy", &["privacy"], &[])];
+    let score = |c: Candidate| select(&[c], &[], &opts(t())).explain[0].topics[0].1;
+    let mut cat = story("c", "s", "Nothing", "");
+    cat.categories = vec!["Privacy".into()];
+    let (title, lead) = (
+        score(story("a", "s", "Privacy", "")),
+        score(story("b", "s", "Nothing", "privacy")),
+    );
+    assert!(title > lead && lead > score(cat));
+}
+
+#[test]
+fn exclude_removes_the_topic_and_says_why() {
+    let t = vec![topic("cybersecurity", &["cyber"], &["Cyber Monday"])];
+    let c = [story("a", "s", "Cyber Monday deals on laptops", "")];
+    let sel = select(&c, &[], &opts(t));
+    assert!(sel.sections.is_empty());
+    assert_eq!(sel.explain[0].reason, "excluded: Cyber Monday");
+}
+
+#[test]
+fn every_matching_topic_is_reported_with_a_score() {
+    let t = vec![topic("trade", &["tariff"], &[]), topic("ai", &["AI"], &[])];
+    let c = story("a", "s", "Tariffs on AI chips", "");
+    assert_eq!(topics_of(&c, t), ["trade", "ai"]);
+}
+
+#[test]
+fn sections_follow_topic_order_and_each_story_is_in_its_best_section_only() {
+    let t = vec![topic("trade", &["tariff"], &[]), topic("ai", &["AI"], &[])];
+    let c = [
+        story(
+            "a",
+            "s1",
+            "AI model rules",
+            "A new AI law. It also mentions a tariff.",
+        ),
+        story("b", "s2", "Steel tariff rises", "Nothing else."),
+    ];
+    let sel = select(&c, &[], &opts(t));
+    let names: Vec<_> = sel
+        .sections
+        .iter()
+        .map(|s| s.topic.clone().unwrap())
+        .collect();
+    assert_eq!(names, ["trade", "ai"]);
+    assert_eq!(kept_ids(&sel, &c), ["b", "a"]);
+    assert_eq!(
+        sel.sections[1].picks[0].topics.len(),
+        2,
+        "the pick still lists both topics"
+    );
+}
+
+#[test]
+fn max_per_section_and_max_stories() {
+    let t = vec![topic("trade", &["tariff"], &[]), topic("ai", &["AI"], &[])];
+    let c = [
+        story("a", "s", "Tariff on steel", ""),
+        story("b", "s", "Tariff on wine glasses", ""),
+        story("c", "s", "AI model rules announced", ""),
+    ];
+    let mut o = opts(t);
+    o.max_per_section = Some(1);
+    let sel = select(&c, &[], &o);
+    assert_eq!(
+        sel.sections
+            .iter()
+            .map(|s| s.picks.len())
+            .collect::<Vec<_>>(),
+        [1, 1]
+    );
+    assert!(sel
+        .explain
+        .iter()
+        .any(|e| e.reason == "over max_per_section"));
+    o.max_per_section = None;
+    o.max_stories = 1;
+    let sel = select(&c, &[], &o);
+    assert_eq!(sel.explain.iter().filter(|e| e.kept).count(), 1);
+    assert_eq!(
+        sel.explain
+            .iter()
+            .filter(|e| e.reason == "over max_stories")
+            .count(),
+        2
+    );
+}
+
+#[test]
+fn no_topics_means_every_story_in_one_untitled_section() {
+    let c = [
+        story("a", "s", "Anything at all", ""),
+        story("b", "t", "Something else entirely", ""),
+    ];
+    let sel = select(&c, &[], &opts(Vec::new()));
+    assert_eq!(sel.sections.len(), 1);
+    assert_eq!(sel.sections[0].topic, None);
+    assert_eq!(sel.sections[0].picks.len(), 2);
+}
+
+fn same_event() -> Vec<Candidate> {
+    let mut a = story(
+        "a",
+        "wire",
+        "US grants Microsoft licence to sell to Huawei",
+        "The Commerce Department granted Microsoft a licence to sell software to Huawei.",
+    );
+    let mut b = story(
+        "b",
+        "paper",
+        "Microsoft wins US licence to sell software to Huawei",
+        "Microsoft received a licence from the Commerce Department to sell to Huawei.",
+    );
+    let c = story(
+        "c",
+        "blog",
+        "Huawei tariff on phones hits European buyers",
+        "A different story that also mentions Huawei.",
+    );
+    a.lead
+        .push_str(" More detail here makes this lead the fullest.");
+    b.published = a.published - Duration::hours(1);
+    vec![a, b, c]
+}
+
+#[test]
+fn same_event_is_one_cluster_led_by_the_fullest_lead_and_topic_neighbours_stay_apart() {
+    let c = same_event();
+    let sel = select(&c, &[], &opts(vec![topic("trade", &["Huawei"], &[])]));
+    assert_eq!(sel.explain[0].cluster, sel.explain[1].cluster);
+    assert_ne!(sel.explain[0].cluster, sel.explain[2].cluster);
+    let pick = sel.sections[0]
+        .picks
+        .iter()
+        .find(|p| p.index == 0)
+        .expect("a leads its cluster");
+    assert_eq!(pick.also, [1]);
+    assert_eq!(
+        sel.explain[1].reason,
+        format!("duplicate of cluster {}", sel.explain[0].cluster)
+    );
+    assert!(!sel.explain[1].kept);
+}
+
+#[test]
+fn higher_source_weight_leads_the_cluster() {
+    let mut c = same_event();
+    c[1].source_weight = 2.0;
+    let sel = select(&c, &[], &opts(Vec::new()));
+    assert!(sel.explain[1].kept && !sel.explain[0].kept);
+}
+
+#[test]
+fn never_again_even_when_republished_with_new_url_and_date() {
+    let original = story(
+        "a",
+        "wire",
+        "Senate passes privacy bill",
+        "The Senate passed the data privacy bill on Tuesday by a wide margin.",
+    );
+    let sent = [SentStory {
+        url: original.url.clone(),
+        title: original.title.clone(),
+        lead: original.lead.clone(),
+    }];
+    let mut again = original.clone();
+    again.id = "a-v2".into();
+    again.url = Some("https://wire.example/2027/03/senate-privacy-bill-updated".into());
+    again.published = now() - Duration::hours(1);
+    let other = story(
+        "b",
+        "wire",
+        "Court blocks merger of two grocers",
+        "A federal judge blocked the merger.",
+    );
+    let sel = select(&[again, other], &sent, &opts(Vec::new()));
+    assert_eq!(sel.explain[0].reason, "sent in an earlier issue");
+    assert!(!sel.explain[0].kept);
+    assert!(sel.explain[1].kept);
+}
+
+#[test]
+fn never_again_by_url_alone() {
+    let c = story(
+        "a",
+        "wire",
+        "Completely rewritten headline",
+        "And a new lead.",
+    );
+    let sent = [SentStory {
+        url: c.url.clone(),
+        title: "Old headline".into(),
+        lead: String::new(),
+    }];
+    assert_eq!(
+        select(&[c], &sent, &opts(Vec::new())).explain[0].reason,
+        "sent in an earlier issue"
+    );
+}
+
+#[test]
+fn deterministic_whatever_the_input_order() {
+    let t = vec![topic("trade", &["Huawei", "tariff"], &[])];
+    let mut c = same_event();
+    c.push(story("d", "x", "Tariff on Huawei phones", ""));
+    c.push(story("e", "y", "Tariff on Huawei routers", ""));
+    let first = kept_ids(&select(&c, &[], &opts(t.clone())), &c);
+    c.reverse();
+    let second = kept_ids(&select(&c, &[], &opts(t.clone())), &c);
+    assert_eq!(first, second);
+    assert_eq!(select(&c, &[], &opts(t.clone())), select(&c, &[], &opts(t)));
+}

@@ -1,0 +1,276 @@
+//! The labelled set: clustering and topic precision/recall on real fixture feeds.
+//!
+//! `tests/data/select-labels.json` names items of the real feeds by (file, link or id) and
+//! says which report the same event and which are on-topic for the starter topics
+//! (`starter-topics.toml`). The whole set goes through `select` in one window, as one digest.
+
+use crate::select_feeds as feeds;
+
+use std::collections::{BTreeMap, HashMap, HashSet};
+
+use gazette::select::{select, Options, Selection, TopicSpec};
+use serde_json::Value;
+
+type Key = (String, String);
+
+fn key(v: &Value) -> Key {
+    (
+        v[0].as_str().unwrap().to_string(),
+        v[1].as_str().unwrap().to_string(),
+    )
+}
+
+fn starter_topics() -> Vec<TopicSpec> {
+    let text = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/config/gazette.toml"))
+        .unwrap();
+    let doc: toml::Table = toml::from_str(&text).unwrap();
+    let list = |t: &toml::Value, k: &str| -> Vec<String> {
+        t.get(k)
+            .and_then(|v| v.as_array())
+            .map(|a| a.iter().map(|s| s.as_str().unwrap().to_string()).collect())
+            .unwrap_or_default()
+    };
+    doc["topics"]
+        .as_table()
+        .unwrap()
+        .iter()
+        .map(|(name, t)| TopicSpec {
+            name: name.clone(),
+            keywords: list(t, "keywords"),
+            exclude: list(t, "exclude"),
+        })
+        .collect()
+}
+
+struct Labels {
+    files: Vec<String>,
+    event_of: HashMap<Key, usize>,
+    related_of: HashMap<Key, usize>,
+    topics: BTreeMap<String, HashSet<Key>>,
+}
+
+fn labels() -> Labels {
+    let text = std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/tests/data/select-labels.json"
+    ))
+    .unwrap();
+    let v: Value = serde_json::from_str(&text).unwrap();
+    let files = v["files"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f.as_str().unwrap().to_string())
+        .collect();
+    let (mut event_of, mut related_of) = (HashMap::new(), HashMap::new());
+    for (i, e) in v["events"].as_array().unwrap().iter().enumerate() {
+        e["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .for_each(|it| assert!(event_of.insert(key(it), i).is_none()));
+        e["related"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .for_each(|it| assert!(related_of.insert(key(it), i).is_none()));
+    }
+    let topics = v["topics"]
+        .as_object()
+        .unwrap()
+        .iter()
+        .map(|(t, items)| {
+            (
+                t.clone(),
+                items.as_array().unwrap().iter().map(key).collect(),
+            )
+        })
+        .collect();
+    Labels {
+        files,
+        event_of,
+        related_of,
+        topics,
+    }
+}
+
+/// Precision and recall from true positives, false positives and false negatives.
+fn pr(tp: usize, fp: usize, fneg: usize) -> (f64, f64) {
+    let p = if tp + fp == 0 {
+        1.0
+    } else {
+        tp as f64 / (tp + fp) as f64
+    };
+    let r = if tp + fneg == 0 {
+        1.0
+    } else {
+        tp as f64 / (tp + fneg) as f64
+    };
+    (p, r)
+}
+
+fn run() -> Option<(Vec<Key>, Selection, Labels)> {
+    let dir = feeds::fixtures_dir()?;
+    let labels = labels();
+    let mut seen = HashSet::new();
+    let items: Vec<feeds::FixtureItem> = labels
+        .files
+        .iter()
+        .flat_map(|f| feeds::load_file(&dir.join("feeds/real").join(f)))
+        .filter(|it| seen.insert((it.file.clone(), it.key.clone())))
+        .collect();
+    assert!(
+        items.len() > 600,
+        "labelled files should give 600+ items, got {}",
+        items.len()
+    );
+    for k in labels.event_of.keys().chain(labels.related_of.keys()) {
+        assert!(
+            seen.contains(k),
+            "labelled item not found in fixtures: {k:?}"
+        );
+    }
+    let candidates: Vec<_> = items.iter().map(|it| it.candidate.clone()).collect();
+    let now = candidates.iter().map(|c| c.published).max().unwrap();
+    let opts = Options {
+        topics: starter_topics(),
+        max_stories: usize::MAX,
+        max_per_section: None,
+        now,
+    };
+    let selection = select(&candidates, &[], &opts);
+    Some((
+        items.into_iter().map(|it| (it.file, it.key)).collect(),
+        selection,
+        labels,
+    ))
+}
+
+/// Feeds of the set written in another language (same-event pairs across languages share
+/// almost no words, so a lexical method cannot find them).
+fn is_english(file: &str) -> bool {
+    !["Spiegel", "LeMonde", "LeFigaro", "Yandex", "heise"]
+        .iter()
+        .any(|f| file.contains(f))
+}
+
+/// Pairwise clustering precision and recall over the labelled set, and topic precision/recall.
+fn measure() -> Option<(f64, f64)> {
+    let (keys, sel, labels) = run()?;
+    let (mut tp, mut fp, mut fneg) = (0, 0, 0);
+    let mut english = (0, 0);
+    for i in 0..keys.len() {
+        for j in i + 1..keys.len() {
+            let (ei, ej) = (labels.event_of.get(&keys[i]), labels.event_of.get(&keys[j]));
+            let (ri, rj) = (
+                labels.related_of.get(&keys[i]),
+                labels.related_of.get(&keys[j]),
+            );
+            let ambiguous = [(ri, ej), (ri, rj), (ei, rj)]
+                .iter()
+                .any(|(a, b)| a.is_some() && a == b);
+            if ambiguous {
+                continue;
+            }
+            let truth = ei.is_some() && ei == ej;
+            let predicted = sel.explain[i].cluster == sel.explain[j].cluster;
+            if truth && is_english(&keys[i].0) && is_english(&keys[j].0) {
+                english.0 += predicted as usize;
+                english.1 += !predicted as usize;
+            }
+            match (truth, predicted) {
+                (true, true) => tp += 1,
+                (false, true) => {
+                    fp += 1;
+                    eprintln!("false merge: {:?} ~ {:?}", keys[i].1, keys[j].1);
+                }
+                (true, false) => fneg += 1,
+                _ => {}
+            }
+        }
+    }
+    let (p, r) = pr(tp, fp, fneg);
+    let (etp, efn) = english;
+    eprintln!(
+        "clustering, pairs of two English-language items only: recall={:.3}",
+        pr(etp, 0, efn).1
+    );
+    eprintln!(
+        "clustering: {} items, pairs tp={tp} fp={fp} fn={fneg}, precision={p:.3} recall={r:.3}",
+        keys.len()
+    );
+    let (mut ttp, mut tfp, mut tfn) = (0, 0, 0);
+    for (topic, positives) in &labels.topics {
+        let (mut a, mut b, mut c) = (0, 0, 0);
+        for (i, k) in keys.iter().enumerate() {
+            let predicted = sel.explain[i].topics.iter().any(|(t, _)| t == topic);
+            match (positives.contains(k), predicted) {
+                (true, true) => a += 1,
+                (false, true) => b += 1,
+                (true, false) => c += 1,
+                _ => {}
+            }
+        }
+        let (tp_, tr_) = pr(a, b, c);
+        eprintln!("topic {topic:14} tp={a:3} fp={b:3} fn={c:3} precision={tp_:.3} recall={tr_:.3}");
+        (ttp, tfp, tfn) = (ttp + a, tfp + b, tfn + c);
+    }
+    let (tp_, tr_) = pr(ttp, tfp, tfn);
+    eprintln!("topics overall: precision={tp_:.3} recall={tr_:.3}");
+    Some((p, r))
+}
+
+/// What holds today: the precision target, and recall kept from regressing.
+#[test]
+fn clustering_precision_target_and_recall_floor() {
+    let Some((p, r)) = measure() else { return };
+    assert!(p >= 0.95, "pairwise clustering precision {p:.3} < 0.95");
+    assert!(
+        r >= 0.50,
+        "pairwise clustering recall {r:.3} fell below the 0.50 floor"
+    );
+}
+
+/// The issue's full target (recall >= 0.8) is NOT met yet; run with `--ignored` to see the gap.
+#[test]
+#[ignore = "recall target 0.8 not met yet (0.51 measured); see NOTES.md"]
+fn clustering_meets_issue_targets() {
+    let Some((p, r)) = measure() else { return };
+    assert!(
+        p >= 0.95 && r >= 0.80,
+        "pairwise clustering precision {p:.3} recall {r:.3}"
+    );
+}
+
+#[test]
+fn no_story_twice_in_the_issue() {
+    let Some((_, sel, _)) = run() else { return };
+    let mut seen = HashSet::new();
+    for pick in sel.sections.iter().flat_map(|s| &s.picks) {
+        for i in std::iter::once(pick.index).chain(pick.also.iter().copied()) {
+            assert!(seen.insert(i), "candidate {i} appears twice");
+        }
+    }
+    let kept = sel.explain.iter().filter(|e| e.kept).count();
+    assert_eq!(
+        kept,
+        sel.sections.iter().map(|s| s.picks.len()).sum::<usize>()
+    );
+}
+
+/// Prints every topic false positive and false negative (`--ignored --nocapture`).
+#[test]
+#[ignore = "diagnostic"]
+fn print_topic_errors() {
+    let Some((keys, sel, labels)) = run() else {
+        return;
+    };
+    for (topic, positives) in &labels.topics {
+        for (i, k) in keys.iter().enumerate() {
+            let predicted = sel.explain[i].topics.iter().any(|(t, _)| t == topic);
+            if predicted != positives.contains(k) {
+                eprintln!("{topic} {} {}", if predicted { "FP" } else { "FN" }, k.1);
+            }
+        }
+    }
+}
