@@ -1,0 +1,30 @@
+#!/usr/bin/env bash
+# Runs gazette's whole test suite, installing the test peers it needs first:
+#   - a Python venv (tests/.venv) with aiosmtpd (a real SMTP server) and dkimpy (a DKIM verifier),
+#   - Debian's chromium for the browser tests, when missing (needs root and apt-get),
+# then `cargo test`. Usage: bash tests/run.sh [extra cargo test args]
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+venv=tests/.venv
+if ! "$venv/bin/python" -c 'import aiosmtpd, dkim' 2>/dev/null; then
+  echo "tests/run.sh: creating $venv with aiosmtpd and dkimpy" >&2
+  python3 -m venv "$venv"
+  "$venv/bin/pip" install --quiet --disable-pip-version-check aiosmtpd dkimpy
+fi
+
+if ! command -v chromium >/dev/null 2>&1; then
+  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+    echo "tests/run.sh: installing Debian's chromium for the browser tests" >&2
+    apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null
+  else
+    echo "tests/run.sh: chromium not found and cannot install it here; browser tests will skip" >&2
+  fi
+fi
+if ! command -v openssl >/dev/null 2>&1 && [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq openssl >/dev/null
+fi
+
+export GAZETTE_REQUIRE_PEERS=1
+cargo test --locked "$@"
