@@ -63,6 +63,21 @@ pub enum Command {
     Build(BuildArgs),
     /// The one-off digest: fetch, build and deliver now.
     Send(SendArgs),
+    /// Run the scheduler: fetch feeds on their own clock and send each digest on its schedule.
+    Serve {
+        /// Address for the web app.
+        #[arg(long, default_value = "127.0.0.1:8080")]
+        bind: String,
+    },
+    /// List each digest's next run times, local and UTC.
+    Schedule {
+        /// Count from this RFC 3339 time instead of now.
+        #[arg(long)]
+        from: Option<String>,
+        /// How many runs per digest.
+        #[arg(long, default_value_t = 5)]
+        count: usize,
+    },
     /// Manage subscribers.
     #[command(subcommand)]
     Subscribers(SubscribersCmd),

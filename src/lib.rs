@@ -10,6 +10,7 @@ pub mod ingest;
 pub mod model;
 pub mod pipeline;
 pub mod render;
+pub mod schedule;
 pub mod select;
 pub mod store;
 pub mod tokens;

@@ -277,6 +277,48 @@ impl Gazette {
     }
 }
 
+impl Gazette {
+    /// The DKIM signing config, when `[delivery]` has one.
+    pub fn dkim(&self) -> Result<Option<lettre::message::dkim::DkimConfig>> {
+        let d = &self.config.delivery;
+        match (&d.dkim_key, &d.dkim_selector, &d.dkim_domain) {
+            (Some(k), Some(s), Some(dom)) => {
+                Ok(Some(crate::deliver::message::dkim_config(k, s, dom)?))
+            }
+            _ => Ok(None),
+        }
+    }
+
+    /// Delivers an issue's queued rows through `[delivery] url`; `tick` after each finished row.
+    pub async fn deliver(
+        &self,
+        issue_id: i64,
+        view: &IssueView,
+        tick: &(dyn Fn(&crate::store::Delivery) + Sync),
+        stop: Option<&std::sync::atomic::AtomicBool>,
+    ) -> Result<crate::store::DeliveryCounts> {
+        let transport = crate::deliver::Transport::from_url(
+            &self.config.delivery.url,
+            self.config.delivery.connections,
+        )?;
+        let tokens = self.tokens()?;
+        let dkim = self.dkim()?;
+        let clock = || self.now();
+        let sender = crate::deliver::Sender {
+            config: &self.config,
+            store: self.store.clone(),
+            renderer: &self.renderer,
+            transport: &transport,
+            tokens: &tokens,
+            dkim: dkim.as_ref(),
+            clock: &clock,
+            tick,
+            stop,
+        };
+        sender.deliver_issue(issue_id, view).await
+    }
+}
+
 /// Who gets an issue.
 #[derive(Debug, Clone)]
 pub struct Recipient {

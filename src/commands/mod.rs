@@ -7,7 +7,9 @@ mod fetch;
 mod init;
 mod issues;
 mod output;
+mod schedule;
 mod send;
+mod serve;
 mod subscribers;
 mod summarize;
 
@@ -46,6 +48,10 @@ pub async fn run(cli: Cli) -> Result<ExitCode> {
                 Command::Send(args) => send::run(&gazette, args, out).await,
                 Command::Subscribers(cmd) => subscribers::run(&gazette, cmd, out),
                 Command::Issues(cmd) => issues::run(&gazette, cmd, out),
+                Command::Serve { bind } => serve::run(&gazette, &bind).await,
+                Command::Schedule { from, count } => {
+                    schedule::run(&gazette, from.as_deref(), count, out)
+                }
                 Command::Init { .. } | Command::Check { .. } | Command::Summarize { .. } => {
                     unreachable!("handled above")
                 }

@@ -18,10 +18,11 @@ use crate::store::{Delivery, DeliveryCounts};
 pub async fn run(g: &Gazette, args: SendArgs, out: Out) -> Result<ExitCode> {
     let digest = g.config.digest(args.digest.as_deref())?.clone();
     let tokens = g.tokens()?;
-    let dkim = dkim(g)?;
+    let dkim = g.dkim()?;
     let mut failed = false;
     if !args.dry_run {
-        let transport = Transport::from_url(&g.config.delivery.url, g.config.delivery.connections)?;
+        // Fail early on a bad delivery URL, before anything is stored.
+        Transport::from_url(&g.config.delivery.url, g.config.delivery.connections)?;
         let in_doubt = g.store.recover_in_flight(g.now())?;
         if in_doubt > 0 {
             eprintln!("{in_doubt} delivery(ies) were in flight when gazette last stopped: marked unknown, not resent (see `gazette issues show`)");
@@ -40,17 +41,7 @@ pub async fn run(g: &Gazette, args: SendArgs, out: Out) -> Result<ExitCode> {
                 ),
             );
             let view = g.stored_view(issue.id)?;
-            let counts = deliver(
-                g,
-                &transport,
-                &tokens,
-                dkim.as_ref(),
-                issue.id,
-                &view,
-                issue.queued as u64,
-                out,
-            )
-            .await?;
+            let counts = deliver(g, issue.id, &view, issue.queued as u64, out).await?;
             failed |= counts.failed > 0;
             report(out, issue.id, issue.number, &digest.name, counts);
         }
@@ -105,7 +96,6 @@ pub async fn run(g: &Gazette, args: SendArgs, out: Out) -> Result<ExitCode> {
             digest.name
         );
     }
-    let transport = Transport::from_url(&g.config.delivery.url, g.config.delivery.connections)?;
     let (id, number, view) = g.publish(&plan, &recipients, None)?;
     say(
         out,
@@ -116,17 +106,7 @@ pub async fn run(g: &Gazette, args: SendArgs, out: Out) -> Result<ExitCode> {
             recipients.len()
         ),
     );
-    let counts = deliver(
-        g,
-        &transport,
-        &tokens,
-        dkim.as_ref(),
-        id,
-        &view,
-        recipients.len() as u64,
-        out,
-    )
-    .await?;
+    let counts = deliver(g, id, &view, recipients.len() as u64, out).await?;
     report(out, id, number, &digest.name, counts);
     Ok(if failed || counts.failed > 0 || counts.unknown > 0 {
         ExitCode::from(1)
@@ -146,14 +126,6 @@ fn humanize(d: chrono::Duration) -> String {
         format!("{} days", d.num_days())
     } else {
         format!("{} hours", d.num_hours())
-    }
-}
-
-fn dkim(g: &Gazette) -> Result<Option<lettre::message::dkim::DkimConfig>> {
-    let d = &g.config.delivery;
-    match (&d.dkim_key, &d.dkim_selector, &d.dkim_domain) {
-        (Some(k), Some(s), Some(dom)) => Ok(Some(deliver::message::dkim_config(k, s, dom)?)),
-        _ => Ok(None),
     }
 }
 
@@ -178,12 +150,8 @@ fn recipients(g: &Gazette, args: &SendArgs, digest: &str) -> Result<Vec<Recipien
         .collect()
 }
 
-#[allow(clippy::too_many_arguments)]
 async fn deliver(
     g: &Gazette,
-    transport: &Transport,
-    tokens: &crate::tokens::Tokens,
-    dkim: Option<&lettre::message::dkim::DkimConfig>,
     issue_id: i64,
     view: &crate::render::IssueView,
     total: u64,
@@ -194,19 +162,7 @@ async fn deliver(
         bar.set_message(d.email.clone());
         bar.inc(1);
     };
-    let clock = || g.now();
-    let sender = Sender {
-        config: &g.config,
-        store: g.store.clone(),
-        renderer: &g.renderer,
-        transport,
-        tokens,
-        dkim,
-        clock: &clock,
-        tick: &tick,
-        stop: None,
-    };
-    let counts = sender.deliver_issue(issue_id, view).await;
+    let counts = g.deliver(issue_id, view, &tick, None).await;
     bar.finish_and_clear();
     counts
 }

@@ -12,7 +12,7 @@ use futures_util::stream::{self, StreamExt};
 use serde::Serialize;
 
 use crate::config::{Config, Feed};
-use crate::store::Store;
+use crate::store::{FetchRecord, Store};
 use http::{FetchError, Fetched, Fetcher, Validators};
 
 /// What happened to one feed in one fetch.
@@ -60,8 +60,20 @@ pub async fn fetch_all(
     now: chrono::DateTime<chrono::Utc>,
     tick: &(dyn Fn(&FeedOutcome) + Sync),
 ) -> anyhow::Result<Vec<FeedOutcome>> {
+    let feeds: Vec<&Feed> = config.feeds.iter().collect();
+    fetch_feeds(config, &feeds, store, now, tick).await
+}
+
+/// Fetches the given feeds (outcomes in the same order).
+pub async fn fetch_feeds(
+    config: &Config,
+    feeds: &[&Feed],
+    store: &Arc<Store>,
+    now: chrono::DateTime<chrono::Utc>,
+    tick: &(dyn Fn(&FeedOutcome) + Sync),
+) -> anyhow::Result<Vec<FeedOutcome>> {
     let fetcher = Fetcher::new(&config.ingest)?;
-    let mut outcomes: Vec<(usize, FeedOutcome)> = stream::iter(config.feeds.iter().enumerate())
+    let mut outcomes: Vec<(usize, FeedOutcome)> = stream::iter(feeds.iter().enumerate())
         .map(|(i, feed)| {
             let fetcher = fetcher.clone();
             let store = store.clone();
@@ -90,7 +102,7 @@ async fn fetch_one(
         Err(e) => return failed(feed, None, format!("{e:#}")),
     };
     let title = feed.name.clone().or(state.title.clone());
-    if state.last_status.as_deref() == Some("error") {
+    if state.last_status.as_deref() == Some(RATE_LIMITED) {
         if let Some(until) = state
             .next_fetch
             .as_deref()
@@ -113,7 +125,15 @@ async fn fetch_one(
     let outcome = match result {
         Ok(Fetched::NotModified) => {
             let next = Some(now + config.ingest.interval);
-            let _ = store.record_feed_ok(&feed.url, "not_modified", None, None, None, next, now);
+            let _ = store.record_feed_ok(
+                &feed.url,
+                &FetchRecord {
+                    status: "not_modified",
+                    next_fetch: next,
+                    ..Default::default()
+                },
+                now,
+            );
             FeedOutcome {
                 url: feed.url.clone(),
                 title,
@@ -133,11 +153,18 @@ async fn fetch_one(
             store, feed, config, &bytes, final_url, validators, max_age, now,
         ),
         Err(e) => {
-            let next = e
-                .retry_after()
-                .map(|d| now + chrono::Duration::from_std(d).unwrap_or_default());
             let msg = fetch_error_message(feed, &e);
-            let _ = store.record_feed_error(&feed.url, &msg, next, now);
+            let (status, next) = match e.retry_after() {
+                Some(d) => (
+                    RATE_LIMITED,
+                    now + chrono::Duration::from_std(d).unwrap_or_default(),
+                ),
+                None => (
+                    "error",
+                    now + backoff(config.ingest.interval, state.error_count),
+                ),
+            };
+            let _ = store.record_feed_error(&feed.url, status, &msg, Some(next), now);
             failed(feed, title, msg)
         }
     };
@@ -150,6 +177,15 @@ async fn fetch_one(
         }
     }
     outcome
+}
+
+/// `last_status` of a feed whose server asked us to wait (429/503 with Retry-After): even a
+/// manual fetch does not ask again before then.
+const RATE_LIMITED: &str = "rate_limited";
+
+/// Exponential backoff after consecutive errors (for the scheduled fetch), at most a day.
+fn backoff(interval: chrono::Duration, errors: i64) -> chrono::Duration {
+    (interval * 2i32.pow(errors.clamp(0, 6) as u32)).min(chrono::Duration::days(1))
 }
 
 fn fetch_error_message(feed: &Feed, e: &FetchError) -> String {
@@ -175,7 +211,9 @@ fn store_body(
         Ok(p) => p,
         Err(e) => {
             let msg = format!("parse {}: {e}", feed.url);
-            let _ = store.record_feed_error(&feed.url, &msg, None, now);
+            let state = store.feed_state(&feed.url).unwrap_or_default();
+            let next = now + backoff(config.ingest.interval, state.error_count);
+            let _ = store.record_feed_error(&feed.url, "error", &msg, Some(next), now);
             return failed(feed, feed.name.clone(), msg);
         }
     };
@@ -199,15 +237,14 @@ fn store_body(
         .max()
         .unwrap_or_default();
     let stored_title = feed.name.as_deref().or(parsed.title.as_deref());
-    if let Err(e) = store.record_feed_ok(
-        &feed.url,
-        status.as_str(),
-        stored_title,
-        validators.etag.as_deref(),
-        validators.last_modified.as_deref(),
-        Some(now + wait),
-        now,
-    ) {
+    let record = FetchRecord {
+        status: status.as_str(),
+        title: stored_title,
+        etag: validators.etag.as_deref(),
+        last_modified: validators.last_modified.as_deref(),
+        next_fetch: Some(now + wait),
+    };
+    if let Err(e) = store.record_feed_ok(&feed.url, &record, now) {
         return failed(feed, title, format!("store {}: {e:#}", feed.url));
     }
     FeedOutcome {

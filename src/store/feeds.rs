@@ -17,6 +17,18 @@ pub struct FeedState {
     pub next_fetch: Option<String>,
 }
 
+/// What a successful fetch learned about a feed.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct FetchRecord<'a> {
+    /// `new`, `unchanged` or `not_modified`.
+    pub status: &'a str,
+    pub title: Option<&'a str>,
+    pub etag: Option<&'a str>,
+    pub last_modified: Option<&'a str>,
+    /// When a scheduled fetch should next ask (interval, Cache-Control, ttl).
+    pub next_fetch: Option<chrono::DateTime<chrono::Utc>>,
+}
+
 impl Store {
     /// The state of the feed at `url` (default when never fetched).
     pub fn feed_state(&self, url: &str) -> Result<FeedState> {
@@ -42,18 +54,21 @@ impl Store {
         Ok(row.unwrap_or_default())
     }
 
-    /// Records a successful fetch (`status` is `new`, `unchanged` or `not_modified`). Validators
-    /// and the title are only replaced when the new value is present.
+    /// Records a successful fetch. Validators and the title are only replaced when the new value
+    /// is present.
     pub fn record_feed_ok(
         &self,
         url: &str,
-        status: &str,
-        title: Option<&str>,
-        etag: Option<&str>,
-        last_modified: Option<&str>,
-        next_fetch: Option<chrono::DateTime<chrono::Utc>>,
+        r: &FetchRecord<'_>,
         now: chrono::DateTime<chrono::Utc>,
     ) -> Result<()> {
+        let FetchRecord {
+            status,
+            title,
+            etag,
+            last_modified,
+            next_fetch,
+        } = *r;
         self.write(|tx| {
             ensure_feed(tx, url)?;
             tx.execute(
@@ -74,10 +89,12 @@ impl Store {
         })
     }
 
-    /// Records a failed fetch. Nothing seen before is touched: validators and stories stay.
+    /// Records a failed fetch (`status`: `error` or `rate_limited`). Nothing seen before is
+    /// touched: validators and stories stay.
     pub fn record_feed_error(
         &self,
         url: &str,
+        status: &str,
         error: &str,
         next_fetch: Option<chrono::DateTime<chrono::Utc>>,
         now: chrono::DateTime<chrono::Utc>,
@@ -85,9 +102,9 @@ impl Store {
         self.write(|tx| {
             ensure_feed(tx, url)?;
             tx.execute(
-                "UPDATE feeds SET last_fetch = ?2, last_status = 'error', last_error = ?3,
+                "UPDATE feeds SET last_fetch = ?2, last_status = ?5, last_error = ?3,
                  error_count = error_count + 1, next_fetch = ?4 WHERE url = ?1",
-                params![url, ts(now), error, next_fetch.map(ts)],
+                params![url, ts(now), error, next_fetch.map(ts), status],
             )?;
             Ok(())
         })

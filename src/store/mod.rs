@@ -9,6 +9,7 @@ mod deliveries;
 mod feeds;
 mod issues;
 mod schema;
+mod slots;
 mod stories;
 mod subscribers;
 
@@ -19,7 +20,7 @@ use anyhow::{Context, Result};
 use rusqlite::{Connection, TransactionBehavior};
 
 pub use deliveries::{Delivery, DeliveryCounts};
-pub use feeds::FeedState;
+pub use feeds::{FeedState, FetchRecord};
 pub use issues::{IssueContent, IssueRecord, NewIssue};
 pub use subscribers::SubscriberUpsert;
 

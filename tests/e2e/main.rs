@@ -5,3 +5,5 @@ mod support;
 
 /// `gazette send` to a real SMTP server, parsed with a MIME parser.
 mod send;
+/// `gazette serve` sends a scheduled issue once.
+mod serve;

@@ -2,7 +2,9 @@ use axum::routing::get;
 use axum::Router;
 use mail_parser::{MessageParser, MimeHeaders};
 
-use crate::support::{config_text, fixtures, gazette, root, tempdir, write_config, HttpServer, SmtpSink};
+use crate::support::{
+    config_text, fixtures, gazette, root, tempdir, write_config, HttpServer, SmtpSink,
+};
 
 /// An RSS feed whose one item carries the GeekWire fragment as its content.
 fn geekwire_feed(fragment: &str) -> String {
@@ -22,10 +24,14 @@ fn geekwire_feed(fragment: &str) -> String {
 #[test]
 fn send_delivers_one_message_per_subscriber_and_never_twice() {
     let Some(fx) = fixtures() else { return };
-    let Some(sink) = SmtpSink::start(&[]) else { return };
-    let fragment = std::fs::read_to_string(fx.join("articles/html/seed-geekwire-fragment.html")).unwrap();
+    let Some(sink) = SmtpSink::start(&[]) else {
+        return;
+    };
+    let fragment =
+        std::fs::read_to_string(fx.join("articles/html/seed-geekwire-fragment.html")).unwrap();
     let feed = geekwire_feed(&fragment);
-    let server = HttpServer::start(Router::new().route("/policy/feed/", get(move || async move { feed })));
+    let server =
+        HttpServer::start(Router::new().route("/policy/feed/", get(move || async move { feed })));
     let dir = tempdir();
     let demo = root().join("config/demo/feeds/market-watch.json");
     let feeds = format!(
@@ -35,14 +41,31 @@ fn send_delivers_one_message_per_subscriber_and_never_twice() {
     );
     write_config(dir.path(), &config_text(dir.path(), &sink.url(), &feeds));
     let d = dir.path();
-    for (email, name) in [("ada@example.org", "Ada Lovelace"), ("bob@example.net", "Bob")] {
-        let (code, _, err) = gazette(&["--config", "gazette.toml", "subscribers", "add", email, "--name", name], d);
+    for (email, name) in [
+        ("ada@example.org", "Ada Lovelace"),
+        ("bob@example.net", "Bob"),
+    ] {
+        let (code, _, err) = gazette(
+            &[
+                "--config",
+                "gazette.toml",
+                "subscribers",
+                "add",
+                email,
+                "--name",
+                name,
+            ],
+            d,
+        );
         assert_eq!(code, 0, "{err}");
     }
 
     let (code, out, err) = gazette(&["--config", "gazette.toml", "send"], d);
     // The unreachable feed is reported but does not stop the digest.
-    assert!(err.contains("fetch http://127.0.0.1:9/unreachable"), "{err}");
+    assert!(
+        err.contains("fetch http://127.0.0.1:9/unreachable"),
+        "{err}"
+    );
     assert_eq!(code, 0, "stdout:\n{out}\nstderr:\n{err}");
     assert!(out.contains("2 sent, 0 failed"), "{out}");
 
@@ -53,39 +76,71 @@ fn send_delivers_one_message_per_subscriber_and_never_twice() {
     let mut ids = Vec::new();
     for (rcpt, raw) in &messages {
         let m = MessageParser::default().parse(raw).expect("MIME parses");
-        assert_eq!(m.content_type().map(|c| c.subtype()), Some(Some("alternative")));
+        assert_eq!(
+            m.content_type().map(|c| c.subtype()),
+            Some(Some("alternative"))
+        );
         assert!(m.subject().unwrap().starts_with("Tech Policy Weekly #1: "));
         let id = m.message_id().unwrap().to_string();
         assert!(id.ends_with("@news.example.org"), "{id}");
         ids.push(id);
         assert!(m.date().is_some());
         let unsub = m.header_raw("List-Unsubscribe").unwrap();
-        assert!(unsub.contains("<https://news.example.org/unsubscribe/") && unsub.contains("<mailto:"), "{unsub}");
-        assert_eq!(m.header_raw("List-Unsubscribe-Post").unwrap().trim(), "List-Unsubscribe=One-Click");
-        assert!(m.header_raw("List-Id").unwrap().contains("<weekly.news.example.org>"));
+        assert!(
+            unsub.contains("<https://news.example.org/unsubscribe/") && unsub.contains("<mailto:"),
+            "{unsub}"
+        );
+        assert_eq!(
+            m.header_raw("List-Unsubscribe-Post").unwrap().trim(),
+            "List-Unsubscribe=One-Click"
+        );
+        assert!(m
+            .header_raw("List-Id")
+            .unwrap()
+            .contains("<weekly.news.example.org>"));
         assert!(m.header_raw("Precedence").is_none());
         let text = m.body_text(0).unwrap();
         let html = m.body_html(0).unwrap();
         assert_eq!(m.text_body.len(), 1);
         assert_eq!(m.html_body.len(), 1);
         for body in [&text, &html] {
-            assert!(body.contains("Microsoft said it has been granted a license"), "lead missing for {rcpt:?}");
+            assert!(
+                body.contains("Microsoft said it has been granted a license"),
+                "lead missing for {rcpt:?}"
+            );
             assert!(!body.contains("Huawei Photo"), "caption picked");
             assert!(!body.contains("Like what you"), "newsletter footer picked");
             assert!(!body.contains("Job Listings"), "job footer picked");
-            assert!(body.contains("The Federal Trade Commission sued on Wednesday"), "second feed's lead");
+            assert!(
+                body.contains("The Federal Trade Commission sued on Wednesday"),
+                "second feed's lead"
+            );
         }
-        assert!(text.contains("https://news.example.org/unsubscribe/"), "unsubscribe link in the text part");
+        assert!(
+            text.contains("https://news.example.org/unsubscribe/"),
+            "unsubscribe link in the text part"
+        );
         assert!(html.contains("news.example.org") && html.contains("unsubscribe"));
-        let first = if rcpt[0] == "ada@example.org" { "Ada Lovelace" } else { "Bob" };
+        let first = if rcpt[0] == "ada@example.org" {
+            "Ada Lovelace"
+        } else {
+            "Bob"
+        };
         assert!(html.contains(first), "greeting by name");
     }
     assert_ne!(ids[0], ids[1], "Message-IDs are unique");
 
     let (code, out, err) = gazette(&["--config", "gazette.toml", "send"], d);
     assert_eq!(code, 0, "{err}");
-    assert!(err.contains("no new stories for weekly since issue #1: nothing sent"), "{err}");
-    assert_eq!(sink.messages().len(), 2, "a second send adds no message: {out}");
+    assert!(
+        err.contains("no new stories for weekly since issue #1: nothing sent"),
+        "{err}"
+    );
+    assert_eq!(
+        sink.messages().len(),
+        2,
+        "a second send adds no message: {out}"
+    );
 
     let (_, list, _) = gazette(&["--config", "gazette.toml", "--json", "issues", "list"], d);
     let list: serde_json::Value = serde_json::from_str(&list).unwrap();
@@ -105,22 +160,51 @@ fn demo_dry_run_writes_eml_and_html_preview() {
         std::fs::create_dir_all(to.parent().unwrap()).unwrap();
         std::fs::copy(root().join(rel), to).unwrap();
     };
-    for f in ["config/demo.toml", "config/demo/intro.md", "config/demo/feeds/policy-wire-rss.xml", "config/demo/feeds/digital-rights-atom.xml", "config/demo/feeds/market-watch.json"] {
+    for f in [
+        "config/demo.toml",
+        "config/demo/intro.md",
+        "config/demo/feeds/policy-wire-rss.xml",
+        "config/demo/feeds/digital-rights-atom.xml",
+        "config/demo/feeds/market-watch.json",
+    ] {
         copy(f);
     }
     let (code, out, err) = gazette(&["send", "--config", "config/demo.toml", "--dry-run"], d);
     assert_eq!(code, 0, "{err}");
-    assert!(out.contains("wrote out/outbox/weekly-1-digest@policy-wire.example.eml"), "{out}");
+    assert!(
+        out.contains("wrote out/outbox/weekly-1-digest@policy-wire.example.eml"),
+        "{out}"
+    );
     assert!(out.contains("preview out/outbox/weekly-1.html"), "{out}");
-    let eml = std::fs::read_to_string(d.join("out/outbox/weekly-1-digest@policy-wire.example.eml")).unwrap();
+    let eml = std::fs::read_to_string(d.join("out/outbox/weekly-1-digest@policy-wire.example.eml"))
+        .unwrap();
     let m = MessageParser::default().parse(eml.as_bytes()).unwrap();
     let html = m.body_html(0).unwrap();
     assert!(html.contains("The U.S. Department of Commerce has granted Microsoft a license"));
-    for never in ["Huawei Photo", "By Dana Whitfield", "Like what you're reading", "Job Listings", "Getty Images", "Updated 10:42", "Photo: European Parliament", "Subscribe to our newsletter", "gift ideas"] {
+    for never in [
+        "Huawei Photo",
+        "By Dana Whitfield",
+        "Like what you're reading",
+        "Job Listings",
+        "Getty Images",
+        "Updated 10:42",
+        "Photo: European Parliament",
+        "Subscribe to our newsletter",
+        "gift ideas",
+    ] {
         assert!(!html.contains(never), "{never:?} must not be in the digest");
     }
     // Nothing was marked as sent: a second dry run produces the same issue number.
-    let (code, out, _) = gazette(&["send", "--config", "config/demo.toml", "--dry-run", "--no-fetch"], d);
+    let (code, out, _) = gazette(
+        &[
+            "send",
+            "--config",
+            "config/demo.toml",
+            "--dry-run",
+            "--no-fetch",
+        ],
+        d,
+    );
     assert_eq!(code, 0);
     assert!(out.contains("weekly-1.html"), "{out}");
 }

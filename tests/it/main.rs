@@ -12,6 +12,8 @@ mod corpus;
 mod ingest;
 /// Lead paragraphs on fixtures.
 mod leads;
+/// The scheduler with a pinned clock.
+mod schedule;
 /// Loads the real fixture feeds as selection candidates (for the labelled set).
 mod select_feeds;
 /// Topics and same-event clustering on a labelled set of real feed items.
