@@ -11,7 +11,7 @@ use crate::config::{Config, Digest};
 use crate::extract;
 use crate::ingest::{self, FeedOutcome};
 use crate::model::{StoredLead, StoredStory, SubscriberStatus};
-use crate::render::{self, IssueView, Renderer};
+use crate::render::{IssueView, Renderer};
 use crate::select::{self, Candidate, Selection};
 use crate::store::{IssueContent, NewIssue, Store};
 use crate::tokens;
@@ -157,15 +157,13 @@ impl Gazette {
             .flat_map(|p| std::iter::once(p.index).chain(p.also.iter().copied()))
             .map(|i| stories[i].id)
             .collect();
-        let intro_html = match intro {
-            Some(md) => Some(render::markdown_to_safe_html(md)),
-            None => match &digest.intro {
-                Some(path) => Some(render::markdown_to_safe_html(
-                    &std::fs::read_to_string(path)
-                        .with_context(|| format!("read intro {}", path.display()))?,
-                )),
-                None => None,
-            },
+        let intro_markdown = match (intro, &digest.intro) {
+            (Some(md), _) => Some(md.to_string()),
+            (None, Some(path)) => Some(
+                std::fs::read_to_string(path)
+                    .with_context(|| format!("read intro {}", path.display()))?,
+            ),
+            (None, None) => None,
         };
         let number = self
             .store
@@ -181,7 +179,7 @@ impl Gazette {
             None,
             window_from,
             now,
-            intro_html,
+            intro_markdown,
         );
         Ok(Plan {
             digest: digest.clone(),

@@ -21,7 +21,7 @@ pub fn issue_view(
     issue_id: Option<i64>,
     from: DateTime<Utc>,
     to: DateTime<Utc>,
-    intro_html: Option<String>,
+    intro_markdown: Option<String>,
 ) -> IssueView {
     let tz = config.newsletter.timezone;
     let base = &config.newsletter.base_url;
@@ -71,7 +71,10 @@ pub fn issue_view(
         window_from: date(from),
         window_to: date(to),
         subject,
-        intro_html,
+        intro_html: intro_markdown
+            .as_deref()
+            .map(crate::render::markdown_to_safe_html),
+        intro_markdown,
         sections,
         web_url: join(base, "archive"),
         archive_url: join(base, "archive"),

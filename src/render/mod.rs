@@ -1,164 +1,168 @@
-//! Render: an issue's view → HTML email (CSS inlined), plain text and Markdown, with Tera.
-//! (First version; see issue 4 for the full templates.)
+//! Render stage: an issue (view structs) in, the HTML email, plain text and Markdown out.
+//!
+//! Templates are Tera: built-ins compiled in, overridable one file at a time. Only `.html`
+//! templates autoescape; the only values a template may mark `| safe` are `lead_html` and
+//! `intro_html`, which this module re-sanitizes itself. Every URL reaches a template validated
+//! as absolute http(s) (or mailto), and the subscriber's HTML stays under a byte budget by
+//! dropping the lowest-ranked stories.
+
+mod context;
+mod inline;
+mod markdown;
+mod templates;
+mod text;
+mod url;
+mod view;
 
 use std::path::Path;
 
-use anyhow::{Context, Result};
-use serde::Serialize;
+use anyhow::{Context as _, Result};
 
-#[derive(Debug, Clone, Serialize, serde::Deserialize)]
-pub struct NewsletterView {
-    pub name: String,
-    pub base_url: String,
-    pub lang: String,
-}
+pub use self::markdown::{markdown_to_safe_html, markdown_to_text, sanitize_fragment};
+pub use self::text::{wrap, LinkRef, LinkRefs, TEXT_WIDTH};
+pub use self::view::{
+    AlsoView, ConfirmView, DigestView, IssueView, NewsletterView, Personal, SectionView, StoryView,
+};
 
-#[derive(Debug, Clone, Serialize, serde::Deserialize)]
-pub struct DigestView {
-    pub name: String,
-    pub title: String,
-}
+use self::context::{best_ranked, confirm_context, digest_context, total_stories};
+use self::inline::inline_css;
+use self::templates::{TemplateSet, BUILTIN};
 
-#[derive(Debug, Clone, Serialize, serde::Deserialize)]
-pub struct AlsoView {
-    pub source: String,
-    pub url: String,
-    pub title: String,
-}
+/// Gmail clips messages above ~102 KB; stay well below, since transfer encoding adds bytes.
+pub const DEFAULT_MAX_HTML_BYTES: usize = 90_000;
 
-#[derive(Debug, Clone, Serialize, serde::Deserialize)]
-pub struct StoryView {
-    pub title: String,
-    pub url: String,
-    pub source: String,
-    pub date: String,
-    pub published: String,
-    pub lead_text: String,
-    pub lead_html: String,
-    pub also: Vec<AlsoView>,
-    pub rank: usize,
-}
-
-#[derive(Debug, Clone, Serialize, serde::Deserialize)]
-pub struct SectionView {
-    pub title: Option<String>,
-    pub stories: Vec<StoryView>,
-}
-
-#[derive(Debug, Clone, Serialize, serde::Deserialize)]
-pub struct IssueView {
-    pub newsletter: NewsletterView,
-    pub digest: DigestView,
-    pub number: i64,
-    pub date: String,
-    pub window_from: String,
-    pub window_to: String,
-    pub subject: String,
-    pub intro_html: Option<String>,
-    pub sections: Vec<SectionView>,
-    pub web_url: String,
-    pub archive_url: String,
-    pub subscribe_url: String,
-}
-
-#[derive(Debug, Clone, Serialize)]
-pub struct Personal {
-    pub email: String,
-    pub name: Option<String>,
-    pub unsubscribe_url: String,
-}
-
-#[derive(Debug, Clone, Serialize)]
-pub struct ConfirmView {
-    pub newsletter: NewsletterView,
-    pub digests: Vec<String>,
-    pub confirm_url: String,
-    pub email: String,
-}
-
+/// The three renderings of one copy of an issue.
 #[derive(Debug, Clone)]
 pub struct Rendered {
+    /// The HTML email, CSS inlined.
     pub html: String,
+    /// The plain-text email, wrapped at 72 columns.
     pub text: String,
+    /// CommonMark.
     pub markdown: String,
+    /// Lowest-ranked stories left out to keep the HTML under the budget ("N more stories").
     pub dropped: usize,
 }
 
-const BUILTIN: &[(&str, &str)] = &[
-    ("digest.html", include_str!("../../templates/digest.html")),
-    ("digest.txt", include_str!("../../templates/digest.txt")),
-    ("digest.md", include_str!("../../templates/digest.md")),
-    ("confirm.html", include_str!("../../templates/confirm.html")),
-    ("confirm.txt", include_str!("../../templates/confirm.txt")),
-];
-
+/// Renders issues and confirmation emails with one loaded template set.
 pub struct Renderer {
-    tera: tera::Tera,
+    templates: TemplateSet,
+    max_html_bytes: usize,
 }
 
 impl Renderer {
+    /// Loads the built-in templates, then lets each same-named file in `override_dir` replace
+    /// one (files named `_*.html|txt|md` there are added as extra partials).
+    /// A syntax error names the file and line.
     pub fn new(override_dir: Option<&Path>) -> Result<Self> {
-        let mut tera = tera::Tera::default();
-        for (name, body) in BUILTIN {
-            let user = override_dir.map(|d| d.join(name)).filter(|p| p.is_file());
-            let body = match &user {
-                Some(p) => std::fs::read_to_string(p)
-                    .with_context(|| format!("read template {}", p.display()))?,
-                None => body.to_string(),
-            };
-            tera.add_raw_template(name, &body)
-                .map_err(|e| anyhow::anyhow!("template {name}: {}", tera_error(&e)))?;
-        }
-        Ok(Renderer { tera })
+        Ok(Self {
+            templates: TemplateSet::load(override_dir)?,
+            max_html_bytes: DEFAULT_MAX_HTML_BYTES,
+        })
     }
 
+    /// Sets the HTML byte budget for subscriber copies (default [`DEFAULT_MAX_HTML_BYTES`]).
+    pub fn with_max_html_bytes(mut self, bytes: usize) -> Self {
+        self.max_html_bytes = bytes;
+        self
+    }
+
+    /// `(file name, contents)` of every built-in template plus its README, for `gazette init`.
     pub fn builtin_templates() -> &'static [(&'static str, &'static str)] {
         BUILTIN
     }
 
+    /// Renders one copy of `issue`. `personal` is the recipient; `None` is the archived web
+    /// copy: no greeting, a generic subscribe link instead of an unsubscribe link, and no size
+    /// budget (it is the page the "N more stories" link points to).
+    ///
+    /// For a recipient, when the HTML exceeds the budget the highest-`rank` stories are left
+    /// out of all three renderings until it fits, and `dropped` says how many.
     pub fn render(&self, issue: &IssueView, personal: Option<&Personal>) -> Result<Rendered> {
-        let mut ctx = tera::Context::from_serialize(issue)?;
-        ctx.insert("subscriber", &personal);
-        let r = |name: &str| {
-            self.tera
-                .render(name, &ctx)
-                .map_err(|e| anyhow::anyhow!("template {name}: {}", tera_error(&e)))
-        };
+        let total = total_stories(issue);
+        let mut kept = best_ranked(issue, total);
+        let mut html = self.html(issue, personal, &kept)?;
+        if personal.is_some() && html.len() > self.max_html_bytes {
+            (kept, html) = self.fit(issue, personal, total)?;
+        }
+        let ctx = tera_context(&digest_context(issue, personal, &kept))?;
+        let text = self.templates.render("digest.txt", &ctx)?;
+        let markdown = self.templates.render("digest.md", &ctx)?;
         Ok(Rendered {
-            html: r("digest.html")?,
-            text: r("digest.txt")?,
-            markdown: r("digest.md")?,
-            dropped: 0,
+            html,
+            text: tidy_text(&text),
+            markdown: tidy_text(&markdown),
+            dropped: total - kept.len(),
         })
     }
 
+    /// The most best-ranked stories whose HTML fits the budget (binary search on the count).
+    fn fit(
+        &self,
+        issue: &IssueView,
+        personal: Option<&Personal>,
+        total: usize,
+    ) -> Result<(Vec<(usize, usize)>, String)> {
+        let (mut lo, mut hi) = (0, total);
+        let mut best = None;
+        while lo < hi {
+            let mid = (lo + hi) / 2;
+            let kept = best_ranked(issue, mid);
+            let html = self.html(issue, personal, &kept)?;
+            if html.len() <= self.max_html_bytes {
+                best = Some((kept, html));
+                lo = mid + 1;
+            } else {
+                hi = mid;
+            }
+        }
+        best.with_context(|| {
+            format!(
+                "issue HTML exceeds {} bytes even with no stories; shorten the template or intro",
+                self.max_html_bytes
+            )
+        })
+    }
+
+    fn html(
+        &self,
+        issue: &IssueView,
+        personal: Option<&Personal>,
+        kept: &[(usize, usize)],
+    ) -> Result<String> {
+        let ctx = tera_context(&digest_context(issue, personal, kept))?;
+        inline_css(&self.templates.render("digest.html", &ctx)?)
+    }
+
+    /// Renders the double opt-in email: `(html, text)`.
     pub fn render_confirm(&self, c: &ConfirmView) -> Result<(String, String)> {
-        let ctx = tera::Context::from_serialize(c)?;
-        let r = |name: &str| {
-            self.tera
-                .render(name, &ctx)
-                .map_err(|e| anyhow::anyhow!("template {name}: {}", tera_error(&e)))
-        };
-        Ok((r("confirm.html")?, r("confirm.txt")?))
+        let ctx = tera_context(&confirm_context(c))?;
+        let html = inline_css(&self.templates.render("confirm.html", &ctx)?)?;
+        let text = tidy_text(&self.templates.render("confirm.txt", &ctx)?);
+        Ok((html, text))
     }
 }
 
-fn tera_error(e: &tera::Error) -> String {
-    let mut msg = e.to_string();
-    let mut src = std::error::Error::source(e);
-    while let Some(s) = src {
-        msg = format!("{msg}: {s}");
-        src = s.source();
-    }
-    msg
+fn tera_context(value: &impl serde::Serialize) -> Result<tera::Context> {
+    tera::Context::from_serialize(value).context("build template context")
 }
 
-/// Markdown → sanitized HTML.
-pub fn markdown_to_safe_html(md: &str) -> String {
-    let mut html = String::new();
-    pulldown_cmark::html::push_html(&mut html, pulldown_cmark::Parser::new(md));
-    ammonia::Builder::default()
-        .url_relative(ammonia::UrlRelative::Deny)
-        .clean(&html)
-        .to_string()
+/// Trailing spaces dropped, runs of blank lines collapsed to one, one final newline.
+fn tidy_text(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    let mut blank = 0;
+    for line in s.trim().lines() {
+        let line = line.trim_end();
+        if line.is_empty() {
+            blank += 1;
+            if blank > 1 {
+                continue;
+            }
+        } else {
+            blank = 0;
+        }
+        out.push_str(line);
+        out.push('\n');
+    }
+    out
 }

@@ -3,6 +3,8 @@
 #[path = "../support/mod.rs"]
 mod support;
 
+/// The rendered issue in headless Chromium at phone and desktop widths.
+mod render_browser;
 /// `gazette send` to a real SMTP server, parsed with a MIME parser.
 mod send;
 /// `gazette serve` sends a scheduled issue once.

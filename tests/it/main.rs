@@ -12,6 +12,8 @@ mod corpus;
 mod ingest;
 /// Lead paragraphs on fixtures.
 mod leads;
+/// The render stage: snapshots, HTML checks, Markdown round trip, template overrides.
+mod render;
 /// The scheduler with a pinned clock.
 mod schedule;
 /// Loads the real fixture feeds as selection candidates (for the labelled set).

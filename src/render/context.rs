@@ -1,0 +1,214 @@
+//! The template context: the issue as templates see it, with URLs validated, HTML re-sanitized,
+//! text-email link references numbered and the stories that fit the size budget selected.
+//!
+//! Documented field by field in `templates/README.md`; keep the two in step.
+
+use serde::Serialize;
+
+use super::markdown::{markdown_to_text, sanitize_fragment};
+use super::text::{html_to_text, LinkRef, LinkRefs};
+use super::url::{absolute_http, absolute_link};
+use super::view::{ConfirmView, DigestView, IssueView, NewsletterView, Personal};
+
+#[derive(Serialize)]
+pub(crate) struct DigestContext<'a> {
+    newsletter: &'a NewsletterView,
+    digest: &'a DigestView,
+    number: i64,
+    date: &'a str,
+    window_from: &'a str,
+    window_to: &'a str,
+    subject: &'a str,
+    preheader: String,
+    intro_html: Option<String>,
+    intro_text: Option<String>,
+    intro_markdown: Option<&'a str>,
+    sections: Vec<SectionContext<'a>>,
+    story_count: usize,
+    total_stories: usize,
+    dropped: usize,
+    more_url: String,
+    web_url: String,
+    archive_url: String,
+    subscribe_url: String,
+    subscriber: Option<SubscriberContext<'a>>,
+    links: Vec<LinkRef>,
+}
+
+#[derive(Serialize)]
+struct SectionContext<'a> {
+    title: Option<&'a str>,
+    stories: Vec<StoryContext<'a>>,
+}
+
+#[derive(Serialize)]
+struct StoryContext<'a> {
+    title: &'a str,
+    url: String,
+    source: &'a str,
+    date: &'a str,
+    published: &'a str,
+    lead_text: &'a str,
+    lead_html: String,
+    also: Vec<AlsoContext<'a>>,
+    rank: usize,
+    link_ref: Option<usize>,
+}
+
+#[derive(Serialize)]
+struct AlsoContext<'a> {
+    source: &'a str,
+    title: &'a str,
+    url: String,
+    link_ref: Option<usize>,
+}
+
+#[derive(Serialize)]
+struct SubscriberContext<'a> {
+    email: &'a str,
+    name: Option<&'a str>,
+    unsubscribe_url: String,
+}
+
+/// Positions `(section, story)` of the `keep` best-ranked stories, ties broken by display order.
+pub(crate) fn best_ranked(issue: &IssueView, keep: usize) -> Vec<(usize, usize)> {
+    let mut all: Vec<(usize, usize, usize)> = issue
+        .sections
+        .iter()
+        .enumerate()
+        .flat_map(|(s, sec)| {
+            sec.stories
+                .iter()
+                .enumerate()
+                .map(move |(i, st)| (st.rank, s, i))
+        })
+        .collect();
+    all.sort();
+    all.truncate(keep);
+    let mut kept: Vec<(usize, usize)> = all.into_iter().map(|(_, s, i)| (s, i)).collect();
+    kept.sort();
+    kept
+}
+
+pub(crate) fn total_stories(issue: &IssueView) -> usize {
+    issue.sections.iter().map(|s| s.stories.len()).sum()
+}
+
+/// Builds the context for `digest.*`, showing only the stories at `kept` positions.
+pub(crate) fn digest_context<'a>(
+    issue: &'a IssueView,
+    personal: Option<&'a Personal>,
+    kept: &[(usize, usize)],
+) -> DigestContext<'a> {
+    let mut refs = LinkRefs::default();
+    let intro_html = issue.intro_html.as_deref().map(sanitize_fragment);
+    let intro_text = match (&issue.intro_markdown, &intro_html) {
+        (Some(md), _) => Some(markdown_to_text(md, &mut refs)),
+        (None, Some(html)) => Some(html_to_text(html)),
+        (None, None) => None,
+    }
+    .filter(|t| !t.trim().is_empty());
+
+    let mut sections = Vec::new();
+    for (s, section) in issue.sections.iter().enumerate() {
+        let stories: Vec<StoryContext> = section
+            .stories
+            .iter()
+            .enumerate()
+            .filter(|(i, _)| kept.contains(&(s, *i)))
+            .map(|(_, story)| {
+                let url = absolute_http(&story.url).unwrap_or_default();
+                let link_ref = (!url.is_empty()).then(|| refs.add(&url));
+                let also = story
+                    .also
+                    .iter()
+                    .filter_map(|a| {
+                        let url = absolute_http(&a.url)?;
+                        Some(AlsoContext {
+                            source: &a.source,
+                            title: &a.title,
+                            link_ref: Some(refs.add(&url)),
+                            url,
+                        })
+                    })
+                    .collect();
+                StoryContext {
+                    title: &story.title,
+                    url,
+                    source: &story.source,
+                    date: &story.date,
+                    published: &story.published,
+                    lead_text: &story.lead_text,
+                    lead_html: sanitize_fragment(&story.lead_html),
+                    also,
+                    rank: story.rank,
+                    link_ref,
+                }
+            })
+            .collect();
+        if !stories.is_empty() {
+            sections.push(SectionContext {
+                title: section.title.as_deref().filter(|t| !t.trim().is_empty()),
+                stories,
+            });
+        }
+    }
+
+    let total = total_stories(issue);
+    let web_url = absolute_http(&issue.web_url).unwrap_or_default();
+    DigestContext {
+        newsletter: &issue.newsletter,
+        digest: &issue.digest,
+        number: issue.number,
+        date: &issue.date,
+        window_from: &issue.window_from,
+        window_to: &issue.window_to,
+        subject: &issue.subject,
+        preheader: preheader(issue, total),
+        intro_html: intro_html.filter(|h| !h.trim().is_empty()),
+        intro_text,
+        intro_markdown: issue.intro_markdown.as_deref(),
+        story_count: kept.len(),
+        total_stories: total,
+        dropped: total - kept.len(),
+        more_url: web_url.clone(),
+        web_url,
+        archive_url: absolute_http(&issue.archive_url).unwrap_or_default(),
+        subscribe_url: absolute_http(&issue.subscribe_url).unwrap_or_default(),
+        sections,
+        subscriber: personal.map(|p| SubscriberContext {
+            email: &p.email,
+            name: p.name.as_deref().map(str::trim).filter(|n| !n.is_empty()),
+            unsubscribe_url: absolute_link(&p.unsubscribe_url).unwrap_or_default(),
+        }),
+        links: refs.into_vec(),
+    }
+}
+
+/// The inbox preview line: the first headline and how many stories follow it.
+fn preheader(issue: &IssueView, total: usize) -> String {
+    let first = issue.sections.iter().flat_map(|s| &s.stories).next();
+    match (first, total) {
+        (None, _) => format!("{} #{}", issue.digest.title, issue.number),
+        (Some(s), 1) => s.title.clone(),
+        (Some(s), 2) => format!("{} — and 1 more story", s.title),
+        (Some(s), n) => format!("{} — and {} more stories", s.title, n - 1),
+    }
+}
+
+#[derive(Serialize)]
+pub(crate) struct ConfirmContext<'a> {
+    newsletter: &'a NewsletterView,
+    digests: &'a [String],
+    confirm_url: String,
+    email: &'a str,
+}
+
+pub(crate) fn confirm_context(c: &ConfirmView) -> ConfirmContext<'_> {
+    ConfirmContext {
+        newsletter: &c.newsletter,
+        digests: &c.digests,
+        confirm_url: absolute_http(&c.confirm_url).unwrap_or_default(),
+        email: &c.email,
+    }
+}
