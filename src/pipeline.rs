@@ -88,25 +88,37 @@ impl Gazette {
     /// Fetches every feed and picks the lead of each new story.
     pub async fn refresh(&self, tick: &(dyn Fn(&FeedOutcome) + Sync)) -> Result<Vec<FeedOutcome>> {
         let outcomes = ingest::fetch_all(&self.config, &self.store, self.now(), tick).await?;
-        self.summarize_pending()?;
+        self.summarize_pending().await?;
         Ok(outcomes)
     }
 
-    /// Picks a lead for every stored story that has none yet.
-    pub fn summarize_pending(&self) -> Result<usize> {
+    /// Picks a lead for every stored story that has none yet: from the feed's full content;
+    /// else, when the feed gives only a teaser, from the article page (fetched politely, once,
+    /// and cached; unless `fetch_article = false`); else from the summary.
+    pub async fn summarize_pending(&self) -> Result<usize> {
         let pending = self.store.stories_without_lead()?;
+        let wanted: Vec<String> = pending.iter().filter_map(|s| self.page_wanted(s)).collect();
+        self.fetch_pages(&wanted).await?;
         for s in &pending {
             let base = s.story.url.as_deref().and_then(|u| url::Url::parse(u).ok());
+            let page = match self.page_wanted(s) {
+                Some(url) => self
+                    .store
+                    .cached_page(&url)?
+                    .and_then(|(status, body)| body.filter(|_| status == "ok")),
+                None => None,
+            };
             let lead = extract::choose(
                 s.story.content_html.as_deref(),
                 s.story.summary_html.as_deref(),
-                None,
+                page.as_deref(),
                 base.as_ref(),
             );
+            let n = self.config.summary.lead_paragraphs;
             let stored = match lead {
                 Some((lead, source)) => StoredLead {
-                    text: lead.text(self.config.summary.lead_paragraphs),
-                    html: lead.html(self.config.summary.lead_paragraphs),
+                    text: lead.text(n),
+                    html: lead.html(n),
                     source: source.as_str().into(),
                 },
                 None => StoredLead {
@@ -118,6 +130,70 @@ impl Gazette {
             self.store.set_lead(s.id, &stored)?;
         }
         Ok(pending.len())
+    }
+
+    /// The article URL to fetch for a story whose feed gives only a teaser.
+    fn page_wanted(&self, s: &StoredStory) -> Option<String> {
+        let feed = self.config.feed(&s.feed_url)?;
+        let teaser = match s.story.content_html.as_deref() {
+            Some(c) => extract::is_teaser(c),
+            None => true,
+        };
+        (feed.fetch_article && teaser)
+            .then(|| s.story.url.clone())
+            .flatten()
+    }
+
+    /// Fetches the pages not cached yet, `ingest.concurrency` at a time and at most `per_host`
+    /// per host; each result (page or error) is cached so a page is fetched once.
+    async fn fetch_pages(&self, urls: &[String]) -> Result<()> {
+        use futures_util::stream::{self, StreamExt};
+        let mut todo = Vec::new();
+        for u in urls {
+            if self.store.cached_page(u)?.is_none() && !todo.contains(u) {
+                todo.push(u.clone());
+            }
+        }
+        if todo.is_empty() {
+            return Ok(());
+        }
+        let fetcher = crate::ingest::http::Fetcher::new(&self.config.ingest)?;
+        let results: Vec<(String, Result<String, String>)> = stream::iter(todo)
+            .map(|u| {
+                let fetcher = fetcher.clone();
+                async move {
+                    let r = match url::Url::parse(&u) {
+                        Ok(url) => fetcher
+                            .fetch(&crate::config::FeedLocation::Http(url), &Default::default())
+                            .await
+                            .map_err(|e| format!("fetch {u}: {e}"))
+                            .and_then(|f| match f {
+                                crate::ingest::http::Fetched::Body { bytes, .. } => {
+                                    Ok(String::from_utf8_lossy(&bytes).into_owned())
+                                }
+                                crate::ingest::http::Fetched::NotModified => {
+                                    Err(format!("fetch {u}: 304"))
+                                }
+                            }),
+                        Err(e) => Err(format!("bad URL {u}: {e}")),
+                    };
+                    (u, r)
+                }
+            })
+            .buffer_unordered(self.config.ingest.concurrency)
+            .collect()
+            .await;
+        let now = self.now();
+        for (u, r) in results {
+            match r {
+                Ok(body) => self.store.store_page(&u, "ok", Some(&body), now)?,
+                Err(e) => {
+                    tracing::warn!(page = %u, error = %e, "article page not fetched; using the feed's text");
+                    self.store.store_page(&u, &e, None, now)?
+                }
+            }
+        }
+        Ok(())
     }
 
     /// Plans the next issue of `digest`: the stories since its last issue (at most `window`

@@ -173,7 +173,7 @@ impl Runner<'_> {
         let g = self.gazette;
         let feeds: Vec<&Feed> = g.config.feeds.iter().collect();
         crate::ingest::fetch_feeds(&g.config, &feeds, &g.store, g.now(), &|_| {}).await?;
-        g.summarize_pending()?;
+        g.summarize_pending().await?;
         let plan = g.plan(d, None)?;
         if plan.story_count() == 0 && !d.send_empty {
             return Ok(SlotOutcome::Empty);
@@ -205,7 +205,7 @@ impl Runner<'_> {
             .collect();
         let outcomes =
             crate::ingest::fetch_feeds(&g.config, &feeds, &g.store, now, &|_| {}).await?;
-        g.summarize_pending()?;
+        g.summarize_pending().await?;
         let new: usize = outcomes.iter().map(|o| o.new).sum();
         tracing::info!(feeds = outcomes.len(), new, "scheduled fetch");
         Ok(())

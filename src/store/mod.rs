@@ -8,6 +8,7 @@
 mod deliveries;
 mod feeds;
 mod issues;
+mod pages;
 mod schema;
 mod slots;
 mod stories;

@@ -291,3 +291,69 @@ async fn duplicate_guids_are_stored_once() {
         "{titles:?}"
     );
 }
+
+/// A teaser-only feed: the lead comes from the article page, fetched once and cached; with
+/// `fetch_article = false` the feed's own summary is used.
+#[tokio::test]
+async fn teaser_feeds_take_the_lead_from_the_article_page_fetched_once() {
+    let Some(fx) = crate::support::fixtures() else {
+        return;
+    };
+    let page = std::fs::read_to_string(fx.join("articles/html/seed-geekwire.html")).unwrap();
+    let page_hits = Arc::new(AtomicUsize::new(0));
+    let hits = page_hits.clone();
+    let server = HttpServer::start(
+        Router::new()
+            .route(
+                "/article",
+                get(move || {
+                    hits.fetch_add(1, Ordering::SeqCst);
+                    let page = page.clone();
+                    async move { ([("content-type", "text/html")], page) }
+                }),
+            )
+            .route(
+                "/feed.xml",
+                get(|headers: HeaderMap| async move {
+                    let host = headers.get("host").and_then(|h| h.to_str().ok()).unwrap_or("").to_string();
+                    format!(
+                        r#"<rss version="2.0"><channel><title>Teasers</title><link>http://{host}/</link>
+                        <item><title>Microsoft gets license</title><link>http://{host}/article</link><guid>urn:teaser:1</guid>
+                        <description>Microsoft said it has been granted a license to sell software to Huawei […]</description></item>
+                        </channel></rss>"#
+                    )
+                }),
+            ),
+    );
+    for fetch_article in [true, false] {
+        let dir = tempdir();
+        let feeds = format!("[[feeds]]\nurl = \"{}\"\nfetch_article = {fetch_article}\n[[digests]]\nname = \"weekly\"\n", server.url("/feed.xml"));
+        let text = config_text(dir.path(), "file:///tmp/outbox", &feeds);
+        let config = Config::parse(&text, std::path::Path::new("t.toml")).unwrap();
+        let g = gazette::pipeline::Gazette::open(config, Arc::new(chrono::Utc::now)).unwrap();
+        g.refresh(&|_| {}).await.unwrap();
+        let story = &g
+            .store
+            .stories_for_digest("weekly", chrono::DateTime::UNIX_EPOCH)
+            .unwrap()[0];
+        let lead = story.lead.as_ref().unwrap();
+        if fetch_article {
+            assert_eq!(lead.source, "article");
+            assert!(
+                lead.text
+                    .starts_with("Microsoft said it has been granted a license")
+                    && lead.text.len() > 150,
+                "{}",
+                lead.text
+            );
+        } else {
+            assert_eq!(lead.source, "summary");
+            assert!(lead.text.ends_with("[…]"), "{}", lead.text);
+        }
+    }
+    assert_eq!(
+        page_hits.load(Ordering::SeqCst),
+        1,
+        "the page is fetched once, only when allowed"
+    );
+}

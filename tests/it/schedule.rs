@@ -167,11 +167,11 @@ async fn a_restart_in_the_middle_of_an_issue_finishes_it_without_repeats() {
         .store
         .claim_slot(&digest.name, &key, None, g.now())
         .unwrap());
-    g.summarize_pending().unwrap();
+    g.summarize_pending().await.unwrap();
     gazette::ingest::fetch_all(&g.config, &g.store, g.now(), &|_| {})
         .await
         .unwrap();
-    g.summarize_pending().unwrap();
+    g.summarize_pending().await.unwrap();
     let plan = g.plan(&digest, None).unwrap();
     let (id, _, _) = g
         .publish(&plan, &g.recipients("weekly").unwrap(), Some(&key))

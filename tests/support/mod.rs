@@ -56,6 +56,7 @@ url = "{delivery}"
 max_per_second = 1000
 
 [ingest]
+fetch_article = false           # tests never leave 127.0.0.1; the article-page tests turn it on
 timeout = "3s"
 connect_timeout = "2s"
 max_bytes = 2000000
