@@ -2,16 +2,25 @@
 //!
 //! Each story is a TF-IDF vector over the stems of its title (counted four times) and the first
 //! [`LEAD_WORDS`] words of its lead, stopwords removed, IDF taken over the stories being
-//! selected plus the stories already sent. Two stories are linked when their cosine similarity
-//! is at least [`LINK_THRESHOLD`] ([`SAME_SOURCE_EXTRA`] more within one feed) and they were published at most [`TIME_BOUND_HOURS`] apart,
-//! or when they share a URL or an identical title. Links are taken strongest first, and two
-//! clusters join only if the mean similarity over all their members' pairs is at least
-//! [`AVERAGE_THRESHOLD`] (group-average linkage), so one loose pair cannot chain two events.
-//! Stories that merely share a topic share few rare words, so they stay apart.
+//! selected plus the stories already sent. Three passes:
+//!
+//! 1. Two stories are linked when their cosine similarity is at least [`LINK_THRESHOLD`]
+//!    ([`SAME_SOURCE_EXTRA`] more within one feed) and they were published at most
+//!    [`TIME_BOUND_HOURS`] apart, or when they share a URL or an identical title. Links are taken
+//!    strongest first, and two clusters join only if the mean similarity over all their members'
+//!    pairs is at least [`AVERAGE_THRESHOLD`] (group-average linkage), so one loose pair cannot
+//!    chain two events. Stories that merely share a topic share few rare words, so they stay
+//!    apart.
+//! 2. A story still alone joins the cluster whose centroid it is most similar to, if that
+//!    cosine reaches [`CENTROID_THRESHOLD`] (`attach_to_centroids`).
+//! 3. A story still alone, written in another language than a cluster, joins it when its title
+//!    shares at least [`CROSS_NAMES`] names that are core to the cluster and rare outside it
+//!    (`attach_across_languages`).
 //!
 //! Only pairs that share one of their [`SIGNATURE_TERMS`] highest-weighted terms are compared,
 //! which keeps 10,000 stories well under a second.
 
+use std::borrow::Cow;
 use std::collections::HashMap;
 
 use chrono::{DateTime, Utc};
@@ -19,11 +28,26 @@ use chrono::{DateTime, Utc};
 use super::text::{self, Token};
 
 /// Minimum cosine similarity for two stories to be the same event.
-pub const LINK_THRESHOLD: f32 = 0.25;
+pub const LINK_THRESHOLD: f32 = 0.28;
 /// Extra similarity needed when both stories come from the same feed.
-pub const SAME_SOURCE_EXTRA: f32 = 0.30;
+pub const SAME_SOURCE_EXTRA: f32 = 0.20;
 /// Minimum mean similarity between all members of two clusters for them to merge.
-pub const AVERAGE_THRESHOLD: f32 = 0.20;
+pub const AVERAGE_THRESHOLD: f32 = 0.22;
+/// A story left alone joins a cluster of at least [`CENTROID_MIN_SIZE`] stories when its
+/// cosine with the cluster's centroid (the normalized sum of the members' vectors) is at least
+/// this. A centroid keeps the words the members share (the event's names and facts) and
+/// averages away each story's own angle, so a story that matches no single member well can
+/// still match the event.
+pub const CENTROID_THRESHOLD: f32 = 0.30;
+/// Clusters smaller than this have no reliable centroid.
+pub const CENTROID_MIN_SIZE: usize = 3;
+/// A story left alone joins a cluster written in another language when at least this many
+/// names of its title (capitalized words and numbers) are core words of the cluster (found in at
+/// least half of its members) and rare elsewhere in the window (see [`CROSS_NAME_MAX_SHARE`]).
+pub const CROSS_NAMES: usize = 2;
+/// A name found in more than this share of the window's stories outside the cluster (at least
+/// two stories) is too common to identify an event across languages (`Trump`, `US`, `Apple`).
+pub const CROSS_NAME_MAX_SHARE: f32 = 0.05;
 /// Stories further apart in time than this are never the same event.
 pub const TIME_BOUND_HOURS: i64 = 72;
 /// How many of the lead's words count (the rest is background, not the event).
@@ -58,12 +82,13 @@ type Vector = Vec<(u32, f32)>;
 
 /// Groups `docs` into same-event clusters.
 pub fn cluster(docs: &[Doc]) -> Clusters {
-    let vectors = vectorize(docs);
+    let (vectors, df, words) = vectorize(docs);
     let mut uf = UnionFind::new(docs.len());
     link_same_text(docs, &mut uf);
-    let mut pairs: Vec<(f32, usize, usize)> = candidate_pairs(docs, &vectors)
-        .into_iter()
-        .map(|(i, j)| (cosine(&vectors[i], &vectors[j]), i, j))
+    let candidates = candidate_pairs(docs, &vectors);
+    let mut pairs: Vec<(f32, usize, usize)> = candidates
+        .iter()
+        .map(|&(i, j)| (cosine(&vectors[i], &vectors[j]), i, j))
         .filter(|&(s, i, j)| s >= link_threshold(&docs[i], &docs[j]))
         .collect();
     pairs.sort_by(|a, b| b.0.total_cmp(&a.0).then(a.1.cmp(&b.1)).then(a.2.cmp(&b.2)));
@@ -90,7 +115,209 @@ pub fn cluster(docs: &[Doc]) -> Clusters {
             sums[keep] = (add(&sums[keep].0, &v), sums[keep].1 + n);
         }
     }
+    attach_to_centroids(&vectors, &candidates, &mut uf, &sums);
+    attach_across_languages(docs, &vectors, &df, &words, &mut uf);
     uf.labels()
+}
+
+/// The second pass: each story still alone joins the cluster (of [`CENTROID_MIN_SIZE`] or more)
+/// whose centroid it is most similar to, if that cosine reaches [`CENTROID_THRESHOLD`].
+/// Only clusters holding one of the story's comparison candidates are considered, which keeps
+/// the time bound. Centroids are those of the first pass, so the order of stories does not
+/// matter and one attached story cannot pull in the next.
+fn attach_to_centroids(
+    vectors: &[Vector],
+    candidates: &[(usize, usize)],
+    uf: &mut UnionFind,
+    sums: &[(Vector, usize)],
+) {
+    let n = vectors.len();
+    let roots: Vec<usize> = (0..n).map(|i| uf.find(i)).collect();
+    let alone = |i: usize| roots[i] == i && sums[i].1 == 1;
+    let big = |r: usize| sums[r].1 >= CENTROID_MIN_SIZE;
+    let mut options: Vec<Vec<usize>> = vec![Vec::new(); n];
+    for &(i, j) in candidates {
+        if alone(i) && big(roots[j]) {
+            options[i].push(roots[j]);
+        }
+        if alone(j) && big(roots[i]) {
+            options[j].push(roots[i]);
+        }
+    }
+    let norms: HashMap<usize, f32> = options
+        .iter()
+        .flatten()
+        .map(|&r| (r, sums[r].0.iter().map(|(_, w)| w * w).sum::<f32>().sqrt()))
+        .collect();
+    let mut joins = Vec::new();
+    for (i, mut opts) in options.into_iter().enumerate() {
+        opts.sort_unstable();
+        opts.dedup();
+        let best = opts
+            .into_iter()
+            .map(|r| {
+                (
+                    cosine(&vectors[i], &sums[r].0) / norms[&r].max(f32::MIN_POSITIVE),
+                    r,
+                )
+            })
+            .filter(|&(s, _)| s >= CENTROID_THRESHOLD)
+            .max_by(|a, b| a.0.total_cmp(&b.0).then(b.1.cmp(&a.1)));
+        if let Some((_, r)) = best {
+            joins.push((i, r));
+        }
+    }
+    for (i, r) in joins {
+        uf.union(i, r);
+    }
+}
+
+/// The third pass, across languages, where stories share few words but the same names
+/// (`Fort Lauderdale`, `Akufo-Addo`, `Huawei`): each story still alone, in a detected language,
+/// joins the cluster (of [`CENTROID_MIN_SIZE`] or more, mostly in another detected language,
+/// within the time bound of its members) with which its title shares the most names that are
+/// core to the cluster and rare outside it, if it shares at least [`CROSS_NAMES`].
+/// Names are compared without accents (`Bouaké` = `Bouake`).
+fn attach_across_languages(
+    docs: &[Doc],
+    vectors: &[Vector],
+    df: &[u32],
+    words: &[&str],
+    uf: &mut UnionFind,
+) {
+    let n = docs.len();
+    let roots: Vec<usize> = (0..n).map(|i| uf.find(i)).collect();
+    let mut members: HashMap<usize, Vec<usize>> = HashMap::new();
+    for (i, &r) in roots.iter().enumerate() {
+        members.entry(r).or_default().push(i);
+    }
+    let max_df = ((n as f32 * CROSS_NAME_MAX_SHARE) as u32).max(2);
+    let language = |i: usize| text::language(docs[i].title.iter().chain(docs[i].lead.iter()));
+    let names_of = |i: usize| {
+        let mut names: Vec<Cow<str>> = docs[i]
+            .title
+            .iter()
+            .filter(|t| is_name(t) && is_event_word(&t.stem))
+            .map(|t| text::fold(&t.stem))
+            .collect();
+        names.sort_unstable();
+        names.dedup();
+        names
+    };
+    // Stories alone with enough names to be joined, and every name they could be joined by.
+    let mut alone: Vec<(usize, Vec<Cow<str>>)> = (0..n)
+        .filter(|&i| members[&roots[i]].len() == 1)
+        .map(|i| (i, names_of(i)))
+        .filter(|(_, names)| names.len() >= CROSS_NAMES)
+        .collect();
+    alone.sort_unstable_by_key(|(i, _)| *i);
+    let wanted: std::collections::HashSet<&str> = alone
+        .iter()
+        .flat_map(|(_, names)| names.iter().map(|w| w.as_ref()))
+        .collect();
+    if wanted.is_empty() {
+        return;
+    }
+    // Core words of each large cluster (folded) → clusters, with their language and span.
+    let mut core: HashMap<Cow<str>, Vec<usize>> = HashMap::new();
+    let mut info: HashMap<usize, (&str, Span)> = HashMap::new();
+    let mut big: Vec<usize> = members
+        .iter()
+        .filter(|(_, m)| m.len() >= CENTROID_MIN_SIZE)
+        .map(|(&r, _)| r)
+        .collect();
+    big.sort_unstable();
+    for r in big {
+        let m = &members[&r];
+        let mut count: HashMap<u32, u32> = HashMap::new();
+        for &i in m {
+            for &(id, _) in &vectors[i] {
+                *count.entry(id).or_insert(0) += 1;
+            }
+        }
+        let mut found: Vec<Cow<str>> = count
+            .into_iter()
+            .filter(|&(id, c)| 2 * c as usize >= m.len() && df[id as usize] - c <= max_df)
+            .map(|(id, _)| text::fold(words[id as usize]))
+            .filter(|w| wanted.contains(w.as_ref()))
+            .collect();
+        found.sort_unstable();
+        found.dedup();
+        if found.len() < CROSS_NAMES {
+            continue;
+        }
+        let Some(lang) = majority_language(m.iter().map(|&i| language(i))) else {
+            continue;
+        };
+        for w in found {
+            core.entry(w).or_default().push(r);
+        }
+        info.insert(r, (lang, span(docs, m)));
+    }
+    if core.is_empty() {
+        return;
+    }
+    let mut joins = Vec::new();
+    for (i, names) in alone {
+        let Some(lang) = language(i) else { continue };
+        let mut shared: HashMap<usize, usize> = HashMap::new();
+        for w in &names {
+            for &r in core.get(w).into_iter().flatten() {
+                let (cl, sp) = &info[&r];
+                if *cl != lang && sp.contains(docs[i].published) {
+                    *shared.entry(r).or_insert(0) += 1;
+                }
+            }
+        }
+        let best = shared
+            .into_iter()
+            .filter(|&(_, c)| c >= CROSS_NAMES)
+            .max_by(|a, b| a.1.cmp(&b.1).then(b.0.cmp(&a.0)));
+        if let Some((r, _)) = best {
+            joins.push((i, r));
+        }
+    }
+    for (i, r) in joins {
+        uf.union(i, r);
+    }
+}
+
+/// A word written as a name: capitalized or with a digit (`Lauderdale`, `FBI`, `2021`).
+fn is_name(t: &Token) -> bool {
+    t.exact.chars().next().is_some_and(char::is_uppercase)
+        || t.exact.chars().any(|c| c.is_ascii_digit())
+}
+
+/// The language most members are written in (ties: the first in alphabetical order); `None`
+/// when no member's language is known.
+fn majority_language<'a>(langs: impl Iterator<Item = Option<&'a str>>) -> Option<&'a str> {
+    let mut count: HashMap<&str, usize> = HashMap::new();
+    for l in langs.flatten() {
+        *count.entry(l).or_insert(0) += 1;
+    }
+    count
+        .into_iter()
+        .max_by(|a, b| a.1.cmp(&b.1).then(b.0.cmp(a.0)))
+        .map(|(l, _)| l)
+}
+
+/// The publication times of a cluster's dated members, widened by the time bound; a story
+/// or cluster without dates (sent stories) is never out of bounds.
+struct Span(Option<(DateTime<Utc>, DateTime<Utc>)>);
+
+impl Span {
+    fn contains(&self, t: Option<DateTime<Utc>>) -> bool {
+        let bound = chrono::Duration::hours(TIME_BOUND_HOURS);
+        match (self.0, t) {
+            (Some((a, b)), Some(t)) => t >= a - bound && t <= b + bound,
+            _ => true,
+        }
+    }
+}
+
+fn span(docs: &[Doc], members: &[usize]) -> Span {
+    let dates = members.iter().filter_map(|&i| docs[i].published);
+    Span(dates.clone().min().zip(dates.max()))
 }
 
 /// The similarity two stories need to be linked: higher within one feed, whose stories share
@@ -124,7 +351,7 @@ fn add(a: &Vector, b: &Vector) -> Vector {
 
 /// Pairwise cosine similarities within a corpus (diagnostics and tests).
 pub fn similarities(docs: &[Doc]) -> impl Fn(usize, usize) -> f32 {
-    let v = vectorize(docs);
+    let v = vectorize(docs).0;
     move |i, j| cosine(&v[i], &v[j])
 }
 
@@ -145,10 +372,12 @@ fn is_event_word(stem: &str) -> bool {
     (n >= 3 || (n == 2 && stem.chars().any(|c| c.is_ascii_digit()))) && !text::is_stopword(stem)
 }
 
-/// L2-normalized TF-IDF vectors, each sorted by term id.
-fn vectorize(docs: &[Doc]) -> Vec<Vector> {
+/// L2-normalized TF-IDF vectors, each sorted by term id; the document frequency of each term
+/// id; the term of each id.
+fn vectorize<'a>(docs: &[Doc<'a>]) -> (Vec<Vector>, Vec<u32>, Vec<&'a str>) {
     let mut vocab: HashMap<&str, u32> = HashMap::new();
     let mut df: Vec<u32> = Vec::new();
+    let mut words: Vec<&'a str> = Vec::new();
     let tfs: Vec<HashMap<u32, f32>> = docs
         .iter()
         .map(|d| {
@@ -158,6 +387,7 @@ fn vectorize(docs: &[Doc]) -> Vec<Vector> {
                 let id = *vocab.entry(stem).or_insert(next);
                 if id == next {
                     df.push(0);
+                    words.push(stem);
                 }
                 let e = tf.entry(id).or_insert(0.0);
                 if *e == 0.0 {
@@ -169,7 +399,8 @@ fn vectorize(docs: &[Doc]) -> Vec<Vector> {
         })
         .collect();
     let n = docs.len() as f32;
-    tfs.into_iter()
+    let vectors = tfs
+        .into_iter()
         .map(|tf| {
             let mut v: Vector = tf
                 .into_iter()
@@ -179,7 +410,8 @@ fn vectorize(docs: &[Doc]) -> Vec<Vector> {
             normalize(&mut v);
             v
         })
-        .collect()
+        .collect();
+    (vectors, df, words)
 }
 
 /// Smoothed IDF: rare words weigh most, but a word in every story still counts (weight 1),

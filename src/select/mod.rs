@@ -150,8 +150,8 @@ struct Tokens {
 impl Tokens {
     fn of(title: &str, lead: &str) -> Self {
         Self {
-            title: text::tokenize(title),
-            lead: text::tokenize(lead),
+            title: text::tokenize(&text::repair(title)),
+            lead: text::tokenize(&text::repair(lead)),
         }
     }
 }

@@ -313,3 +313,92 @@ fn deterministic_whatever_the_input_order() {
     assert_eq!(first, second);
     assert_eq!(select(&c, &[], &opts(t.clone())), select(&c, &[], &opts(t)));
 }
+
+/// Three reports of one event in English and one in French, plus unrelated stories that share
+/// a common name, so the window has the usual background.
+fn across_languages() -> Vec<Candidate> {
+    let mut c = vec![
+        story(
+            "en1",
+            "wire",
+            "Five dead in Fort Lauderdale airport shooting",
+            "A gunman opened fire in the baggage claim of Fort Lauderdale airport in Florida.",
+        ),
+        story(
+            "en2",
+            "paper",
+            "Fort Lauderdale airport gunman was an Iraq war veteran",
+            "The suspect in the Fort Lauderdale airport shooting served in Iraq, officials said.",
+        ),
+        story(
+            "en3",
+            "tabloid",
+            "Fort Lauderdale airport shooting: what we know about the gunman",
+            "Five people were killed when the gunman opened fire at Fort Lauderdale airport.",
+        ),
+        story(
+            "fr",
+            "journal",
+            "Floride : cinq morts dans une fusillade à l'aéroport de Fort Lauderdale",
+            "Le tireur a ouvert le feu dans la zone des bagages, selon les autorités.",
+        ),
+        story(
+            "fr-other",
+            "journal",
+            "Floride : la saison des ouragans a été calme à Lauderdale",
+            "Les compagnies aériennes ont repris les vols vers la Floride.",
+        ),
+    ];
+    for (i, t) in [
+        "Florida senator proposes new budget for schools",
+        "Markets rise as oil prices fall",
+        "Storm closes roads in the north",
+    ]
+    .iter()
+    .enumerate()
+    {
+        c.push(story(&format!("bg{i}"), "wire", t, "Background story."));
+    }
+    c
+}
+
+#[test]
+fn a_story_in_another_language_joins_the_event_by_its_names() {
+    let c = across_languages();
+    let sel = select(&c, &[], &opts(Vec::new()));
+    let cl = |i: usize| sel.explain[i].cluster;
+    assert_eq!(cl(0), cl(1));
+    assert_eq!(cl(0), cl(2));
+    assert_eq!(
+        cl(0),
+        cl(3),
+        "French report shares Fort + Lauderdale with the event"
+    );
+    assert_ne!(
+        cl(0),
+        cl(4),
+        "one shared name (Florida/Floride is not even the same) is not enough"
+    );
+    assert!((5..c.len()).all(|i| cl(i) != cl(0)));
+}
+
+#[test]
+fn mangled_text_is_repaired_before_matching() {
+    let c = vec![
+        story(
+            "a",
+            "wire",
+            "CÃ´te dâ€™Ivoire mutiny ends in BouakÃ©",
+            "Soldiers in BouakÃ© accepted the government&#x27;s offer.",
+        ),
+        story(
+            "b",
+            "paper",
+            "Côte d’Ivoire mutiny ends in Bouaké",
+            "Soldiers in Bouaké accepted the government's offer.",
+        ),
+    ];
+    let sel = select(&c, &[], &opts(vec![topic("ivory", &["Bouaké"], &[])]));
+    assert_eq!(sel.explain[0].cluster, sel.explain[1].cluster);
+    assert!(sel.explain[0].topics.iter().any(|(t, _)| t == "ivory"));
+}

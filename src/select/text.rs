@@ -1,5 +1,7 @@
 //! Words: tokenizing, the light stemmer shared by topic matching and clustering, stopwords.
 
+use std::borrow::Cow;
+
 /// One word of a text, in the forms matching needs.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Token {
@@ -7,6 +9,151 @@ pub struct Token {
     pub stem: String,
     /// Original case, possessive and a plural `s` after capitals removed: `FCC's` → `FCC`.
     pub exact: String,
+}
+
+/// Undoes two common ingest faults before tokenizing, so they do not split words into junk:
+/// numeric character references left in the text (`&#x27;`, `&#8217;`) are decoded, and UTF-8
+/// text that was decoded as Windows-1252/Latin-1 ("mojibake": `Ã©` for `é`, `Ð¡` for `С`,
+/// `â€™` for `’`) is decoded again. Only character runs that form valid UTF-8 this way are
+/// changed, so correct Latin-1 text (`café`, `für`) stays as it is. A lead byte left before a
+/// space (`Ã ` for `à `, whose second byte, a no-break space, was collapsed into the space) is
+/// restored when the text shows other mojibake; a lone `Â` before a space or at the end
+/// (a mangled no-break space) becomes a space.
+pub fn repair(text: &str) -> Cow<'_, str> {
+    if !text.contains("&#") && !looks_mangled(text) {
+        return Cow::Borrowed(text);
+    }
+    let text = decode_numeric_references(text);
+    let chars: Vec<char> = text.chars().collect();
+    let mut out: Vec<Piece> = Vec::with_capacity(chars.len());
+    let mut found = false;
+    let mut i = 0;
+    while i < chars.len() {
+        let lead = cp1252_byte(chars[i]).filter(|&b| b >= 0xC2);
+        let need = match lead {
+            Some(0xC2..=0xDF) => 1,
+            Some(0xE0..=0xEF) => 2,
+            Some(0xF0..=0xF4) => 3,
+            _ => 0,
+        };
+        if need > 0 {
+            let mut bytes = vec![lead.unwrap_or(0)];
+            let mut j = i + 1;
+            while j < chars.len() && bytes.len() <= need {
+                match cp1252_byte(chars[j]) {
+                    Some(b @ 0x80..=0xBF) => bytes.push(b),
+                    _ => break,
+                }
+                j += 1;
+            }
+            if bytes.len() == need + 1 {
+                if let Ok(s) = std::str::from_utf8(&bytes) {
+                    out.extend(s.chars().map(Piece::Fixed));
+                    found = true;
+                    i = j;
+                    continue;
+                }
+            }
+            let before_space = chars.get(i + 1).is_none_or(|c| c.is_whitespace());
+            if need == 1 && before_space {
+                let restored = std::str::from_utf8(&[bytes[0], 0xA0])
+                    .ok()
+                    .and_then(|s| s.chars().next())
+                    .unwrap_or(' ');
+                out.push(Piece::Dangling(chars[i], restored));
+                i += 1;
+                continue;
+            }
+        }
+        out.push(Piece::Fixed(chars[i]));
+        i += 1;
+    }
+    out.into_iter()
+        .map(|p| match p {
+            Piece::Fixed(c) => c,
+            Piece::Dangling('\u{c2}', _) => ' ',
+            Piece::Dangling(_, r) if found => r,
+            Piece::Dangling(c, _) => c,
+        })
+        .map(|c| if c == '\u{a0}' { ' ' } else { c })
+        .collect::<String>()
+        .into()
+}
+
+/// True when some character could start a misread UTF-8 sequence: a lead byte followed by a
+/// continuation byte, or `Â`/`Ã` before a space or at the end.
+fn looks_mangled(text: &str) -> bool {
+    if text.is_ascii() {
+        return false;
+    }
+    let mut prev: Option<u8> = None;
+    for c in text.chars() {
+        let b = cp1252_byte(c);
+        if let (Some(0xC2..=0xF4), Some(0x80..=0xBF)) = (prev, b) {
+            return true;
+        }
+        if matches!(prev, Some(0xC2 | 0xC3)) && c.is_whitespace() {
+            return true;
+        }
+        prev = b;
+    }
+    matches!(prev, Some(0xC2 | 0xC3))
+}
+
+enum Piece {
+    Fixed(char),
+    /// A lead byte before a space: (as found, as restored).
+    Dangling(char, char),
+}
+
+/// The byte a character stands for when UTF-8 was misread as Windows-1252 (or Latin-1 for the
+/// bytes 1252 leaves undefined); `None` for characters no single byte decodes to, and ASCII.
+fn cp1252_byte(c: char) -> Option<u8> {
+    const HIGH: [char; 32] = [
+        '\u{20ac}', '\u{81}', '\u{201a}', '\u{192}', '\u{201e}', '\u{2026}', '\u{2020}',
+        '\u{2021}', '\u{2c6}', '\u{2030}', '\u{160}', '\u{2039}', '\u{152}', '\u{8d}', '\u{17d}',
+        '\u{8f}', '\u{90}', '\u{2018}', '\u{2019}', '\u{201c}', '\u{201d}', '\u{2022}', '\u{2013}',
+        '\u{2014}', '\u{2dc}', '\u{2122}', '\u{161}', '\u{203a}', '\u{153}', '\u{9d}', '\u{17e}',
+        '\u{178}',
+    ];
+    let o = c as u32;
+    if (0xA0..=0xFF).contains(&o) || (0x80..=0x9F).contains(&o) {
+        return Some(o as u8);
+    }
+    HIGH.iter().position(|&h| h == c).map(|p| 0x80 + p as u8)
+}
+
+/// `&#x27;` → `'`, `&#8217;` → `’`; anything else is left as it is.
+fn decode_numeric_references(text: &str) -> String {
+    if !text.contains("&#") {
+        return text.to_string();
+    }
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some(p) = rest.find("&#") {
+        out.push_str(&rest[..p]);
+        let after = &rest[p + 2..];
+        let decoded = after.find(';').filter(|&e| e <= 8).and_then(|e| {
+            let body = &after[..e];
+            let code = match body.strip_prefix(['x', 'X']) {
+                Some(hex) => u32::from_str_radix(hex, 16).ok(),
+                None => body.parse().ok(),
+            };
+            code.and_then(char::from_u32).map(|c| (c, e))
+        });
+        match decoded {
+            Some((c, e)) => {
+                out.push(c);
+                rest = &after[e + 1..];
+            }
+            None => {
+                out.push_str("&#");
+                rest = after;
+            }
+        }
+    }
+    out.push_str(rest);
+    out
 }
 
 /// Splits `text` into word tokens: runs of letters and digits, apostrophes kept inside words
@@ -84,6 +231,157 @@ pub fn stem(lower: &str) -> String {
     lower[..lower.len() - 1].to_string()
 }
 
+/// A word without its accents, for comparing names across languages (`Bouaké` → `bouake`).
+pub fn fold(word: &str) -> Cow<'_, str> {
+    if word.is_ascii() {
+        return Cow::Borrowed(word);
+    }
+    word.chars()
+        .map(|c| match c {
+            'à' | 'á' | 'â' | 'ã' | 'ä' | 'å' | 'ā' => 'a',
+            'ç' | 'ć' | 'č' => 'c',
+            'è' | 'é' | 'ê' | 'ë' | 'ē' | 'ě' => 'e',
+            'ì' | 'í' | 'î' | 'ï' | 'ī' => 'i',
+            'ñ' | 'ń' | 'ň' => 'n',
+            'ò' | 'ó' | 'ô' | 'õ' | 'ö' | 'ø' | 'ō' => 'o',
+            'ù' | 'ú' | 'û' | 'ü' | 'ū' | 'ů' => 'u',
+            'ý' | 'ÿ' => 'y',
+            'š' | 'ś' => 's',
+            'ž' | 'ź' | 'ż' => 'z',
+            'ł' => 'l',
+            'ř' => 'r',
+            _ => c,
+        })
+        .collect::<String>()
+        .into()
+}
+
+/// The language a text is most likely written in, from its function words (`en`, `fr`, `de`,
+/// `es`, `it`, `nl`, `pt`) or its script (`cyrillic`, `greek`, `cjk`, `arabic`); `None` when
+/// nothing tells (a title of names only).
+pub fn language<'a>(tokens: impl Iterator<Item = &'a Token>) -> Option<&'static str> {
+    let mut scores = [0usize; LANGUAGES.len()];
+    let mut scripts = [0usize; 4];
+    let mut letters = 0;
+    for t in tokens {
+        for c in t.stem.chars().filter(|c| c.is_alphabetic()) {
+            letters += 1;
+            match c as u32 {
+                0x0400..=0x04FF => scripts[0] += 1,
+                0x0370..=0x03FF => scripts[1] += 1,
+                0x3040..=0x30FF | 0x4E00..=0x9FFF | 0xAC00..=0xD7AF => scripts[2] += 1,
+                0x0600..=0x06FF => scripts[3] += 1,
+                _ => {}
+            }
+        }
+        if t.stem.len() > 6 {
+            continue;
+        }
+        if let Ok(k) = FUNCTION_WORDS.binary_search_by(|(w, _)| w.cmp(&t.stem.as_str())) {
+            let mask = FUNCTION_WORDS[k].1;
+            for (l, score) in scores.iter_mut().enumerate() {
+                *score += usize::from(mask & (1 << l) != 0);
+            }
+        }
+    }
+    if let Some(k) = (0..4).find(|&k| scripts[k] * 2 > letters) {
+        return Some(["cyrillic", "greek", "cjk", "arabic"][k]);
+    }
+    let best = *scores.iter().max()?;
+    let mut winners = (0..scores.len()).filter(|&k| scores[k] == best);
+    match (winners.next(), winners.next()) {
+        (Some(k), None) if best > 0 => Some(LANGUAGES[k]),
+        _ => None,
+    }
+}
+
+/// The languages [`language`] tells apart by their function words.
+const LANGUAGES: [&str; 7] = ["en", "fr", "de", "es", "it", "nl", "pt"];
+
+// Frequent function words that are distinctive for each language, in stemmed form, sorted,
+// each with the set of [`LANGUAGES`] it belongs to (bit `k` for `LANGUAGES[k]`).
+const FUNCTION_WORDS: &[(&str, u8)] = &[
+    ("and", 0b0000001),
+    ("are", 0b0000001),
+    ("au", 0b0000010),
+    ("auf", 0b0000100),
+    ("aux", 0b0000010),
+    ("avec", 0b0000010),
+    ("che", 0b0010000),
+    ("com", 0b1000000),
+    ("con", 0b0001000),
+    ("da", 0b1000000),
+    ("dan", 0b0000010),
+    ("das", 0b0000100),
+    ("del", 0b0001000),
+    ("della", 0b0010000),
+    ("dem", 0b0000100),
+    ("den", 0b0000100),
+    ("der", 0b0000100),
+    ("des", 0b0000010),
+    ("di", 0b0010000),
+    ("die", 0b0000100),
+    ("do", 0b1000000),
+    ("du", 0b0000010),
+    ("een", 0b0100000),
+    ("ein", 0b0000100),
+    ("eine", 0b0000100),
+    ("el", 0b0001000),
+    ("em", 0b1000000),
+    ("es", 0b0001000),
+    ("est", 0b0000010),
+    ("et", 0b0000010),
+    ("for", 0b0000001),
+    ("from", 0b0000001),
+    ("für", 0b0000100),
+    ("gli", 0b0010000),
+    ("has", 0b0000001),
+    ("het", 0b0100000),
+    ("il", 0b0010000),
+    ("im", 0b0000100),
+    ("is", 0b0000001),
+    ("ist", 0b0000100),
+    ("las", 0b0001000),
+    ("le", 0b0000010),
+    ("les", 0b0000010),
+    ("los", 0b0001000),
+    ("mit", 0b0000100),
+    ("nel", 0b0010000),
+    ("nicht", 0b0000100),
+    ("niet", 0b0100000),
+    ("non", 0b0010000),
+    ("não", 0b1000000),
+    ("o", 0b1000000),
+    ("of", 0b0000001),
+    ("op", 0b0100000),
+    ("os", 0b1000000),
+    ("para", 0b0001000),
+    ("per", 0b0010000),
+    ("por", 0b0001000),
+    ("pour", 0b0000010),
+    ("qui", 0b0000010),
+    ("sich", 0b0000100),
+    ("sono", 0b0010000),
+    ("sur", 0b0000010),
+    ("that", 0b0000001),
+    ("the", 0b0000001),
+    ("this", 0b0000001),
+    ("to", 0b0000001),
+    ("uma", 0b1000000),
+    ("una", 0b0001000),
+    ("und", 0b0000100),
+    ("une", 0b0000010),
+    ("van", 0b0100000),
+    ("von", 0b0000100),
+    ("voor", 0b0100000),
+    ("was", 0b0000001),
+    ("with", 0b0000001),
+    ("wordt", 0b0100000),
+    ("y", 0b0001000),
+    ("zijn", 0b0100000),
+    ("zu", 0b0000100),
+];
+
 /// Function words that say nothing about which event a story reports.
 pub fn is_stopword(stem: &str) -> bool {
     STOPWORDS.binary_search(&stem).is_ok()
@@ -110,6 +408,47 @@ mod tests {
     #[test]
     fn stopwords_are_sorted() {
         assert!(STOPWORDS.windows(2).all(|w| w[0] < w[1]));
+        assert!(FUNCTION_WORDS.windows(2).all(|w| w[0].0 < w[1].0));
+    }
+
+    #[test]
+    fn repairs_mojibake_and_numeric_references() {
+        assert_eq!(
+            repair("aÃ©roport de Fort Lauderdale"),
+            "aéroport de Fort Lauderdale"
+        );
+        assert_eq!(repair("lâ€™on sait"), "l\u{2019}on sait");
+        assert_eq!(repair("Ð¡Ðš Ð²Ð¾Ð·Ð±ÑƒÐ´Ð¸Ð»"), "СК возбудил");
+        assert_eq!(
+            repair("la fusillade Ã l\u{2019}aÃ©roport"),
+            "la fusillade à l\u{2019}aéroport"
+        );
+        assert_eq!(
+            repair("Israel cuts $6 millionÂ in UN funding"),
+            "Israel cuts $6 million  in UN funding"
+        );
+        assert_eq!(
+            repair("Santiago-Ruiz&#x27;s aunt &#8217; &#zz; &#"),
+            "Santiago-Ruiz's aunt \u{2019} &#zz; &#"
+        );
+        // Correct text is left alone.
+        for s in ["café für Ärger", "SÃO PAULO", "naïve Ã la", "Côte d’Ivoire"] {
+            assert_eq!(repair(s), s);
+        }
+    }
+
+    #[test]
+    fn detects_languages_and_folds_accents() {
+        let lang = |s: &str| language(tokenize(s).iter());
+        assert_eq!(lang("The report says Russia plans to do more"), Some("en"));
+        assert_eq!(lang("Le rapport des agences de renseignement"), Some("fr"));
+        assert_eq!(
+            lang("Täter von Fort Lauderdale checkte Waffe legal ein"),
+            Some("de")
+        );
+        assert_eq!(lang("Пожар в гостинице"), Some("cyrillic"));
+        assert_eq!(lang("Fort Lauderdale"), None);
+        assert_eq!(fold("bouaké"), "bouake");
     }
 
     #[test]

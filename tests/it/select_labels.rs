@@ -8,7 +8,7 @@ use crate::select_feeds as feeds;
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 
-use gazette::select::{select, Options, Selection, TopicSpec};
+use gazette::select::{cluster, select, text, Candidate, Options, Selection, TopicSpec};
 use serde_json::Value;
 
 type Key = (String, String);
@@ -110,6 +110,10 @@ fn pr(tp: usize, fp: usize, fneg: usize) -> (f64, f64) {
 }
 
 fn run() -> Option<(Vec<Key>, Selection, Labels)> {
+    run_with_candidates().map(|(k, s, l, _)| (k, s, l))
+}
+
+fn run_with_candidates() -> Option<(Vec<Key>, Selection, Labels, Vec<Candidate>)> {
     let dir = feeds::fixtures_dir()?;
     let labels = labels();
     let mut seen = HashSet::new();
@@ -143,15 +147,28 @@ fn run() -> Option<(Vec<Key>, Selection, Labels)> {
         items.into_iter().map(|it| (it.file, it.key)).collect(),
         selection,
         labels,
+        candidates,
     ))
 }
 
 /// Feeds of the set written in another language (same-event pairs across languages share
 /// almost no words, so a lexical method cannot find them).
 fn is_english(file: &str) -> bool {
-    !["Spiegel", "LeMonde", "LeFigaro", "Yandex", "heise"]
-        .iter()
-        .any(|f| file.contains(f))
+    language(file) == "en"
+}
+
+/// The language each labelled feed is written in.
+fn language(file: &str) -> &'static str {
+    [
+        ("Spiegel", "de"),
+        ("heise", "de"),
+        ("LeMonde", "fr"),
+        ("LeFigaro", "fr"),
+        ("Yandex", "ru"),
+    ]
+    .iter()
+    .find(|(f, _)| file.contains(f))
+    .map_or("en", |&(_, l)| l)
 }
 
 /// Pairwise clustering precision and recall over the labelled set, and topic precision/recall.
@@ -159,6 +176,7 @@ fn measure() -> Option<(f64, f64)> {
     let (keys, sel, labels) = run()?;
     let (mut tp, mut fp, mut fneg) = (0, 0, 0);
     let mut english = (0, 0);
+    let mut same_language = (0, 0);
     for i in 0..keys.len() {
         for j in i + 1..keys.len() {
             let (ei, ej) = (labels.event_of.get(&keys[i]), labels.event_of.get(&keys[j]));
@@ -178,6 +196,10 @@ fn measure() -> Option<(f64, f64)> {
                 english.0 += predicted as usize;
                 english.1 += !predicted as usize;
             }
+            if truth && language(&keys[i].0) == language(&keys[j].0) {
+                same_language.0 += predicted as usize;
+                same_language.1 += !predicted as usize;
+            }
             match (truth, predicted) {
                 (true, true) => tp += 1,
                 (false, true) => {
@@ -192,8 +214,18 @@ fn measure() -> Option<(f64, f64)> {
     let (p, r) = pr(tp, fp, fneg);
     let (etp, efn) = english;
     eprintln!(
-        "clustering, pairs of two English-language items only: recall={:.3}",
-        pr(etp, 0, efn).1
+        "clustering, pairs of two English-language items only: recall={:.3} ({etp}/{})",
+        pr(etp, 0, efn).1,
+        etp + efn
+    );
+    let (stp, sfn) = same_language;
+    eprintln!(
+        "clustering, pairs of two items in the same language: recall={:.3} ({stp}/{}); \
+         across languages: {}/{}",
+        pr(stp, 0, sfn).1,
+        stp + sfn,
+        tp - stp,
+        tp + fneg - stp - sfn
     );
     eprintln!(
         "clustering: {} items, pairs tp={tp} fp={fp} fn={fneg}, precision={p:.3} recall={r:.3}",
@@ -220,20 +252,20 @@ fn measure() -> Option<(f64, f64)> {
     Some((p, r))
 }
 
-/// What holds today: the precision target, and recall kept from regressing.
+/// What holds today: the precision target, and recall kept from regressing (0.658 measured).
 #[test]
 fn clustering_precision_target_and_recall_floor() {
     let Some((p, r)) = measure() else { return };
     assert!(p >= 0.95, "pairwise clustering precision {p:.3} < 0.95");
     assert!(
-        r >= 0.50,
-        "pairwise clustering recall {r:.3} fell below the 0.50 floor"
+        r >= 0.62,
+        "pairwise clustering recall {r:.3} fell below the 0.62 floor"
     );
 }
 
-/// The issue's full target (recall >= 0.8) is NOT met yet; run with `--ignored` to see the gap.
+/// The issue's full target (recall >= 0.8) is NOT met; run with `--ignored` to see the gap.
 #[test]
-#[ignore = "recall target 0.8 not met yet (0.51 measured); see NOTES.md"]
+#[ignore = "recall target 0.8 not met (0.658 measured; 0.769 is the ceiling without cross-language pairs); see NOTES.md"]
 fn clustering_meets_issue_targets() {
     let Some((p, r)) = measure() else { return };
     assert!(
@@ -270,6 +302,62 @@ fn print_topic_errors() {
             let predicted = sel.explain[i].topics.iter().any(|(t, _)| t == topic);
             if predicted != positives.contains(k) {
                 eprintln!("{topic} {} {}", if predicted { "FP" } else { "FN" }, k.1);
+            }
+        }
+    }
+}
+
+/// Prints every missed and every false same-event pair with its similarity
+/// (`--ignored --nocapture`).
+#[test]
+#[ignore = "diagnostic"]
+fn print_cluster_errors() {
+    let Some((keys, sel, labels, candidates)) = run_with_candidates() else {
+        return;
+    };
+    let tokens: Vec<_> = candidates
+        .iter()
+        .map(|c| {
+            (
+                text::tokenize(&text::repair(&c.title)),
+                text::tokenize(&text::repair(&c.lead)),
+            )
+        })
+        .collect();
+    let docs: Vec<cluster::Doc> = candidates
+        .iter()
+        .zip(&tokens)
+        .map(|(c, (t, l))| cluster::Doc {
+            url: c.url.as_deref(),
+            title: t,
+            lead: l,
+            source: Some(&c.source),
+            published: Some(c.published),
+        })
+        .collect();
+    let sim = cluster::similarities(&docs);
+    for i in 0..keys.len() {
+        for j in i + 1..keys.len() {
+            let (ei, ej) = (labels.event_of.get(&keys[i]), labels.event_of.get(&keys[j]));
+            let (ri, rj) = (
+                labels.related_of.get(&keys[i]),
+                labels.related_of.get(&keys[j]),
+            );
+            let ambiguous = [(ri, ej), (ri, rj), (ei, rj)]
+                .iter()
+                .any(|(a, b)| a.is_some() && a == b);
+            let truth = ei.is_some() && ei == ej;
+            let predicted = sel.explain[i].cluster == sel.explain[j].cluster;
+            if truth != predicted && !ambiguous {
+                let same_lang = is_english(&keys[i].0) == is_english(&keys[j].0);
+                eprintln!(
+                    "{} {:.3} {} | {} | {}",
+                    if truth { "FN" } else { "FP" },
+                    sim(i, j),
+                    if same_lang { "same" } else { "cross" },
+                    candidates[i].title,
+                    candidates[j].title
+                );
             }
         }
     }
