@@ -231,11 +231,16 @@ fn store_body(
         .ttl_minutes
         .map(|m| chrono::Duration::minutes(m.into()));
     let max_age = max_age.and_then(|d| chrono::Duration::from_std(d).ok());
-    let wait = [Some(config.ingest.interval), ttl, max_age]
-        .into_iter()
-        .flatten()
-        .max()
-        .unwrap_or_default();
+    let wait = [
+        Some(config.ingest.interval),
+        ttl,
+        max_age,
+        parsed.update_every,
+    ]
+    .into_iter()
+    .flatten()
+    .max()
+    .unwrap_or_default();
     let stored_title = feed.name.as_deref().or(parsed.title.as_deref());
     let record = FetchRecord {
         status: status.as_str(),

@@ -15,6 +15,8 @@ pub struct ParsedFeed {
     pub stories: Vec<Story>,
     /// RSS `<ttl>` in minutes, if given.
     pub ttl_minutes: Option<u32>,
+    /// How often the feed says it is updated (`sy:updatePeriod` / `sy:updateFrequency`).
+    pub update_every: Option<chrono::Duration>,
 }
 
 /// Parses a feed document. `base` is where it came from (for relative links); `feed_key`
@@ -59,7 +61,33 @@ pub fn parse_feed(
             .filter(|t| !t.is_empty()),
         stories,
         ttl_minutes: feed.ttl,
+        update_every: syndication_period(bytes),
     })
+}
+
+/// The RSS syndication module's update period (feed-rs does not read it): `hourly`, `daily`,
+/// `weekly`, `monthly` or `yearly`, divided by `sy:updateFrequency` (default 1).
+fn syndication_period(bytes: &[u8]) -> Option<chrono::Duration> {
+    let head = String::from_utf8_lossy(&bytes[..bytes.len().min(16 * 1024)]);
+    let value = |tag: &str| {
+        let open = format!("<sy:{tag}>");
+        let start = head.find(&open)? + open.len();
+        let end = head[start..].find('<')? + start;
+        Some(head[start..end].trim().to_string())
+    };
+    let period = match value("updatePeriod")?.as_str() {
+        "hourly" => chrono::Duration::hours(1),
+        "daily" => chrono::Duration::days(1),
+        "weekly" => chrono::Duration::weeks(1),
+        "monthly" => chrono::Duration::days(30),
+        "yearly" => chrono::Duration::days(365),
+        _ => return None,
+    };
+    let frequency: i32 = value("updateFrequency")
+        .and_then(|f| f.parse().ok())
+        .filter(|f| *f > 0)
+        .unwrap_or(1);
+    Some(period / frequency)
 }
 
 fn parse_raw(
@@ -393,6 +421,14 @@ mod tests {
         assert_eq!(s.title, "AT&T fined");
         assert_eq!(s.url.as_deref(), Some("https://ex.org/a"));
         assert_eq!(s.published, now());
+    }
+
+    #[test]
+    fn reads_the_syndication_update_period() {
+        let xml = br#"<rss version="2.0" xmlns:sy="http://purl.org/rss/1.0/modules/syndication/"><channel><title>T</title>
+            <sy:updatePeriod>hourly</sy:updatePeriod><sy:updateFrequency>2</sy:updateFrequency></channel></rss>"#;
+        let f = parse_feed(xml, None, "f", now()).unwrap();
+        assert_eq!(f.update_every, Some(chrono::Duration::minutes(30)));
     }
 
     #[test]
