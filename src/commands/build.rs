@@ -150,15 +150,15 @@ fn explain(plan: &Plan, out: Out) -> Result<()> {
     if out.json {
         return output::json(&serde_json::json!({
             "digest": plan.digest.name,
-            "window": {"from": plan.window_from.to_rfc3339(), "to": plan.window_to.to_rfc3339()},
+            "window": {"from": plan.window_from.to_rfc3339_opts(chrono::SecondsFormat::Secs, true), "to": plan.window_to.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)},
             "stories": rows,
         }));
     }
     println!(
         "{}: window {} → {}",
         plan.digest.name,
-        plan.window_from.to_rfc3339(),
-        plan.window_to.to_rfc3339()
+        plan.window_from.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+        plan.window_to.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
     );
     let table: Vec<Vec<String>> = plan
         .selection
