@@ -63,6 +63,16 @@ pub enum Command {
     Build(BuildArgs),
     /// The one-off digest: fetch, build and deliver now.
     Send(SendArgs),
+    /// Serve the next issue in a browser, reloading when templates, intro or config change
+    /// (with the whole web app: subscribe, confirm, unsubscribe, archive).
+    Preview {
+        /// Address to listen on.
+        #[arg(long, default_value = "127.0.0.1:8080")]
+        bind: std::net::SocketAddr,
+        /// Open the preview in the default browser.
+        #[arg(long)]
+        open: bool,
+    },
     /// Manage subscribers.
     #[command(subcommand)]
     Subscribers(SubscribersCmd),

@@ -14,3 +14,4 @@ pub mod select;
 pub mod store;
 pub mod tokens;
 pub mod view;
+pub mod web;

@@ -7,8 +7,10 @@ mod fetch;
 mod init;
 mod issues;
 mod output;
+mod preview;
 mod send;
 mod subscribers;
+pub use subscribers::normalize_email;
 mod summarize;
 
 use std::process::ExitCode;
@@ -44,6 +46,7 @@ pub async fn run(cli: Cli) -> Result<ExitCode> {
                 Command::Fetch => fetch::run(&gazette, out).await,
                 Command::Build(args) => build::run(&gazette, args, out).await,
                 Command::Send(args) => send::run(&gazette, args, out).await,
+                Command::Preview { bind, open } => preview::run(gazette, bind, open, out).await,
                 Command::Subscribers(cmd) => subscribers::run(&gazette, cmd, out),
                 Command::Issues(cmd) => issues::run(&gazette, cmd, out),
                 Command::Init { .. } | Command::Check { .. } | Command::Summarize { .. } => {

@@ -5,3 +5,5 @@ mod support;
 
 /// `gazette send` to a real SMTP server, parsed with a MIME parser.
 mod send;
+/// Headless Chromium against `gazette preview`: subscribe, confirm by mail, live preview.
+mod browser;
