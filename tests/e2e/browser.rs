@@ -15,7 +15,7 @@ use serde_json::{json, Value};
 
 use crate::support::{root, tempdir, SmtpSink};
 
-const ELEMENT: &str = "element-6066-11e4-a23f-4a2f42f3b8f6";
+const ELEMENT: &str = "element-6066-11e4-a52e-4f735466cecf";
 
 fn which(name: &str) -> Option<PathBuf> {
     std::env::var_os("PATH")?
@@ -141,7 +141,10 @@ impl Driver {
                 Some(json!({"using": "css selector", "value": css})),
             )
             .await;
-        v[ELEMENT].as_str().unwrap().to_string()
+        v[ELEMENT]
+            .as_str()
+            .unwrap_or_else(|| panic!("no element {css}: {v}"))
+            .to_string()
     }
 
     async fn type_into(&self, css: &str, text: &str) {
