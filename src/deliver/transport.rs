@@ -48,7 +48,7 @@ impl Transport {
         };
         let password = url
             .password()
-            .map(|p| percent_decode(p))
+            .map(percent_decode)
             .or_else(|| std::env::var("GAZETTE_SMTP_PASSWORD").ok());
         let mut builder = builder
             .timeout(Some(std::time::Duration::from_secs(60)))

@@ -22,8 +22,8 @@ pub use deliveries::{Delivery, DeliveryCounts};
 pub use feeds::FeedState;
 pub use issues::{IssueContent, IssueRecord, NewIssue};
 pub use subscribers::{
-    ConfirmOutcome, SignupOutcome, SubscriberUpsert, CONFIRM_MAILS_PER_DAY, CONFIRM_MAILS_PER_WEEK,
-    PENDING_LIFETIME_DAYS,
+    ConfirmOutcome, ConsentAudit, SignupOutcome, SubscriberUpsert, CONFIRM_MAILS_PER_DAY,
+    CONFIRM_MAILS_PER_WEEK, PENDING_LIFETIME_DAYS,
 };
 
 /// The database. Cheap to share behind an `Arc`; calls are short and serialized.

@@ -32,6 +32,14 @@ pub enum ConfirmOutcome {
     NotPending,
 }
 
+/// When and from where a subscription was confirmed (consent audit).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConsentAudit {
+    pub confirmed_at: Option<String>,
+    pub ip: Option<String>,
+    pub user_agent: Option<String>,
+}
+
 /// What an add or import did to one address.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum SubscriberUpsert {
@@ -270,7 +278,9 @@ impl Store {
                 params![id, ts(now), method],
             )?;
             let exists: Option<i64> = tx
-                .query_row("SELECT id FROM subscribers WHERE id = ?1", [id], |r| r.get(0))
+                .query_row("SELECT id FROM subscribers WHERE id = ?1", [id], |r| {
+                    r.get(0)
+                })
                 .optional()?;
             Ok(exists.is_some())
         })
@@ -304,17 +314,20 @@ impl Store {
         })
     }
 
-    /// The consent audit of a subscriber: (confirmed_at, confirm IP, confirm user agent).
-    pub fn consent_audit(
-        &self,
-        id: i64,
-    ) -> Result<Option<(Option<String>, Option<String>, Option<String>)>> {
+    /// The consent audit of a subscriber.
+    pub fn consent_audit(&self, id: i64) -> Result<Option<ConsentAudit>> {
         let conn = self.conn();
         Ok(conn
             .query_row(
                 "SELECT confirmed_at, confirm_ip, confirm_ua FROM subscribers WHERE id = ?1",
                 [id],
-                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+                |r| {
+                    Ok(ConsentAudit {
+                        confirmed_at: r.get(0)?,
+                        ip: r.get(1)?,
+                        user_agent: r.get(2)?,
+                    })
+                },
             )
             .optional()?)
     }

@@ -142,7 +142,10 @@ fn atom(
         x(&join(base, "archive"))
     ));
     out.push_str(&format!("  <updated>{}</updated>\n", t(updated)));
-    out.push_str(&format!("  <author><name>{}</name></author>\n", x(&nl.name)));
+    out.push_str(&format!(
+        "  <author><name>{}</name></author>\n",
+        x(&nl.name)
+    ));
     for (i, html) in entries {
         let url = join(base, &format!("issues/{}", i.id));
         out.push_str("  <entry>\n");

@@ -18,7 +18,10 @@ const TEMPLATES: &[(&str, &str)] = &[
     ),
     ("subscribe.html", include_str!("templates/subscribe.html")),
     ("confirm.html", include_str!("templates/confirm.html")),
-    ("unsubscribe.html", include_str!("templates/unsubscribe.html")),
+    (
+        "unsubscribe.html",
+        include_str!("templates/unsubscribe.html"),
+    ),
     ("archive.html", include_str!("templates/archive.html")),
     ("issue.html", include_str!("templates/issue.html")),
     ("preview.html", include_str!("templates/preview.html")),

@@ -71,8 +71,16 @@ fn render_next(
 pub async fn page(State(state): State<AppState>, Query(q): Query<PreviewQuery>) -> Response {
     let version = *state.inner.version.borrow();
     let g = state.gazette();
-    let width = if q.width.as_deref() == Some("phone") { "phone" } else { "desktop" };
-    let format = if q.format.as_deref() == Some("text") { "text" } else { "html" };
+    let width = if q.width.as_deref() == Some("phone") {
+        "phone"
+    } else {
+        "desktop"
+    };
+    let format = if q.format.as_deref() == Some("text") {
+        "text"
+    } else {
+        "html"
+    };
     let digest = g
         .config
         .digest(q.digest.as_deref())
@@ -142,10 +150,12 @@ fn describe(config: &Config, e: &anyhow::Error) -> String {
         .iter()
         .map(|(name, _)| *name)
         .find(|name| msg.contains(name))
-        .map(|name| match dir.map(|d| d.join(name)).filter(|p| p.is_file()) {
-            Some(p) => p.display().to_string(),
-            None => format!("{name} (built in)"),
-        });
+        .map(
+            |name| match dir.map(|d| d.join(name)).filter(|p| p.is_file()) {
+                Some(p) => p.display().to_string(),
+                None => format!("{name} (built in)"),
+            },
+        );
     match file {
         Some(f) => format!("file: {f}\n{msg}"),
         None => msg,
@@ -248,10 +258,12 @@ fn reload(state: &AppState) {
     let path = old.config.path.clone();
     let loaded = Config::from_file(&path)
         .map_err(|e| e.to_string())
-        .and_then(|config| match Renderer::new(config.newsletter.templates.as_deref()) {
-            Ok(r) => Ok((config, r)),
-            Err(e) => Err(describe(&config, &e)),
-        });
+        .and_then(
+            |config| match Renderer::new(config.newsletter.templates.as_deref()) {
+                Ok(r) => Ok((config, r)),
+                Err(e) => Err(describe(&config, &e)),
+            },
+        );
     let problem = match loaded {
         Ok((config, renderer)) => {
             let fresh = Gazette {
@@ -260,7 +272,11 @@ fn reload(state: &AppState) {
                 renderer,
                 clock: old.clock.clone(),
             };
-            *state.inner.gazette.write().unwrap_or_else(|e| e.into_inner()) = Arc::new(fresh);
+            *state
+                .inner
+                .gazette
+                .write()
+                .unwrap_or_else(|e| e.into_inner()) = Arc::new(fresh);
             tracing::info!("preview: reloaded {}", path.display());
             None
         }

@@ -114,7 +114,11 @@ pub fn csrf_ok(state: &AppState, headers: &HeaderMap, form_token: Option<&str>) 
 
 /// The client's address: the peer, or behind a trusted proxy the rightmost untrusted hop of
 /// `X-Forwarded-For`.
-pub fn client_ip(state: &AppState, extensions: &axum::http::Extensions, headers: &HeaderMap) -> IpAddr {
+pub fn client_ip(
+    state: &AppState,
+    extensions: &axum::http::Extensions,
+    headers: &HeaderMap,
+) -> IpAddr {
     let peer = extensions
         .get::<ConnectInfo<SocketAddr>>()
         .map(|c| c.0.ip())

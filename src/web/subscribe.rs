@@ -135,13 +135,10 @@ pub async fn submit(State(state): State<AppState>, req: axum::extract::Request) 
         digests.clear(); // every digest, including ones added later
     }
     let now = g.now();
-    let outcome = g
-        .store
-        .purge_expired_pending(now)
-        .and_then(|_| {
-            g.store
-                .request_subscription(&email, form.name.as_deref(), &digests, now)
-        });
+    let outcome = g.store.purge_expired_pending(now).and_then(|_| {
+        g.store
+            .request_subscription(&email, form.name.as_deref(), &digests, now)
+    });
     match outcome {
         Ok(SignupOutcome::SendConfirmation(id)) => spawn_confirmation(&state, id, email, digests),
         Ok(SignupOutcome::AlreadyConfirmed) | Ok(SignupOutcome::Capped) => {}
@@ -193,9 +190,7 @@ async fn send_confirmation(
     let nl = &g.config.newsletter;
     let now = g.now();
     let until = now + chrono::Duration::days(PENDING_LIFETIME_DAYS);
-    let token = state
-        .tokens()
-        .sign(&Claim::Confirm(id, until.timestamp()));
+    let token = state.tokens().sign(&Claim::Confirm(id, until.timestamp()));
     let view = ConfirmView {
         newsletter: NewsletterView {
             name: nl.name.clone(),
@@ -246,6 +241,7 @@ fn digest_titles(config: &crate::config::Config, names: &[String]) -> Vec<String
 }
 
 /// What a confirm token refers to, or the response to give instead.
+#[allow(clippy::result_large_err)] // a Response, returned at once by the handler
 fn confirm_target(state: &AppState, token: &str) -> Result<crate::model::Subscriber, Response> {
     let Some(Claim::Confirm(id, until)) = state.tokens().verify(token, i64::MIN) else {
         return Err(invalid_link(state));

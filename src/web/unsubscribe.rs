@@ -13,6 +13,7 @@ use super::AppState;
 use crate::tokens::{join, Claim};
 
 /// The address a token unsubscribes: (subscriber id if there is a row, address).
+#[allow(clippy::result_large_err)] // a Response, returned at once by the handler
 fn target(state: &AppState, token: &str) -> Result<(Option<i64>, String), Response> {
     let g = state.gazette();
     match state.tokens().verify(token, g.now().timestamp()) {

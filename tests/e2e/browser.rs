@@ -192,7 +192,10 @@ impl Driver {
             if s.contains(needle) {
                 return s;
             }
-            assert!(Instant::now() < deadline, "page never showed {needle:?}: {s}");
+            assert!(
+                Instant::now() < deadline,
+                "page never showed {needle:?}: {s}"
+            );
             tokio::time::sleep(Duration::from_millis(100)).await;
         }
     }
@@ -337,12 +340,15 @@ async fn subscribe_confirm_and_live_preview_in_chromium() {
     };
     let msg = mail_parser::MessageParser::default().parse(&mail).unwrap();
     let text = msg.body_text(0).unwrap();
-    let link = regex::Regex::new(&format!(r"{}/confirm/[A-Za-z0-9_.\-]+", regex::escape(&site)))
-        .unwrap()
-        .find(&text)
-        .expect("confirm link in the mail")
-        .as_str()
-        .to_string();
+    let link = regex::Regex::new(&format!(
+        r"{}/confirm/[A-Za-z0-9_.\-]+",
+        regex::escape(&site)
+    ))
+    .unwrap()
+    .find(&text)
+    .expect("confirm link in the mail")
+    .as_str()
+    .to_string();
 
     // Following the link only shows a button; pressing it confirms.
     b.goto(&link).await;
@@ -367,10 +373,12 @@ async fn subscribe_confirm_and_live_preview_in_chromium() {
     tokio::time::sleep(Duration::from_millis(1100)).await;
     let page = d.join("templates/digest.html");
     let html = std::fs::read_to_string(&page).unwrap();
-    let edited = html.replacen("<body", "<body data-edited=\"yes\"", 1).replace(
-        "</body>",
-        "<p id=\"edited\">Edited while the preview was open</p></body>",
-    );
+    let edited = html
+        .replacen("<body", "<body data-edited=\"yes\"", 1)
+        .replace(
+            "</body>",
+            "<p id=\"edited\">Edited while the preview was open</p></body>",
+        );
     assert_ne!(html, edited);
     std::fs::write(&page, edited).unwrap();
     b.wait_for_text("Edited while the preview was open", Duration::from_secs(3))
@@ -378,9 +386,14 @@ async fn subscribe_confirm_and_live_preview_in_chromium() {
     let reloaded = b
         .script("return window.gazetteNotReloaded === undefined;")
         .await;
-    assert_eq!(reloaded, json!(true), "the page should have reloaded itself");
+    assert_eq!(
+        reloaded,
+        json!(true),
+        "the page should have reloaded itself"
+    );
     b.screenshot("06-preview-after-edit").await;
-    b.goto(&format!("{site}/preview?width=phone&format=text")).await;
+    b.goto(&format!("{site}/preview?width=phone&format=text"))
+        .await;
     b.wait_for_text("Spectrum auction delayed again", Duration::from_secs(5))
         .await;
     b.screenshot("07-preview-phone-text").await;

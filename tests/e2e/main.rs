@@ -3,7 +3,7 @@
 #[path = "../support/mod.rs"]
 mod support;
 
-/// `gazette send` to a real SMTP server, parsed with a MIME parser.
-mod send;
 /// Headless Chromium against `gazette preview`: subscribe, confirm by mail, live preview.
 mod browser;
+/// `gazette send` to a real SMTP server, parsed with a MIME parser.
+mod send;

@@ -193,7 +193,13 @@ impl World {
         let g = self.state.gazette();
         let now = g.now();
         g.store
-            .upsert_subscriber("reader@example.org", None, &[], SubscriberStatus::Confirmed, now)
+            .upsert_subscriber(
+                "reader@example.org",
+                None,
+                &[],
+                SubscriberStatus::Confirmed,
+                now,
+            )
             .unwrap();
         let reader = g.store.subscriber("reader@example.org").unwrap().unwrap();
         let digest = g.config.digest(Some("weekly")).unwrap().clone();
@@ -240,7 +246,11 @@ fn assert_security_headers(r: &Reply, what: &str) {
     assert!(csp.contains("default-src 'none'"), "{what}: {csp}");
     assert!(csp.contains("frame-ancestors 'none'"), "{what}: {csp}");
     assert!(csp.contains("base-uri 'none'"), "{what}: {csp}");
-    assert_eq!(r.headers[header::X_CONTENT_TYPE_OPTIONS], "nosniff", "{what}");
+    assert_eq!(
+        r.headers[header::X_CONTENT_TYPE_OPTIONS],
+        "nosniff",
+        "{what}"
+    );
     assert_eq!(r.headers[header::REFERRER_POLICY], "no-referrer", "{what}");
 }
 
@@ -253,7 +263,10 @@ async fn every_route_answers_with_security_headers() {
     let paths = [
         ("/".to_string(), StatusCode::OK),
         ("/preview".into(), StatusCode::OK),
-        ("/preview?format=text&width=phone&digest=daily".into(), StatusCode::OK),
+        (
+            "/preview?format=text&width=phone&digest=daily".into(),
+            StatusCode::OK,
+        ),
         ("/subscribe".into(), StatusCode::OK),
         ("/archive".into(), StatusCode::OK),
         (format!("/issues/{id}"), StatusCode::OK),
@@ -269,7 +282,9 @@ async fn every_route_answers_with_security_headers() {
     }
     // Only the preview may run its own script; no page allows inline scripts.
     let preview = w.get("/preview").await;
-    let csp = preview.headers[header::CONTENT_SECURITY_POLICY].to_str().unwrap();
+    let csp = preview.headers[header::CONTENT_SECURITY_POLICY]
+        .to_str()
+        .unwrap();
     assert!(csp.contains("script-src 'self'") && !csp.contains("unsafe-eval"));
     assert!(preview.body.contains("preview.js"));
     let js = w.get("/preview.js").await;
@@ -291,12 +306,24 @@ async fn every_route_answers_with_security_headers() {
 async fn preview_has_a_toolbar_outside_the_email_and_the_next_issue_has_none() {
     let w = world().await;
     let preview = w.get("/preview").await;
-    for id in ["width-desktop", "width-phone", "format-html", "format-text", "digest-weekly", "digest-daily"] {
-        assert!(preview.body.contains(&format!("id=\"{id}\"")), "toolbar lacks {id}");
+    for id in [
+        "width-desktop",
+        "width-phone",
+        "format-html",
+        "format-text",
+        "digest-weekly",
+        "digest-daily",
+    ] {
+        assert!(
+            preview.body.contains(&format!("id=\"{id}\"")),
+            "toolbar lacks {id}"
+        );
     }
     // The email is in a sandboxed frame without scripts; its HTML is escaped into srcdoc.
     assert!(preview.body.contains("<iframe id=\"email\""));
-    assert!(preview.body.contains("sandbox=\"allow-popups allow-popups-to-escape-sandbox\""));
+    assert!(preview
+        .body
+        .contains("sandbox=\"allow-popups allow-popups-to-escape-sandbox\""));
     let text = w.get("/preview?format=text").await;
     assert!(text.body.contains("<pre id=\"text\">"));
     assert!(text.body.contains("Export rules tighten"));
@@ -325,7 +352,11 @@ async fn preview_shows_a_template_error_with_file_and_line_and_recovers() {
     assert!(r.contains(&file), "no file in {r}");
     let line = broken.lines().position(|l| l.contains("{% if %}")).unwrap() + 1;
     assert!(r.contains(&format!("{line}:")), "no line {line} in {r}");
-    std::fs::write(&page, good.replace("</body>", "<p>Edited just now</p></body>")).unwrap();
+    std::fs::write(
+        &page,
+        good.replace("</body>", "<p>Edited just now</p></body>"),
+    )
+    .unwrap();
     let r = poll_preview(&w, |b| b.contains("Edited just now")).await;
     assert!(!r.contains("id=\"problem\""));
 }
@@ -338,7 +369,11 @@ async fn poll_preview(w: &World, ok: impl Fn(&str) -> bool) -> String {
         if ok(&r.body) {
             return r.body;
         }
-        assert!(std::time::Instant::now() < deadline, "preview never changed: {}", r.body);
+        assert!(
+            std::time::Instant::now() < deadline,
+            "preview never changed: {}",
+            r.body
+        );
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
 }
@@ -349,7 +384,11 @@ async fn preview_events_tell_a_stale_page_to_reload() {
     let w = world().await;
     // A page rendered at another version than the current one reloads at once.
     let res = router(w.state.clone())
-        .oneshot(Request::get("/preview/events?v=999").body(Body::empty()).unwrap())
+        .oneshot(
+            Request::get("/preview/events?v=999")
+                .body(Body::empty())
+                .unwrap(),
+        )
         .await
         .unwrap();
     assert_eq!(res.headers()[header::CONTENT_TYPE], "text/event-stream");
@@ -365,10 +404,15 @@ async fn preview_events_tell_a_stale_page_to_reload() {
 #[tokio::test]
 async fn subscribe_confirm_with_double_opt_in() {
     let w = world().await;
-    let r = w.subscribe("Ada@Example.ORG", "&name=Ada", [10, 0, 0, 1]).await;
+    let r = w
+        .subscribe("Ada@Example.ORG", "&name=Ada", [10, 0, 0, 1])
+        .await;
     assert_eq!(r.status, StatusCode::OK, "{}", r.body);
     assert!(r.body.contains("Check your inbox"));
-    assert_eq!(w.status_of("Ada@example.org"), Some(SubscriberStatus::Pending));
+    assert_eq!(
+        w.status_of("Ada@example.org"),
+        Some(SubscriberStatus::Pending)
+    );
     let mails = w.outbox();
     assert_eq!(mails.len(), 1);
     assert!(mails[0].contains("To: Ada@example.org"), "{}", mails[0]);
@@ -379,7 +423,10 @@ async fn subscribe_confirm_with_double_opt_in() {
     assert_eq!(page.status, StatusCode::OK);
     assert!(page.body.contains("id=\"confirm\""));
     assert!(page.body.contains("A***@example.org"));
-    assert_eq!(w.status_of("Ada@example.org"), Some(SubscriberStatus::Pending));
+    assert_eq!(
+        w.status_of("Ada@example.org"),
+        Some(SubscriberStatus::Pending)
+    );
     // A cross-site POST is refused.
     let mut req = Request::post(&confirm)
         .header("sec-fetch-site", "cross-site")
@@ -388,24 +435,36 @@ async fn subscribe_confirm_with_double_opt_in() {
     req.extensions_mut()
         .insert(ConnectInfo(SocketAddr::from(([10, 0, 0, 9], 1))));
     assert_eq!(w.send(req).await.status, StatusCode::FORBIDDEN);
-    assert_eq!(w.status_of("Ada@example.org"), Some(SubscriberStatus::Pending));
+    assert_eq!(
+        w.status_of("Ada@example.org"),
+        Some(SubscriberStatus::Pending)
+    );
     let done = w.post_form(&confirm, "", None, [10, 0, 0, 2]).await;
     assert_eq!(done.status, StatusCode::OK, "{}", done.body);
     assert!(done.body.contains("You are subscribed"));
-    assert_eq!(w.status_of("Ada@example.org"), Some(SubscriberStatus::Confirmed));
+    assert_eq!(
+        w.status_of("Ada@example.org"),
+        Some(SubscriberStatus::Confirmed)
+    );
     let g = w.state.gazette();
     let s = g.store.subscriber("Ada@example.org").unwrap().unwrap();
     assert_eq!(s.name.as_deref(), Some("Ada"));
     assert_eq!(s.digests, vec!["weekly".to_string()]);
-    let (confirmed_at, ip, _) = g.store.consent_audit(s.id).unwrap().unwrap();
-    assert!(confirmed_at.is_some());
-    assert_eq!(ip.as_deref(), Some("10.0.0.2"));
+    let audit = g.store.consent_audit(s.id).unwrap().unwrap();
+    assert!(audit.confirmed_at.is_some());
+    assert_eq!(audit.ip.as_deref(), Some("10.0.0.2"));
     // Reusing the token is a no-op; re-subscribing a confirmed address sends nothing.
-    assert_eq!(w.post_form(&confirm, "", None, [10, 0, 0, 2]).await.status, StatusCode::OK);
+    assert_eq!(
+        w.post_form(&confirm, "", None, [10, 0, 0, 2]).await.status,
+        StatusCode::OK
+    );
     w.advance(chrono::Duration::days(3));
     w.subscribe("ada@example.org", "", [10, 0, 0, 3]).await;
     assert_eq!(w.outbox().len(), 1);
-    assert_eq!(w.status_of("Ada@example.org"), Some(SubscriberStatus::Confirmed));
+    assert_eq!(
+        w.status_of("Ada@example.org"),
+        Some(SubscriberStatus::Confirmed)
+    );
 }
 
 #[tokio::test]
@@ -413,14 +472,21 @@ async fn subscribe_without_csrf_is_refused() {
     let w = world().await;
     // No cookie, no token.
     let r = w
-        .post_form("/subscribe", "email=a%40example.org&digest=weekly", None, [10, 0, 0, 1])
+        .post_form(
+            "/subscribe",
+            "email=a%40example.org&digest=weekly",
+            None,
+            [10, 0, 0, 1],
+        )
         .await;
     assert_eq!(r.status, StatusCode::FORBIDDEN);
     // A token that does not belong to the cookie.
     let (cookie, _) = w.csrf().await;
     let (_, other) = w.csrf().await;
     let body = format!("csrf={}&email=a%40example.org", urlencode(&other));
-    let r = w.post_form("/subscribe", &body, Some(&cookie), [10, 0, 0, 1]).await;
+    let r = w
+        .post_form("/subscribe", &body, Some(&cookie), [10, 0, 0, 1])
+        .await;
     assert_eq!(r.status, StatusCode::FORBIDDEN);
     // A valid pair sent cross-site.
     let (cookie, token) = w.csrf().await;
@@ -428,7 +494,10 @@ async fn subscribe_without_csrf_is_refused() {
         .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
         .header(header::COOKIE, &cookie)
         .header(header::ORIGIN, "https://evil.example")
-        .body(Body::from(format!("csrf={}&email=a%40example.org", urlencode(&token))))
+        .body(Body::from(format!(
+            "csrf={}&email=a%40example.org",
+            urlencode(&token)
+        )))
         .unwrap();
     assert_eq!(w.send(req).await.status, StatusCode::FORBIDDEN);
     assert_eq!(w.status_of("a@example.org"), None);
@@ -440,7 +509,13 @@ async fn same_answer_for_known_and_unknown_addresses_and_a_mail_cap() {
     let w = world().await;
     let g = w.state.gazette();
     g.store
-        .upsert_subscriber("known@example.org", None, &[], SubscriberStatus::Confirmed, g.now())
+        .upsert_subscriber(
+            "known@example.org",
+            None,
+            &[],
+            SubscriberStatus::Confirmed,
+            g.now(),
+        )
         .unwrap();
     let new = w.subscribe("new@example.org", "", [10, 0, 0, 1]).await;
     let known = w.subscribe("known@example.org", "", [10, 0, 0, 2]).await;
@@ -469,7 +544,11 @@ async fn honeypot_gets_the_same_answer_and_nothing_happens() {
     let w = world().await;
     let normal = w.subscribe("real@example.org", "", [10, 0, 0, 1]).await;
     let bot = w
-        .subscribe("bot@example.org", "&website=http%3A%2F%2Fspam.example", [10, 0, 0, 2])
+        .subscribe(
+            "bot@example.org",
+            "&website=http%3A%2F%2Fspam.example",
+            [10, 0, 0, 2],
+        )
         .await;
     assert_eq!(bot.status, StatusCode::OK);
     assert_eq!(bot.body, normal.body);
@@ -488,7 +567,9 @@ async fn rate_limit_per_client_ip() {
     )
     .await;
     for i in 0..3 {
-        let r = w.subscribe(&format!("p{i}@example.org"), "", [10, 0, 0, 7]).await;
+        let r = w
+            .subscribe(&format!("p{i}@example.org"), "", [10, 0, 0, 7])
+            .await;
         assert_eq!(r.status, StatusCode::OK);
     }
     let r = w.subscribe("p3@example.org", "", [10, 0, 0, 7]).await;
@@ -502,7 +583,10 @@ async fn rate_limit_per_client_ip() {
         .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
         .header(header::COOKIE, &cookie)
         .header("x-forwarded-for", "1.2.3.4")
-        .body(Body::from(format!("csrf={}&email=p5%40example.org", urlencode(&token))))
+        .body(Body::from(format!(
+            "csrf={}&email=p5%40example.org",
+            urlencode(&token)
+        )))
         .unwrap();
     req.extensions_mut()
         .insert(ConnectInfo(SocketAddr::from(([10, 0, 0, 7], 1))));
@@ -512,7 +596,11 @@ async fn rate_limit_per_client_ip() {
 #[tokio::test]
 async fn invalid_addresses_are_rejected() {
     let w = world().await;
-    for bad in ["not-an-address", "a@b.c\r\nBcc: x@y.org", &format!("{}@example.org", "a".repeat(300))] {
+    for bad in [
+        "not-an-address",
+        "a@b.c\r\nBcc: x@y.org",
+        &format!("{}@example.org", "a".repeat(300)),
+    ] {
         let r = w.subscribe(bad, "", [10, 0, 0, 1]).await;
         assert_eq!(r.status, StatusCode::BAD_REQUEST, "{bad}");
     }
@@ -526,7 +614,14 @@ async fn forged_expired_and_malformed_tokens_are_refused() {
     w.subscribe("tok@example.org", "", [10, 0, 0, 1]).await;
     let confirm = confirm_path(&w.outbox()[0]);
     let token = confirm.trim_start_matches("/confirm/").to_string();
-    let id = w.state.gazette().store.subscriber("tok@example.org").unwrap().unwrap().id;
+    let id = w
+        .state
+        .gazette()
+        .store
+        .subscriber("tok@example.org")
+        .unwrap()
+        .unwrap()
+        .id;
     // One character changed in the signature, or in the payload.
     let mut flipped = token.clone().into_bytes();
     let last = flipped.len() - 1;
@@ -535,8 +630,8 @@ async fn forged_expired_and_malformed_tokens_are_refused() {
     let unknown = w.get("/confirm/unknown.token").await;
     let t = w.state.gazette().tokens().unwrap();
     let other_purpose = t.sign(&Claim::Unsubscribe(id));
-    let other_key = gazette::tokens::Tokens::new(b"some other secret key")
-        .sign(&Claim::Confirm(id, i64::MAX));
+    let other_key =
+        gazette::tokens::Tokens::new(b"some other secret key").sign(&Claim::Confirm(id, i64::MAX));
     for bad in [
         flipped.as_str(),
         "",
@@ -551,15 +646,25 @@ async fn forged_expired_and_malformed_tokens_are_refused() {
         if !bad.is_empty() {
             assert_eq!(r.body, unknown.body, "{bad:?}");
         }
-        let r = w.post_form(&format!("/confirm/{bad}"), "", None, [10, 0, 0, 1]).await;
+        let r = w
+            .post_form(&format!("/confirm/{bad}"), "", None, [10, 0, 0, 1])
+            .await;
         assert_eq!(r.status, StatusCode::NOT_FOUND, "POST {bad:?}");
     }
     // A confirm token is not an unsubscribe token.
     let r = w
-        .post_form(&format!("/unsubscribe/{token}"), "List-Unsubscribe=One-Click", None, [10, 0, 0, 1])
+        .post_form(
+            &format!("/unsubscribe/{token}"),
+            "List-Unsubscribe=One-Click",
+            None,
+            [10, 0, 0, 1],
+        )
         .await;
     assert_eq!(r.status, StatusCode::NOT_FOUND);
-    assert_eq!(w.status_of("tok@example.org"), Some(SubscriberStatus::Pending));
+    assert_eq!(
+        w.status_of("tok@example.org"),
+        Some(SubscriberStatus::Pending)
+    );
     // Expired after 7 days: refused, nothing changes.
     w.advance(chrono::Duration::days(7) + chrono::Duration::seconds(1));
     let r = w.get(&confirm).await;
@@ -567,7 +672,10 @@ async fn forged_expired_and_malformed_tokens_are_refused() {
     let r = w.post_form(&confirm, "", None, [10, 0, 0, 1]).await;
     assert_eq!(r.status, StatusCode::GONE);
     assert!(r.body.contains("expired"));
-    assert_eq!(w.status_of("tok@example.org"), Some(SubscriberStatus::Pending));
+    assert_eq!(
+        w.status_of("tok@example.org"),
+        Some(SubscriberStatus::Pending)
+    );
 }
 
 #[tokio::test]
@@ -587,15 +695,27 @@ async fn one_click_unsubscribe_needs_no_cookie_and_get_changes_nothing() {
     let w = world().await;
     let g = w.state.gazette();
     g.store
-        .upsert_subscriber("bye@example.org", None, &[], SubscriberStatus::Confirmed, g.now())
+        .upsert_subscriber(
+            "bye@example.org",
+            None,
+            &[],
+            SubscriberStatus::Confirmed,
+            g.now(),
+        )
         .unwrap();
     let id = g.store.subscriber("bye@example.org").unwrap().unwrap().id;
-    let path = format!("/unsubscribe/{}", g.tokens().unwrap().sign(&Claim::Unsubscribe(id)));
+    let path = format!(
+        "/unsubscribe/{}",
+        g.tokens().unwrap().sign(&Claim::Unsubscribe(id))
+    );
     let page = w.get(&path).await;
     assert_eq!(page.status, StatusCode::OK);
     assert!(page.body.contains("b***@example.org") && page.body.contains("id=\"unsubscribe\""));
     assert!(!page.body.contains("bye@example.org"));
-    assert_eq!(w.status_of("bye@example.org"), Some(SubscriberStatus::Confirmed));
+    assert_eq!(
+        w.status_of("bye@example.org"),
+        Some(SubscriberStatus::Confirmed)
+    );
     // RFC 8058: no cookie, no Origin, no fetch metadata, no form token.
     let one_click = || {
         Request::post(&path)
@@ -607,7 +727,10 @@ async fn one_click_unsubscribe_needs_no_cookie_and_get_changes_nothing() {
     assert_eq!(r.status, StatusCode::OK, "{}", r.body);
     assert!(r.headers.get(header::LOCATION).is_none());
     assert!(r.body.contains("/subscribe"), "offers to subscribe again");
-    assert_eq!(w.status_of("bye@example.org"), Some(SubscriberStatus::Unsubscribed));
+    assert_eq!(
+        w.status_of("bye@example.org"),
+        Some(SubscriberStatus::Unsubscribed)
+    );
     // Idempotent, and multipart bodies work too.
     assert_eq!(w.send(one_click()).await.status, StatusCode::OK);
     let multipart = Request::post(&path)
@@ -617,14 +740,25 @@ async fn one_click_unsubscribe_needs_no_cookie_and_get_changes_nothing() {
         ))
         .unwrap();
     assert_eq!(w.send(multipart).await.status, StatusCode::OK);
-    assert_eq!(w.status_of("bye@example.org"), Some(SubscriberStatus::Unsubscribed));
+    assert_eq!(
+        w.status_of("bye@example.org"),
+        Some(SubscriberStatus::Unsubscribed)
+    );
     // Subscribing again needs a fresh opt-in.
     w.subscribe("bye@example.org", "", [10, 0, 0, 1]).await;
-    assert_eq!(w.status_of("bye@example.org"), Some(SubscriberStatus::Pending));
+    assert_eq!(
+        w.status_of("bye@example.org"),
+        Some(SubscriberStatus::Pending)
+    );
     assert_eq!(w.outbox().len(), 1);
     // An invalid token changes nothing.
     let r = w
-        .post_form("/unsubscribe/x.y", "List-Unsubscribe=One-Click", None, [10, 0, 0, 1])
+        .post_form(
+            "/unsubscribe/x.y",
+            "List-Unsubscribe=One-Click",
+            None,
+            [10, 0, 0, 1],
+        )
         .await;
     assert_eq!(r.status, StatusCode::NOT_FOUND);
 }
@@ -642,7 +776,10 @@ async fn feed_titles_and_subscriber_names_are_escaped() {
         pages.push((path.clone(), w.get(&path).await));
     }
     for (path, r) in pages {
-        assert!(!r.body.contains("<script>alert(1)"), "{path} has raw script");
+        assert!(
+            !r.body.contains("<script>alert(1)"),
+            "{path} has raw script"
+        );
         // Escaped once on pages, twice where the email sits in a frame's srcdoc.
         assert!(
             r.body.contains("&lt;script&gt;alert(1)")
@@ -652,8 +789,12 @@ async fn feed_titles_and_subscriber_names_are_escaped() {
         );
     }
     let name = "<img src=x onerror=alert(1)>";
-    w.subscribe("name@example.org", &format!("&name={}", urlencode(name)), [10, 0, 0, 1])
-        .await;
+    w.subscribe(
+        "name@example.org",
+        &format!("&name={}", urlencode(name)),
+        [10, 0, 0, 1],
+    )
+    .await;
     let confirm = confirm_path(&w.outbox()[0]);
     let page = w.get(&confirm).await;
     assert!(!page.body.contains(name));
@@ -665,7 +806,10 @@ async fn archive_lists_sent_issues_newest_first_without_personal_links() {
     let w = world().await;
     let empty = w.get("/archive").await;
     assert!(empty.body.contains("No issue has been sent yet"));
-    assert!(empty.body.contains("name=\"csrf\""), "the archive carries the subscribe form");
+    assert!(
+        empty.body.contains("name=\"csrf\""),
+        "the archive carries the subscribe form"
+    );
     let first = w.publish_sent_issue();
     w.advance(chrono::Duration::days(1));
     let second = w.publish_sent_issue();
@@ -678,7 +822,11 @@ async fn archive_lists_sent_issues_newest_first_without_personal_links() {
     assert!(!issue.body.contains("reader@example.org"));
     assert!(!issue.body.contains("/unsubscribe/"));
     for missing in ["/issues/999", "/issues/abc", "/issues/-1"] {
-        assert_eq!(w.get(missing).await.status, StatusCode::NOT_FOUND, "{missing}");
+        assert_eq!(
+            w.get(missing).await.status,
+            StatusCode::NOT_FOUND,
+            "{missing}"
+        );
     }
 }
 
@@ -696,8 +844,18 @@ async fn atom_feed_parses_with_feed_rs() {
     assert_eq!(feed.title.unwrap().content, "Test Wire");
     assert_eq!(feed.entries.len(), 1);
     let e = &feed.entries[0];
-    assert_eq!(e.links[0].href, format!("https://news.example.org/issues/{id}"));
+    assert_eq!(
+        e.links[0].href,
+        format!("https://news.example.org/issues/{id}")
+    );
     assert!(e.title.as_ref().unwrap().content.contains(EVIL_TITLE));
-    assert!(e.content.as_ref().unwrap().body.as_deref().unwrap().contains("Officials said the rules"));
+    assert!(e
+        .content
+        .as_ref()
+        .unwrap()
+        .body
+        .as_deref()
+        .unwrap()
+        .contains("Officials said the rules"));
     assert!(!r.body.contains("<script>"));
 }
