@@ -67,7 +67,7 @@ pub enum Command {
     Serve {
         /// Address for the web app.
         #[arg(long, default_value = "127.0.0.1:8080")]
-        bind: String,
+        bind: std::net::SocketAddr,
     },
     /// List each digest's next run times, local and UTC.
     Schedule {
@@ -77,6 +77,16 @@ pub enum Command {
         /// How many runs per digest.
         #[arg(long, default_value_t = 5)]
         count: usize,
+    },
+    /// Serve the next issue in a browser, reloading when templates, intro or config change
+    /// (with the whole web app: subscribe, confirm, unsubscribe, archive).
+    Preview {
+        /// Address to listen on.
+        #[arg(long, default_value = "127.0.0.1:8080")]
+        bind: std::net::SocketAddr,
+        /// Open the preview in the default browser.
+        #[arg(long)]
+        open: bool,
     },
     /// Manage subscribers.
     #[command(subcommand)]

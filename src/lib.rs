@@ -15,3 +15,4 @@ pub mod select;
 pub mod store;
 pub mod tokens;
 pub mod view;
+pub mod web;

@@ -13,11 +13,11 @@ if ! "$venv/bin/python" -c 'import aiosmtpd, dkim' 2>/dev/null; then
   "$venv/bin/pip" install --quiet --disable-pip-version-check aiosmtpd dkimpy
 fi
 
-if ! command -v chromium >/dev/null 2>&1; then
+if ! command -v chromium >/dev/null 2>&1 || ! command -v chromedriver >/dev/null 2>&1; then
   if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
-    echo "tests/run.sh: installing Debian's chromium for the browser tests" >&2
+    echo "tests/run.sh: installing Debian's chromium and chromium-driver for the browser tests" >&2
     apt-get update -qq
-    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver >/dev/null
   else
     echo "tests/run.sh: chromium not found and cannot install it here; browser tests will skip" >&2
   fi

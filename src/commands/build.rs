@@ -157,8 +157,10 @@ fn explain(plan: &Plan, out: Out) -> Result<()> {
     println!(
         "{}: window {} → {}",
         plan.digest.name,
-        plan.window_from.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
-        plan.window_to.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+        plan.window_from
+            .to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+        plan.window_to
+            .to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
     );
     let table: Vec<Vec<String>> = plan
         .selection

@@ -7,10 +7,12 @@ mod fetch;
 mod init;
 mod issues;
 mod output;
+mod preview;
 mod schedule;
 mod send;
 mod serve;
 mod subscribers;
+pub use subscribers::normalize_email;
 mod summarize;
 
 use std::process::ExitCode;
@@ -46,9 +48,10 @@ pub async fn run(cli: Cli) -> Result<ExitCode> {
                 Command::Fetch => fetch::run(&gazette, out).await,
                 Command::Build(args) => build::run(&gazette, args, out).await,
                 Command::Send(args) => send::run(&gazette, args, out).await,
-                Command::Subscribers(cmd) => subscribers::run(&gazette, cmd, out),
+                Command::Preview { bind, open } => preview::run(gazette, bind, open, out).await,
+                Command::Subscribers(cmd) => subscribers::run(&gazette, cmd, out).await,
                 Command::Issues(cmd) => issues::run(&gazette, cmd, out),
-                Command::Serve { bind } => serve::run(&gazette, &bind).await,
+                Command::Serve { bind } => serve::run(&gazette, bind).await,
                 Command::Schedule { from, count } => {
                     schedule::run(&gazette, from.as_deref(), count, out)
                 }

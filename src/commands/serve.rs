@@ -1,31 +1,56 @@
 //! `gazette serve`: the long-running process — the scheduler (feeds on their own clock, each
-//! digest's issues once per slot). SIGTERM / Ctrl-C stops taking new work, lets the message in
-//! flight finish, leaves the rest queued for the next start, and exits 0.
+//! digest's issues once per slot) and the web app (subscribe, confirm, unsubscribe, archive,
+//! preview) in one process. SIGTERM / Ctrl-C stops taking new work, lets the message in flight
+//! finish, leaves the rest queued for the next start, and exits 0.
 
+use std::net::SocketAddr;
 use std::process::ExitCode;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
-use anyhow::Result;
+use anyhow::{Context, Result};
 
 use crate::pipeline::Gazette;
 use crate::schedule::runner::Runner;
+use crate::web::{run_server, AppState, WebOptions};
 
-pub async fn run(g: &Gazette, _bind: &str) -> Result<ExitCode> {
+pub async fn run(g: &Gazette, bind: SocketAddr) -> Result<ExitCode> {
     let stop = Arc::new(AtomicBool::new(false));
     let wake = Arc::new(tokio::sync::Notify::new());
-    spawn_signal_handler(stop.clone(), wake.clone());
+    let (stopped_tx, mut stopped_rx) = tokio::sync::watch::channel(false);
+    spawn_signal_handler(stop.clone(), wake.clone(), stopped_tx);
+
+    // The web app gets its own handle on the same database.
+    let web = AppState::new(
+        Gazette::open(g.config.clone(), g.clock.clone())?,
+        WebOptions::default(),
+    )?;
+    let listener = tokio::net::TcpListener::bind(bind)
+        .await
+        .with_context(|| format!("listen on {bind}"))?;
     tracing::info!(
+        addr = %listener.local_addr()?,
+        base_url = %g.config.newsletter.base_url,
         digests = g.config.digests.len(),
         feeds = g.config.feeds.len(),
         "gazette serve started"
     );
+    let server = tokio::spawn(run_server(web, listener, async move {
+        let _ = stopped_rx.wait_for(|s| *s).await;
+    }));
     let runner = Runner { gazette: g, stop };
-    runner.run(wake).await?;
+    let scheduled = runner.run(wake).await;
+    let served = server.await.context("web server task")?;
+    scheduled?;
+    served?;
     Ok(ExitCode::SUCCESS)
 }
 
-fn spawn_signal_handler(stop: Arc<AtomicBool>, wake: Arc<tokio::sync::Notify>) {
+fn spawn_signal_handler(
+    stop: Arc<AtomicBool>,
+    wake: Arc<tokio::sync::Notify>,
+    stopped: tokio::sync::watch::Sender<bool>,
+) {
     tokio::spawn(async move {
         #[cfg(unix)]
         {
@@ -46,7 +71,7 @@ fn spawn_signal_handler(stop: Arc<AtomicBool>, wake: Arc<tokio::sync::Notify>) {
         let _ = tokio::signal::ctrl_c().await;
         tracing::info!("stopping: finishing the message in flight");
         stop.store(true, Ordering::SeqCst);
-        wake.notify_waiters();
         wake.notify_one();
+        let _ = stopped.send(true);
     });
 }

@@ -12,7 +12,7 @@ use crate::model::SubscriberStatus;
 use crate::pipeline::Gazette;
 use crate::store::SubscriberUpsert;
 
-pub fn run(g: &Gazette, cmd: SubscribersCmd, out: Out) -> Result<ExitCode> {
+pub async fn run(g: &Gazette, cmd: SubscribersCmd, out: Out) -> Result<ExitCode> {
     match cmd {
         SubscribersCmd::Add {
             email,
@@ -22,17 +22,16 @@ pub fn run(g: &Gazette, cmd: SubscribersCmd, out: Out) -> Result<ExitCode> {
         } => {
             let email = normalize_email(&email)?;
             check_digests(g, &digests)?;
-            let status = if pending {
-                SubscriberStatus::Pending
-            } else {
-                SubscriberStatus::Confirmed
-            };
-            let r =
-                g.store
-                    .upsert_subscriber(&email, name.as_deref(), &digests, status, g.now())?;
             if pending {
-                eprintln!("note: {email} stored as pending; confirmation mail is sent by the web app (gazette serve)");
+                return add_pending(g, &email, name.as_deref(), &digests, out).await;
             }
+            let r = g.store.upsert_subscriber(
+                &email,
+                name.as_deref(),
+                &digests,
+                SubscriberStatus::Confirmed,
+                g.now(),
+            )?;
             say(out, &format!("{email}: {}", upsert_word(r)));
         }
         SubscribersCmd::Remove { email } => {
@@ -122,6 +121,45 @@ pub fn run(g: &Gazette, cmd: SubscribersCmd, out: Out) -> Result<ExitCode> {
                 }
             }
         }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Stores the address as pending and sends it the double opt-in mail.
+async fn add_pending(
+    g: &Gazette,
+    email: &str,
+    name: Option<&str>,
+    digests: &[String],
+    out: Out,
+) -> Result<ExitCode> {
+    use crate::store::SignupOutcome;
+    match g
+        .store
+        .request_subscription(email, name, digests, g.now())?
+    {
+        SignupOutcome::SendConfirmation(id) => {
+            let transport = crate::deliver::Transport::from_url(&g.config.delivery.url, 1)?;
+            crate::web::subscribe::send_confirmation(
+                g,
+                &g.tokens()?,
+                &transport,
+                id,
+                email,
+                digests,
+            )
+            .await?;
+            say(out, &format!("{email}: pending; confirmation mail sent"));
+        }
+        SignupOutcome::AlreadyConfirmed => {
+            say(out, &format!("{email}: already confirmed; nothing sent"))
+        }
+        SignupOutcome::Capped => say(
+            out,
+            &format!(
+                "{email}: pending; a confirmation mail was sent recently, not sending another"
+            ),
+        ),
     }
     Ok(ExitCode::SUCCESS)
 }

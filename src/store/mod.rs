@@ -23,7 +23,10 @@ use rusqlite::{Connection, TransactionBehavior};
 pub use deliveries::{Delivery, DeliveryCounts};
 pub use feeds::{FeedState, FetchRecord};
 pub use issues::{IssueContent, IssueRecord, NewIssue};
-pub use subscribers::SubscriberUpsert;
+pub use subscribers::{
+    ConfirmOutcome, ConsentAudit, SignupOutcome, SubscriberUpsert, CONFIRM_MAILS_PER_DAY,
+    CONFIRM_MAILS_PER_WEEK, PENDING_LIFETIME_DAYS,
+};
 
 /// The database. Cheap to share behind an `Arc`; calls are short and serialized.
 pub struct Store {

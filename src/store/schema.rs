@@ -98,6 +98,18 @@ const MIGRATIONS: &[&str] = &[
         body TEXT
     );
     "#,
+    // 2: double opt-in from the web: when a row became pending, consent audit (IP and user agent
+    // of the confirm request), and a log of confirmation mails for the per-address cap.
+    r#"
+    ALTER TABLE subscribers ADD COLUMN pending_since TEXT;
+    ALTER TABLE subscribers ADD COLUMN confirm_ip TEXT;
+    ALTER TABLE subscribers ADD COLUMN confirm_ua TEXT;
+    CREATE TABLE confirm_mails (
+        email TEXT NOT NULL COLLATE NOCASE,
+        sent_at TEXT NOT NULL
+    );
+    CREATE INDEX confirm_mails_email ON confirm_mails(email, sent_at);
+    "#,
 ];
 
 /// Applies every migration newer than the database's `user_version`, each in its own transaction.

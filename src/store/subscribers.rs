@@ -6,6 +6,40 @@ use rusqlite::{params, OptionalExtension};
 use super::{ts, Store};
 use crate::model::{Subscriber, SubscriberStatus};
 
+/// How long a pending (unconfirmed) subscription lives.
+pub const PENDING_LIFETIME_DAYS: i64 = 7;
+/// Confirmation mails one address may get: at most 1 a day and 3 a week (list bombing).
+pub const CONFIRM_MAILS_PER_DAY: i64 = 1;
+pub const CONFIRM_MAILS_PER_WEEK: i64 = 3;
+
+/// What a subscribe request from the web should lead to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SignupOutcome {
+    /// The row is pending: send a confirmation mail for this subscriber id.
+    SendConfirmation(i64),
+    /// Already confirmed: nothing changes and nothing is sent.
+    AlreadyConfirmed,
+    /// Pending, but this address had its share of confirmation mails: nothing is sent.
+    Capped,
+}
+
+/// What a confirm request did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ConfirmOutcome {
+    Confirmed,
+    AlreadyConfirmed,
+    /// No such row, or it is not pending (unsubscribed since, or expired and purged).
+    NotPending,
+}
+
+/// When and from where a subscription was confirmed (consent audit).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConsentAudit {
+    pub confirmed_at: Option<String>,
+    pub ip: Option<String>,
+    pub user_agent: Option<String>,
+}
+
 /// What an add or import did to one address.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum SubscriberUpsert {
@@ -129,6 +163,173 @@ impl Store {
             };
             Ok(())
         })
+    }
+}
+
+impl Store {
+    /// A subscribe request from the web (double opt-in): a new or lapsed address becomes
+    /// pending (a fresh opt-in even after an unsubscribe); a confirmed one stays as it is.
+    /// Records the confirmation mail it allows, within the per-address cap.
+    pub fn request_subscription(
+        &self,
+        email: &str,
+        name: Option<&str>,
+        digests: &[String],
+        now: chrono::DateTime<chrono::Utc>,
+    ) -> Result<SignupOutcome> {
+        let digests_json = serde_json::to_string(digests)?;
+        self.write(|tx| {
+            let existing: Option<(i64, String)> = tx
+                .query_row(
+                    "SELECT id, status FROM subscribers WHERE email = ?1",
+                    [email],
+                    |r| Ok((r.get(0)?, r.get(1)?)),
+                )
+                .optional()?;
+            let id = match existing {
+                Some((_, status)) if status == "confirmed" => {
+                    return Ok(SignupOutcome::AlreadyConfirmed)
+                }
+                Some((id, status)) => {
+                    let since = if status == "pending" { None } else { Some(ts(now)) };
+                    tx.execute(
+                        "UPDATE subscribers SET status = 'pending', digests = ?2,
+                         pending_since = COALESCE(?3, pending_since, created),
+                         name = COALESCE(?4, name) WHERE id = ?1",
+                        params![id, digests_json, since, name],
+                    )?;
+                    id
+                }
+                None => {
+                    tx.execute(
+                        "INSERT INTO subscribers (email, name, status, digests, created, pending_since)
+                         VALUES (?1, ?2, 'pending', ?3, ?4, ?4)",
+                        params![email, name, digests_json, ts(now)],
+                    )?;
+                    tx.last_insert_rowid()
+                }
+            };
+            let count_since = |days: i64| -> rusqlite::Result<i64> {
+                tx.query_row(
+                    "SELECT COUNT(*) FROM confirm_mails WHERE email = ?1 AND sent_at > ?2",
+                    params![email, ts(now - chrono::Duration::days(days))],
+                    |r| r.get(0),
+                )
+            };
+            if count_since(1)? >= CONFIRM_MAILS_PER_DAY || count_since(7)? >= CONFIRM_MAILS_PER_WEEK {
+                return Ok(SignupOutcome::Capped);
+            }
+            tx.execute(
+                "INSERT INTO confirm_mails (email, sent_at) VALUES (?1, ?2)",
+                params![email, ts(now)],
+            )?;
+            tx.execute(
+                "UPDATE subscribers SET confirm_sent_at = ?2 WHERE id = ?1",
+                params![id, ts(now)],
+            )?;
+            Ok(SignupOutcome::SendConfirmation(id))
+        })
+    }
+
+    /// Confirms a pending subscriber, recording the IP and user agent of the request (consent
+    /// audit). Confirming twice changes nothing.
+    pub fn confirm_subscriber(
+        &self,
+        id: i64,
+        ip: &str,
+        user_agent: &str,
+        now: chrono::DateTime<chrono::Utc>,
+    ) -> Result<ConfirmOutcome> {
+        self.write(|tx| {
+            let status: Option<String> = tx
+                .query_row("SELECT status FROM subscribers WHERE id = ?1", [id], |r| {
+                    r.get(0)
+                })
+                .optional()?;
+            match status.as_deref() {
+                Some("confirmed") => Ok(ConfirmOutcome::AlreadyConfirmed),
+                Some("pending") => {
+                    tx.execute(
+                        "UPDATE subscribers SET status = 'confirmed', confirmed_at = ?2,
+                         confirm_ip = ?3, confirm_ua = ?4, failures = 0, pending_since = NULL
+                         WHERE id = ?1",
+                        params![id, ts(now), ip, user_agent],
+                    )?;
+                    Ok(ConfirmOutcome::Confirmed)
+                }
+                _ => Ok(ConfirmOutcome::NotPending),
+            }
+        })
+    }
+
+    /// Unsubscribes at once (idempotent: an unsubscribed row keeps its first time and method).
+    /// Returns whether the row exists.
+    pub fn unsubscribe(
+        &self,
+        id: i64,
+        method: &str,
+        now: chrono::DateTime<chrono::Utc>,
+    ) -> Result<bool> {
+        self.write(|tx| {
+            tx.execute(
+                "UPDATE subscribers SET status = 'unsubscribed', unsubscribed_at = ?2,
+                 unsubscribe_method = ?3, pending_since = NULL
+                 WHERE id = ?1 AND status != 'unsubscribed'",
+                params![id, ts(now), method],
+            )?;
+            let exists: Option<i64> = tx
+                .query_row("SELECT id FROM subscribers WHERE id = ?1", [id], |r| {
+                    r.get(0)
+                })
+                .optional()?;
+            Ok(exists.is_some())
+        })
+    }
+
+    /// Drops pending subscriptions older than `PENDING_LIFETIME_DAYS`: rows never confirmed are
+    /// deleted, lapsed re-subscriptions go back to unsubscribed. Also forgets old
+    /// confirmation-mail records. Returns how many subscriptions expired.
+    pub fn purge_expired_pending(&self, now: chrono::DateTime<chrono::Utc>) -> Result<usize> {
+        let cutoff = ts(now - chrono::Duration::days(PENDING_LIFETIME_DAYS));
+        self.write(|tx| {
+            let reverted = tx.execute(
+                "UPDATE subscribers SET status = 'unsubscribed', pending_since = NULL
+                 WHERE status = 'pending' AND confirmed_at IS NOT NULL
+                 AND COALESCE(pending_since, created) < ?1",
+                [&cutoff],
+            )?;
+            tx.execute(
+                "UPDATE deliveries SET subscriber_id = NULL WHERE subscriber_id IN
+                 (SELECT id FROM subscribers WHERE status = 'pending' AND confirmed_at IS NULL
+                  AND COALESCE(pending_since, created) < ?1)",
+                [&cutoff],
+            )?;
+            let deleted = tx.execute(
+                "DELETE FROM subscribers WHERE status = 'pending' AND confirmed_at IS NULL
+                 AND COALESCE(pending_since, created) < ?1",
+                [&cutoff],
+            )?;
+            tx.execute("DELETE FROM confirm_mails WHERE sent_at < ?1", [&cutoff])?;
+            Ok(reverted + deleted)
+        })
+    }
+
+    /// The consent audit of a subscriber.
+    pub fn consent_audit(&self, id: i64) -> Result<Option<ConsentAudit>> {
+        let conn = self.conn();
+        Ok(conn
+            .query_row(
+                "SELECT confirmed_at, confirm_ip, confirm_ua FROM subscribers WHERE id = ?1",
+                [id],
+                |r| {
+                    Ok(ConsentAudit {
+                        confirmed_at: r.get(0)?,
+                        ip: r.get(1)?,
+                        user_agent: r.get(2)?,
+                    })
+                },
+            )
+            .optional()?)
     }
 }
 

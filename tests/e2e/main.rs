@@ -3,6 +3,8 @@
 #[path = "../support/mod.rs"]
 mod support;
 
+/// Headless Chromium against `gazette preview`: subscribe, confirm by mail, live preview.
+mod browser;
 /// The rendered issue in headless Chromium at phone and desktop widths.
 mod render_browser;
 /// `gazette send` to a real SMTP server, parsed with a MIME parser.

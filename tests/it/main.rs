@@ -22,3 +22,5 @@ mod select_feeds;
 mod select_labels;
 /// Subscribers from the command line and CSV.
 mod subscribers;
+/// The web app over HTTP: every route, tokens, CSRF, one-click, escaping, Atom.
+mod web;

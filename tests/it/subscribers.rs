@@ -125,3 +125,55 @@ fn import_rejects_bad_lines_by_number_and_is_idempotent() {
     assert_eq!(code, 0);
     assert_eq!(csv, "email,name,digests\nann@example.org,Ann,weekly;daily\nbo@example.org,,\ncy@example.org,\"Cy, Jr.\",daily\n");
 }
+
+/// `add --pending` stores a pending subscriber and sends the double opt-in mail.
+#[test]
+fn add_pending_sends_a_confirmation_mail() {
+    let dir = tempdir();
+    let outbox = dir.path().join("outbox");
+    let text = config_text(
+        dir.path(),
+        &format!("file://{}", outbox.display()),
+        "[[feeds]]\nurl = \"x.xml\"\n[[digests]]\nname = \"weekly\"\n",
+    );
+    write_config(dir.path(), &text);
+    let d = dir.path();
+    let (code, out, err) = gazette(
+        &[
+            "--config",
+            "gazette.toml",
+            "subscribers",
+            "add",
+            "new@example.org",
+            "--pending",
+        ],
+        d,
+    );
+    assert_eq!(code, 0, "{err}");
+    assert!(out.contains("pending; confirmation mail sent"), "{out}");
+    assert_eq!(list(d)[0]["status"], "pending");
+    let mails: Vec<_> = std::fs::read_dir(&outbox)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    assert_eq!(mails.len(), 1);
+    let mail = std::fs::read_to_string(&mails[0]).unwrap();
+    assert!(
+        mail.contains("To: new@example.org") && mail.contains("https://news.example.org/confirm/"),
+        "{mail}"
+    );
+    // Asking again the same day sends nothing more (per-address cap).
+    let (_, out, _) = gazette(
+        &[
+            "--config",
+            "gazette.toml",
+            "subscribers",
+            "add",
+            "new@example.org",
+            "--pending",
+        ],
+        d,
+    );
+    assert!(out.contains("not sending another"), "{out}");
+    assert_eq!(std::fs::read_dir(&outbox).unwrap().count(), 1);
+}
