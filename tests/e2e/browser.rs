@@ -86,20 +86,11 @@ impl Driver {
         let base = format!("http://127.0.0.1:{port}");
         wait_for(&http, &format!("{base}/status")).await;
         let profile = tempdir();
-        let mut args: Vec<String> = [
-            "--headless",
-            "--no-sandbox",
-            "--disable-gpu",
-            "--disable-quic",
-            "--no-first-run",
-            "--disable-background-networking",
-            "--disable-component-update",
-            "--disable-sync",
-            "--disable-dev-shm-usage",
-            "--window-size=1200,900",
-        ]
-        .map(String::from)
-        .to_vec();
+        let mut args: Vec<String> = crate::support::CHROMIUM_FLAGS
+            .iter()
+            .chain(&["--disable-dev-shm-usage", "--window-size=1200,900"])
+            .map(|f| f.to_string())
+            .collect();
         args.push(format!("--user-data-dir={}", profile.path().display()));
         let caps = json!({"capabilities": {"alwaysMatch": {
             "browserName": "chrome",

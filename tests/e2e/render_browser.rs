@@ -111,17 +111,8 @@ document.getElementById('f').addEventListener('load', function () {{
 fn run_chromium(bin: &Path, args: &[String]) -> String {
     let profile = std::env::temp_dir().join(format!("gazette-chromium-{}", std::process::id()));
     let mut child = Command::new(bin)
-        .args([
-            "--headless",
-            "--no-sandbox",
-            "--disable-gpu",
-            "--disable-quic",
-            "--no-first-run",
-            "--disable-background-networking",
-            "--disable-component-update",
-            "--disable-sync",
-            "--hide-scrollbars",
-        ])
+        .args(crate::support::CHROMIUM_FLAGS)
+        .arg("--hide-scrollbars")
         .arg(format!("--user-data-dir={}", profile.display()))
         .args(args)
         .stdout(Stdio::piped())

@@ -29,6 +29,19 @@ pub fn fixtures() -> Option<PathBuf> {
     None
 }
 
+/// Flags for headless Chromium on this closed network (no background connections, no sandbox as
+/// root); each test adds its own profile folder and window size.
+pub const CHROMIUM_FLAGS: &[&str] = &[
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+];
+
 /// The project root.
 pub fn root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
