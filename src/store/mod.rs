@@ -18,7 +18,7 @@ use std::sync::{Mutex, MutexGuard};
 use anyhow::{Context, Result};
 use rusqlite::{Connection, TransactionBehavior};
 
-pub use deliveries::{Delivery, DeliveryCounts};
+pub use deliveries::{Applied, Claim, Delivery, DeliveryCounts, Step};
 pub use feeds::FeedState;
 pub use issues::{IssueContent, IssueRecord, NewIssue};
 pub use subscribers::SubscriberUpsert;

@@ -5,3 +5,6 @@ mod support;
 
 /// `gazette send` to a real SMTP server, parsed with a MIME parser.
 mod send;
+
+/// Delivery: exactly once across SIGKILL, retries, bounces, dropped connections, DKIM (issue 5).
+mod delivery;
