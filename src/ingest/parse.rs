@@ -189,7 +189,7 @@ fn repair(bytes: &[u8]) -> Vec<u8> {
     }
     out.push_str(rest);
     out.chars()
-        .filter(|&c| !(c.is_control() && !matches!(c, '\t' | '\n' | '\r')))
+        .filter(|&c| !c.is_control() || matches!(c, '\t' | '\n' | '\r'))
         .collect::<String>()
         .into_bytes()
 }

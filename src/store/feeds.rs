@@ -44,6 +44,7 @@ impl Store {
 
     /// Records a successful fetch (`status` is `new`, `unchanged` or `not_modified`). Validators
     /// and the title are only replaced when the new value is present.
+    #[allow(clippy::too_many_arguments)]
     pub fn record_feed_ok(
         &self,
         url: &str,
