@@ -50,6 +50,35 @@ pub fn backoff(base: Duration, attempts: i64) -> Duration {
         .min(Duration::from_secs(3600))
 }
 
+/// Spaces message starts at most `max_per_second` apart, without tokio's 1 ms timer granularity
+/// capping high rates (several starts may fall in one millisecond).
+struct Pace {
+    interval: Duration,
+    next: std::sync::Mutex<tokio::time::Instant>,
+}
+
+impl Pace {
+    fn new(max_per_second: f64) -> Pace {
+        Pace {
+            interval: Duration::from_secs_f64(1.0 / max_per_second.max(0.001)),
+            next: std::sync::Mutex::new(tokio::time::Instant::now()),
+        }
+    }
+
+    async fn wait(&self) {
+        let now = tokio::time::Instant::now();
+        let slot = {
+            let mut next = self.next.lock().unwrap_or_else(|e| e.into_inner());
+            let slot = (*next).max(now);
+            *next = slot + self.interval;
+            slot
+        };
+        if slot > now {
+            tokio::time::sleep_until(slot).await;
+        }
+    }
+}
+
 /// What became of one row's turn.
 enum Turn {
     Done,
@@ -101,11 +130,7 @@ impl Sender<'_> {
         view: &IssueView,
         due_by: chrono::DateTime<chrono::Utc>,
     ) -> Result<()> {
-        let interval =
-            Duration::from_secs_f64(1.0 / self.config.delivery.max_per_second.max(0.001));
-        let mut ticker = tokio::time::interval(interval);
-        ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-        let ticker = tokio::sync::Mutex::new(ticker);
+        let pace = Pace::new(self.config.delivery.max_per_second);
         let pages = stream::try_unfold(0i64, |after| async move {
             if self.stopping() {
                 return Ok(None);
@@ -117,13 +142,13 @@ impl Sender<'_> {
             .map_ok(|page| stream::iter(page.into_iter().map(Ok::<_, anyhow::Error>)))
             .try_flatten()
             .map(|d| {
-                let ticker = &ticker;
+                let pace = &pace;
                 async move {
                     let d = d?;
                     if self.stopping() {
                         return Ok(Turn::Done);
                     }
-                    ticker.lock().await.tick().await;
+                    pace.wait().await;
                     self.send_one(ledger, &d, view).await
                 }
             })
@@ -238,7 +263,7 @@ impl Sender<'_> {
             name: d.name.clone(),
             unsubscribe_url: unsubscribe_url.clone(),
         };
-        let rendered = self.renderer.render(view, Some(&personal))?;
+        let rendered = self.renderer.render_email(view, &personal)?;
         let to = lettre::message::Mailbox::new(d.name.clone(), d.email.parse()?);
         let list_id = message::list_id(
             &format!("{} {}", nl.name, view.digest.name),

@@ -132,6 +132,24 @@ impl Renderer {
         })
     }
 
+    /// What one recipient's email needs: HTML and text, without the Markdown (sent per message,
+    /// so it skips the third template).
+    pub fn render_email(&self, issue: &IssueView, personal: &Personal) -> Result<Rendered> {
+        let mut ctx = tera::Context::from_serialize(issue)?;
+        ctx.insert("subscriber", &Some(personal));
+        let r = |name: &str| {
+            self.tera
+                .render(name, &ctx)
+                .map_err(|e| anyhow::anyhow!("template {name}: {}", tera_error(&e)))
+        };
+        Ok(Rendered {
+            html: r("digest.html")?,
+            text: r("digest.txt")?,
+            markdown: String::new(),
+            dropped: 0,
+        })
+    }
+
     pub fn render_confirm(&self, c: &ConfirmView) -> Result<(String, String)> {
         let ctx = tera::Context::from_serialize(c)?;
         let r = |name: &str| {
