@@ -1,7 +1,9 @@
 //! Deliver: sends an issue's queued deliveries, each recipient's copy rendered at send time.
-//! Every delivery goes queued → sending → sent | failed in the ledger (see `store`), committed
-//! around the SMTP transaction: a second run sends nothing twice, and a crash leaves at most the
-//! one message in flight in doubt (`unknown`).
+//! Every delivery goes queued → sending → sent | failed | unknown (or back to queued with a
+//! `next_attempt` after a transient failure) in the ledger (see `store`), each step committed
+//! around the SMTP transaction: a second run sends nothing twice, and a crash or a connection
+//! lost after the final "." leaves only the messages then in flight in doubt (`unknown`, never
+//! resent). The queued rows are paged from the database, `delivery.connections` in parallel.
 
 mod ledger;
 pub mod message;
