@@ -20,6 +20,7 @@ pub async fn run(g: &Gazette, args: SendArgs, out: Out) -> Result<ExitCode> {
     let tokens = g.tokens()?;
     let dkim = g.dkim()?;
     let mut failed = false;
+    let mut resumed = 0;
     if !args.dry_run {
         // Fail early on a bad delivery URL, before anything is stored.
         Transport::from_url(&g.config.delivery.url, g.config.delivery.connections)?;
@@ -42,7 +43,8 @@ pub async fn run(g: &Gazette, args: SendArgs, out: Out) -> Result<ExitCode> {
             );
             let view = g.stored_view(issue.id)?;
             let counts = deliver(g, issue.id, &view, issue.queued as u64, out).await?;
-            failed |= counts.failed > 0;
+            failed |= counts.failed > 0 || counts.unknown > 0;
+            resumed += 1;
             report(out, issue.id, issue.number, &digest.name, counts);
         }
     }
@@ -72,10 +74,20 @@ pub async fn run(g: &Gazette, args: SendArgs, out: Out) -> Result<ExitCode> {
         .transpose()?;
     let plan = g.plan(&digest, intro.as_deref())?;
     if plan.story_count() == 0 && !digest.send_empty {
-        let since = match g.store.last_issue(&digest.name)? {
+        let last = g.store.last_issue(&digest.name)?;
+        let since = match &last {
             Some(i) => format!("since issue #{}", i.number),
             None => format!("in the last {}", humanize(digest.window)),
         };
+        if let Some(i) = last.filter(|i| i.queued == 0 && resumed == 0) {
+            say(
+                out,
+                &format!(
+                    "issue #{} of {} is already delivered ({} sent, {} failed, {} unknown): nothing to resend",
+                    i.number, i.digest, i.sent, i.failed, i.unknown
+                ),
+            );
+        }
         say(
             out,
             &format!("no new stories for {} {since}: nothing sent", digest.name),

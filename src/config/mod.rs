@@ -2,6 +2,7 @@
 //! gazette uses. Every problem is collected, each naming the file, the line, the key and what is
 //! wrong, so `gazette check` can report them all at once.
 
+mod dkim;
 mod duration;
 mod locate;
 pub mod raw;
@@ -401,6 +402,9 @@ fn validate_delivery(raw: &raw::RawDelivery, report: &mut Report<'_>) {
     if raw.connections == 0 {
         report("delivery.connections", "must be at least 1".into());
     }
+    if let Err(e) = duration::parse_duration(&raw.retry_backoff) {
+        report("delivery.retry_backoff", e);
+    }
     let dkim = [&raw.dkim_key, &raw.dkim_selector, &raw.dkim_domain];
     let set = dkim.iter().filter(|v| v.is_some()).count();
     if set != 0 && set != 3 {
@@ -410,11 +414,23 @@ fn validate_delivery(raw: &raw::RawDelivery, report: &mut Report<'_>) {
         );
     }
     if let Some(key) = &raw.dkim_key {
-        if !Path::new(key).is_file() {
-            report(
+        match std::fs::read_to_string(key) {
+            Err(_) if !Path::new(key).is_file() => report(
                 "delivery.dkim_key",
                 format!("key file {key} does not exist"),
-            );
+            ),
+            Err(e) => report("delivery.dkim_key", format!("read {key}: {e}")),
+            Ok(pem) => match dkim::rsa_key_bits(&pem) {
+                Err(e) => report("delivery.dkim_key", format!("{key}: {e}")),
+                Ok(bits) if bits < dkim::MIN_DKIM_BITS => report(
+                    "delivery.dkim_key",
+                    format!(
+                        "{key}: RSA key of {bits} bits is too weak; DKIM needs at least {} (generate one with `openssl genrsa -traditional 2048`)",
+                        dkim::MIN_DKIM_BITS
+                    ),
+                ),
+                Ok(_) => {}
+            },
         }
     }
 }

@@ -63,11 +63,24 @@ pub struct RawDelivery {
     pub connections: usize,
     #[serde(default = "default_attempts")]
     pub max_attempts: u32,
+    /// Wait before the first retry of a transient failure; doubles with each attempt, at most 1h.
+    #[serde(default = "default_retry_backoff")]
+    pub retry_backoff: String,
     pub dkim_key: Option<String>,
     pub dkim_selector: Option<String>,
     pub dkim_domain: Option<String>,
     /// Mailbox for mailto: unsubscribe requests (List-Unsubscribe); default: the From address.
     pub unsubscribe_mailto: Option<String>,
+}
+
+impl RawDelivery {
+    /// `retry_backoff` as a duration (validated at load; one minute if it does not parse).
+    pub fn backoff_base(&self) -> std::time::Duration {
+        super::duration::parse_duration(&self.retry_backoff)
+            .ok()
+            .and_then(|d| d.to_std().ok())
+            .unwrap_or(std::time::Duration::from_secs(60))
+    }
 }
 
 impl Default for RawDelivery {
@@ -77,6 +90,7 @@ impl Default for RawDelivery {
             max_per_second: default_rate(),
             connections: default_connections(),
             max_attempts: default_attempts(),
+            retry_backoff: default_retry_backoff(),
             dkim_key: None,
             dkim_selector: None,
             dkim_domain: None,
@@ -193,6 +207,9 @@ fn default_rate() -> f64 {
 }
 fn default_connections() -> usize {
     4
+}
+fn default_retry_backoff() -> String {
+    "1m".into()
 }
 fn default_attempts() -> u32 {
     5

@@ -39,8 +39,10 @@ pub fn build(
         b = b.reply_to(r.clone());
     }
     if let Some(list_id) = email.list_id {
-        b = b.raw_header(HeaderValue::new(
+        // Built by `list_id` from config values only, already encoded and free of CR/LF.
+        b = b.raw_header(HeaderValue::dangerous_new_pre_encoded(
             HeaderName::new_from_ascii_str("List-Id"),
+            list_id.to_string(),
             list_id.to_string(),
         ));
     }
@@ -77,8 +79,39 @@ pub fn build(
     Ok(message)
 }
 
-/// Loads the DKIM key and signs From, To, Subject, Date, Message-ID, MIME-Version,
-/// Content-Type and the list headers (RFC 8058 §4 needs the last ones signed), relaxed/relaxed.
+/// A `List-Id` value (RFC 2919): `"Name" <digest.domain>`, the name RFC 2047-encoded when it is
+/// not ASCII, the id reduced to letters, digits and dashes.
+pub fn list_id(name: &str, digest: &str, domain: &str) -> String {
+    use base64::Engine;
+    let name: String = name
+        .chars()
+        .filter(|c| !c.is_control() && !matches!(c, '"' | '\\'))
+        .take(40)
+        .collect();
+    let phrase = if name.is_ascii() {
+        format!("\"{name}\"")
+    } else {
+        format!(
+            "=?utf-8?b?{}?=",
+            base64::engine::general_purpose::STANDARD.encode(name.as_bytes())
+        )
+    };
+    let clean = |s: &str| -> String {
+        s.chars()
+            .map(|c| {
+                if c.is_ascii_alphanumeric() || c == '.' || c == '-' {
+                    c.to_ascii_lowercase()
+                } else {
+                    '-'
+                }
+            })
+            .collect()
+    };
+    format!("{phrase} <{}.{}>", clean(digest), clean(domain))
+}
+
+/// Loads the DKIM key and signs From, To, Subject, Date, Message-ID, MIME-Version and the list
+/// headers (RFC 8058 §4 needs the last ones signed), relaxed/relaxed.
 pub fn dkim_config(
     key_path: &str,
     selector: &str,
@@ -96,7 +129,8 @@ pub fn dkim_config(
         "Date",
         "Message-ID",
         "MIME-Version",
-        "Content-Type",
+        // Not Content-Type: lettre keeps a multipart's Content-Type with the body, so it would
+        // sign it as absent while h= names it, and every signature would fail to verify.
         "List-Id",
         "List-Unsubscribe",
         "List-Unsubscribe-Post",

@@ -1,22 +1,26 @@
 //! Deliver: sends an issue's queued deliveries, each recipient's copy rendered at send time.
-//! Every delivery goes queued → sending → sent | failed in the ledger (see `store`), committed
-//! around the SMTP transaction: a second run sends nothing twice, and a crash leaves at most the
-//! one message in flight in doubt (`unknown`).
+//! Every delivery goes queued → sending → sent | failed | unknown (or back to queued with a
+//! `next_attempt` after a transient failure) in the ledger (see `store`), each step committed
+//! around the SMTP transaction: a second run sends nothing twice, and a crash or a connection
+//! lost after the final "." leaves only the messages then in flight in doubt (`unknown`, never
+//! resent). The queued rows are paged from the database, `delivery.connections` in parallel.
 
+mod ledger;
 pub mod message;
+pub mod smtp;
 pub mod transport;
 
 use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Result;
-use futures_util::stream::{self, StreamExt};
+use futures_util::stream::{self, StreamExt, TryStreamExt};
 
 use crate::config::Config;
-use crate::model::SubscriberStatus;
 use crate::render::{IssueView, Personal, Renderer};
-use crate::store::{Delivery, DeliveryCounts, Store};
+use crate::store::{Applied, Claim, Delivery, DeliveryCounts, Step, Store};
 use crate::tokens::Tokens;
+use ledger::Ledger;
 pub use transport::{SendError, Transport};
 
 /// Permanent failures in a row after which a subscriber is marked `bouncing`.
@@ -37,25 +41,87 @@ pub struct Sender<'a> {
     pub stop: Option<&'a std::sync::atomic::AtomicBool>,
 }
 
+/// Rows read from the ledger at a time.
+const PAGE: usize = 256;
+
+/// The wait before attempt `n + 1` after `n` transient failures: `base`, doubling, at most an
+/// hour.
+pub fn backoff(base: Duration, attempts: i64) -> Duration {
+    let doublings = attempts.clamp(1, 20) as u32 - 1;
+    base.saturating_mul(1 << doublings.min(16))
+        .min(Duration::from_secs(3600))
+}
+
+/// Spaces message starts at most `max_per_second` apart, without tokio's 1 ms timer granularity
+/// capping high rates (several starts may fall in one millisecond).
+struct Pace {
+    interval: Duration,
+    next: std::sync::Mutex<tokio::time::Instant>,
+}
+
+impl Pace {
+    fn new(max_per_second: f64) -> Pace {
+        Pace {
+            interval: Duration::from_secs_f64(1.0 / max_per_second.max(0.001)),
+            next: std::sync::Mutex::new(tokio::time::Instant::now()),
+        }
+    }
+
+    async fn wait(&self) {
+        let now = tokio::time::Instant::now();
+        let slot = {
+            let mut next = self.next.lock().unwrap_or_else(|e| e.into_inner());
+            let slot = (*next).max(now);
+            *next = slot + self.interval;
+            slot
+        };
+        if slot > now {
+            tokio::time::sleep_until(slot).await;
+        }
+    }
+}
+
+/// What became of one row's turn.
+enum Turn {
+    Done,
+    Requeued,
+}
+
 impl Sender<'_> {
     /// Sends every queued delivery of an issue, retrying transient failures with exponential
     /// backoff up to `delivery.max_attempts`. Returns the final counts.
     pub async fn deliver_issue(&self, issue_id: i64, view: &IssueView) -> Result<DeliveryCounts> {
-        let max_attempts = i64::from(self.config.delivery.max_attempts.max(1));
-        let mut backoff = Duration::from_secs(1);
+        let ledger = Ledger::start(self.store.clone());
+        let mut due_by = (self.clock)();
         loop {
-            let queued = self.store.queued_deliveries(issue_id)?;
-            if queued.is_empty() || self.stopping() {
+            if self.stopping() {
                 break;
             }
-            let transient = self.send_batch(&queued, view, max_attempts).await?;
-            if transient == 0 {
+            self.pass(&ledger, issue_id, view, due_by).await?;
+            // Rows requeued after a transient failure are due later; wait for the first one.
+            let Some(due) = self.store.next_retry(issue_id)? else {
+                break;
+            };
+            if self.stopping() {
                 break;
             }
-            tracing::info!(issue = issue_id, retrying = transient, wait = ?backoff, "transient failures; retrying");
-            tokio::time::sleep(backoff).await;
-            backoff = (backoff * 2).min(Duration::from_secs(300));
+            let now = (self.clock)();
+            let wait = (due - now).to_std().unwrap_or_default();
+            if !wait.is_zero() {
+                tracing::info!(issue = issue_id, wait = ?wait, "transient failures; waiting to retry");
+                // In short steps, so that a stop request is not held up by a long backoff.
+                let until = tokio::time::Instant::now() + wait;
+                while tokio::time::Instant::now() < until && !self.stopping() {
+                    tokio::time::sleep_until(
+                        until.min(tokio::time::Instant::now() + Duration::from_millis(250)),
+                    )
+                    .await;
+                }
+            }
+            // Measured against the waited-for time too, so that a pinned clock still advances.
+            due_by = due.max(now);
         }
+        self.transport.close().await;
         self.store.delivery_counts(issue_id)
     }
 
@@ -64,103 +130,135 @@ impl Sender<'_> {
             .is_some_and(|s| s.load(std::sync::atomic::Ordering::SeqCst))
     }
 
-    /// One pass over the queued rows, `delivery.connections` at a time and at most
-    /// `max_per_second`. Returns how many were requeued after a transient failure.
-    async fn send_batch(
+    /// One pass over the rows due now, paged from the ledger, `delivery.connections` at a time
+    /// and at most `max_per_second`.
+    async fn pass(
         &self,
-        queued: &[Delivery],
+        ledger: &Ledger,
+        issue_id: i64,
         view: &IssueView,
-        max_attempts: i64,
-    ) -> Result<usize> {
-        let interval =
-            Duration::from_secs_f64(1.0 / self.config.delivery.max_per_second.max(0.001));
-        let mut ticker = tokio::time::interval(interval);
-        ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-        let ticker = tokio::sync::Mutex::new(ticker);
-        let results: Vec<Result<bool>> = stream::iter(queued)
+        due_by: chrono::DateTime<chrono::Utc>,
+    ) -> Result<()> {
+        let pace = Pace::new(self.config.delivery.max_per_second);
+        let pages = stream::try_unfold(0i64, |after| async move {
+            if self.stopping() {
+                return Ok(None);
+            }
+            let page = self.store.due_deliveries(issue_id, after, due_by, PAGE)?;
+            Ok::<_, anyhow::Error>(page.last().map(|d| d.id).map(|last| (page, last)))
+        });
+        let turns = pages
+            .map_ok(|page| stream::iter(page.into_iter().map(Ok::<_, anyhow::Error>)))
+            .try_flatten()
             .map(|d| {
-                let ticker = &ticker;
+                let pace = &pace;
                 async move {
+                    let d = d?;
                     if self.stopping() {
-                        return Ok(false);
+                        return Ok(Turn::Done);
                     }
-                    ticker.lock().await.tick().await;
-                    self.send_one(d, view, max_attempts).await
+                    pace.wait().await;
+                    self.send_one(ledger, &d, view).await
                 }
             })
-            .buffer_unordered(self.config.delivery.connections.max(1))
-            .collect()
-            .await;
-        let mut transient = 0;
-        for r in results {
-            if r? {
-                transient += 1;
-            }
+            .buffer_unordered(self.config.delivery.connections.max(1));
+        let mut turns = std::pin::pin!(turns);
+        while let Some(turn) = turns.next().await {
+            turn?;
         }
-        Ok(transient)
+        Ok(())
     }
 
-    /// Sends one delivery. Returns true when it was requeued for another attempt.
-    async fn send_one(&self, d: &Delivery, view: &IssueView, max_attempts: i64) -> Result<bool> {
-        let now = (self.clock)();
-        // The subscriber may have unsubscribed since the issue was queued.
-        if let Some(id) = d.subscriber_id {
-            let status = self.store.subscriber_by_id(id)?.map(|s| s.status);
-            if status != Some(SubscriberStatus::Confirmed) {
-                let why = format!(
-                    "skipped: subscriber is {}",
-                    status.map(|s| s.as_str()).unwrap_or("removed")
-                );
-                self.store.mark_skipped(d.id, &why, now)?;
+    /// Claims, renders and sends one delivery, and records the outcome.
+    async fn send_one(&self, ledger: &Ledger, d: &Delivery, view: &IssueView) -> Result<Turn> {
+        // Rendered before the claim, so that a crash here leaves the row queued, not in doubt.
+        let message = self.compose(d, view);
+        match ledger
+            .apply(Step::Claim { id: d.id }, (self.clock)())
+            .await?
+        {
+            Applied::Claim(Claim::Claimed) => {}
+            Applied::Claim(Claim::Skipped(why)) => {
+                tracing::info!(to = %d.email, "{why}");
                 (self.tick)(d);
-                return Ok(false);
+                return Ok(Turn::Done);
             }
+            _ => return Ok(Turn::Done),
         }
-        let message = match self.compose(d, view) {
+        let attempts = d.attempts + 1;
+        let message = match message {
             Ok(m) => m,
             Err(e) => {
-                // A message we cannot build is this row's failure, not the issue's.
-                self.store.mark_sending(d.id, now)?;
-                self.store
-                    .mark_failed(d.id, &format!("{e:#}"), i64::MAX, now)?;
+                // A message we cannot build is this row's failure, not the issue's, and not the
+                // subscriber's either (it does not count towards bouncing).
+                let reply = format!("build message: {e:#}");
+                tracing::warn!(to = %d.email, %reply, "delivery failed");
+                let step = Step::Failed {
+                    id: d.id,
+                    reply,
+                    bounce_after: None,
+                };
+                ledger.apply(step, (self.clock)()).await?;
                 (self.tick)(d);
-                return Ok(false);
+                return Ok(Turn::Done);
             }
         };
-        if !self.store.mark_sending(d.id, now)? {
-            return Ok(false);
-        }
         let file_name = format!("issue-{}-{}.eml", d.issue_id, sanitize_file_name(&d.email));
         let result = self.transport.send(&message, &file_name).await;
         let now = (self.clock)();
-        let requeued = match result {
-            Ok(reply) => {
-                self.store.mark_sent(d.id, &reply, now)?;
-                false
-            }
+        let max_attempts = i64::from(self.config.delivery.max_attempts.max(1));
+        let (step, turn) = match result {
+            Ok(reply) => (Step::Sent { id: d.id, reply }, Turn::Done),
             Err(SendError::Permanent(reply)) => {
                 tracing::warn!(to = %d.email, %reply, "delivery failed");
-                if self.store.mark_failed(d.id, &reply, BOUNCE_AFTER, now)? {
-                    tracing::warn!(to = %d.email, "subscriber marked bouncing after {BOUNCE_AFTER} failures in a row");
-                }
-                false
+                let bounce_after = Some(BOUNCE_AFTER);
+                (
+                    Step::Failed {
+                        id: d.id,
+                        reply,
+                        bounce_after,
+                    },
+                    Turn::Done,
+                )
             }
-            Err(SendError::Transient(reply)) if d.attempts + 1 >= max_attempts => {
-                let reply = format!("gave up after {} attempts: {reply}", d.attempts + 1);
+            Err(SendError::Ambiguous(reply)) => {
+                tracing::warn!(to = %d.email, %reply, "delivery in doubt; not retried");
+                (Step::Unknown { id: d.id, reply }, Turn::Done)
+            }
+            Err(SendError::Transient(reply)) if attempts >= max_attempts => {
+                let reply = format!("gave up after {attempts} attempts: {reply}");
                 tracing::warn!(to = %d.email, %reply, "delivery failed");
-                self.store.mark_failed(d.id, &reply, i64::MAX, now)?;
-                false
+                let bounce_after = None;
+                (
+                    Step::Failed {
+                        id: d.id,
+                        reply,
+                        bounce_after,
+                    },
+                    Turn::Done,
+                )
             }
             Err(SendError::Transient(reply)) => {
-                tracing::info!(to = %d.email, %reply, "transient failure; will retry");
-                self.store.mark_retry(d.id, &reply, now)?;
-                true
+                let wait = backoff(self.config.delivery.backoff_base(), attempts);
+                tracing::info!(to = %d.email, %reply, ?wait, "transient failure; will retry");
+                let next_attempt = now + chrono::Duration::from_std(wait).unwrap_or_default();
+                (
+                    Step::Retry {
+                        id: d.id,
+                        reply,
+                        next_attempt,
+                    },
+                    Turn::Requeued,
+                )
             }
         };
-        if !requeued {
+        if ledger.apply(step, now).await? == Applied::Bounced(true) {
+            tracing::warn!(to = %d.email, "subscriber marked bouncing after {BOUNCE_AFTER} permanent failures in a row");
+        }
+        if matches!(turn, Turn::Done) {
             (self.tick)(d);
         }
-        Ok(requeued)
+        Ok(turn)
     }
 
     /// Renders this recipient's copy and builds the message.
@@ -174,15 +272,12 @@ impl Sender<'_> {
             name: d.name.clone(),
             unsubscribe_url: unsubscribe_url.clone(),
         };
-        let rendered = self.renderer.render(view, Some(&personal))?;
+        let rendered = self.renderer.render_email(view, &personal)?;
         let to = lettre::message::Mailbox::new(d.name.clone(), d.email.parse()?);
-        let domain = nl.from.email.domain();
-        let list_id = format!(
-            "\"{} {}\" <{}.{}>",
-            nl.name.replace('"', ""),
-            view.digest.name,
-            view.digest.name,
-            domain
+        let list_id = message::list_id(
+            &format!("{} {}", nl.name, view.digest.name),
+            &view.digest.name,
+            nl.from.email.domain(),
         );
         let mailto = self
             .config

@@ -1,10 +1,14 @@
-//! Where messages go: an SMTP server (pooled connections) or a folder of `.eml` files.
+//! Where messages go: an SMTP server (a pool of connections, see `smtp`) or a folder of `.eml`
+//! files.
 
 use std::path::PathBuf;
+use std::time::Duration;
 
 use anyhow::{Context, Result};
-use lettre::transport::smtp::{authentication::Credentials, PoolConfig};
-use lettre::{AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
+use lettre::transport::smtp::authentication::Credentials;
+use lettre::Message;
+
+use super::smtp::{Pool, Security, Target};
 
 /// The outcome of one failed send, as the ledger needs it.
 #[derive(Debug, thiserror::Error)]
@@ -15,11 +19,15 @@ pub enum SendError {
     /// 5xx: this recipient will not take it.
     #[error("{0}")]
     Permanent(String),
+    /// The connection failed after the whole message went out and before the server answered:
+    /// the server may have accepted it. Never retried automatically (RFC 1047).
+    #[error("{0}")]
+    Ambiguous(String),
 }
 
 /// A configured destination for messages.
 pub enum Transport {
-    Smtp(AsyncSmtpTransport<Tokio1Executor>),
+    Smtp(Pool),
     Outbox(PathBuf),
 }
 
@@ -36,30 +44,28 @@ impl Transport {
             .context("delivery.url has no host")?
             .trim_matches(['[', ']'])
             .to_string();
-        let builder = match url.scheme() {
-            "smtp" => AsyncSmtpTransport::<Tokio1Executor>::builder_dangerous(&host)
-                .port(url.port().unwrap_or(25)),
-            "smtps" => {
-                AsyncSmtpTransport::<Tokio1Executor>::relay(&host)?.port(url.port().unwrap_or(465))
-            }
-            "smtp+starttls" => AsyncSmtpTransport::<Tokio1Executor>::starttls_relay(&host)?
-                .port(url.port().unwrap_or(587)),
+        let (security, default_port) = match url.scheme() {
+            "smtp" => (Security::None, 25),
+            "smtps" => (Security::Implicit, 465),
+            "smtp+starttls" => (Security::StartTls, 587),
             s => anyhow::bail!("delivery.url: unsupported scheme {s:?}"),
         };
         let password = url
             .password()
             .map(percent_decode)
             .or_else(|| std::env::var("GAZETTE_SMTP_PASSWORD").ok());
-        let mut builder = builder
-            .timeout(Some(std::time::Duration::from_secs(60)))
-            .pool_config(PoolConfig::new().max_size(connections as u32));
-        if !url.username().is_empty() {
-            builder = builder.credentials(Credentials::new(
-                percent_decode(url.username()),
-                password.unwrap_or_default(),
-            ));
-        }
-        Ok(Transport::Smtp(builder.build()))
+        let credentials = (!url.username().is_empty()).then(|| {
+            Credentials::new(percent_decode(url.username()), password.unwrap_or_default())
+        });
+        let target = Target {
+            host,
+            port: url.port().unwrap_or(default_port),
+            security,
+            credentials,
+            timeout: Duration::from_secs(60),
+            data_timeout: Duration::from_secs(600),
+        };
+        Ok(Transport::Smtp(Pool::new(target, connections)))
     }
 
     /// Sends one message; returns the server's reply (or where the file went).
@@ -72,15 +78,14 @@ impl Transport {
                     .map_err(|e| SendError::Permanent(format!("write {}: {e}", path.display())))?;
                 Ok(format!("written to {}", path.display()))
             }
-            Transport::Smtp(smtp) => match smtp.send(message.clone()).await {
-                Ok(resp) => Ok(format!(
-                    "{} {}",
-                    resp.code(),
-                    resp.message().collect::<Vec<_>>().join(" ")
-                )),
-                Err(e) if e.is_permanent() => Err(SendError::Permanent(error_text(&e))),
-                Err(e) => Err(SendError::Transient(error_text(&e))),
-            },
+            Transport::Smtp(pool) => pool.send(message.envelope(), &message.formatted()).await,
+        }
+    }
+
+    /// Closes idle SMTP connections with QUIT.
+    pub async fn close(&self) {
+        if let Transport::Smtp(pool) = self {
+            pool.close().await;
         }
     }
 
@@ -89,22 +94,12 @@ impl Transport {
         match self {
             Transport::Outbox(dir) => std::fs::create_dir_all(dir)
                 .with_context(|| format!("create outbox {}", dir.display())),
-            Transport::Smtp(smtp) => {
-                smtp.test_connection().await.context("SMTP connection")?;
+            Transport::Smtp(pool) => {
+                pool.test().await.context("SMTP connection")?;
                 Ok(())
             }
         }
     }
-}
-
-fn error_text(e: &lettre::transport::smtp::Error) -> String {
-    let mut msg = e.to_string();
-    let mut src = std::error::Error::source(e);
-    while let Some(s) = src {
-        msg = format!("{msg}: {s}");
-        src = s.source();
-    }
-    msg
 }
 
 fn percent_decode(s: &str) -> String {

@@ -79,6 +79,21 @@ impl Renderer {
     /// For a recipient, when the HTML exceeds the budget the highest-`rank` stories are left
     /// out of all three renderings until it fits, and `dropped` says how many.
     pub fn render(&self, issue: &IssueView, personal: Option<&Personal>) -> Result<Rendered> {
+        self.render_parts(issue, personal, true)
+    }
+
+    /// What one recipient's email needs: HTML and text, without the Markdown (rendered per
+    /// message at send time, so the third template is skipped).
+    pub fn render_email(&self, issue: &IssueView, personal: &Personal) -> Result<Rendered> {
+        self.render_parts(issue, Some(personal), false)
+    }
+
+    fn render_parts(
+        &self,
+        issue: &IssueView,
+        personal: Option<&Personal>,
+        with_markdown: bool,
+    ) -> Result<Rendered> {
         let total = total_stories(issue);
         let mut kept = best_ranked(issue, total);
         let mut html = self.html(issue, personal, &kept)?;
@@ -87,11 +102,14 @@ impl Renderer {
         }
         let ctx = tera_context(&digest_context(issue, personal, &kept))?;
         let text = self.templates.render("digest.txt", &ctx)?;
-        let markdown = self.templates.render("digest.md", &ctx)?;
+        let markdown = match with_markdown {
+            true => tidy_text(&self.templates.render("digest.md", &ctx)?),
+            false => String::new(),
+        };
         Ok(Rendered {
             html,
             text: tidy_text(&text),
-            markdown: tidy_text(&markdown),
+            markdown,
             dropped: total - kept.len(),
         })
     }

@@ -4,7 +4,7 @@
 //! in doubt and becomes `unknown`: it is reported, never resent automatically.
 
 use anyhow::Result;
-use rusqlite::params;
+use rusqlite::{params, OptionalExtension};
 
 use super::{ts, Store};
 use crate::model::DeliveryStatus;
@@ -33,27 +33,201 @@ pub struct DeliveryCounts {
     pub unknown: i64,
 }
 
+/// What claiming a queued row for sending found.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Claim {
+    /// The row is ours (`sending`, attempts + 1): send it now.
+    Claimed,
+    /// The subscriber may no longer receive mail; the row is closed with this reason.
+    Skipped(String),
+    /// The row was not queued any more (another sender took it): do not send.
+    Gone,
+}
+
+/// One transition of a delivery row.
+#[derive(Debug, Clone)]
+pub enum Step {
+    /// queued → sending (or closed as skipped when the subscriber may no longer receive mail).
+    Claim { id: i64 },
+    /// sending → sent, with the server's reply; resets the subscriber's failure streak.
+    Sent { id: i64, reply: String },
+    /// sending → queued after a transient failure (4xx, dropped connection), due at
+    /// `next_attempt`.
+    Retry {
+        id: i64,
+        reply: String,
+        next_attempt: chrono::DateTime<chrono::Utc>,
+    },
+    /// sending → unknown: the connection failed after the message went out and before the
+    /// server answered. Reported, never resent automatically.
+    Unknown { id: i64, reply: String },
+    /// sending → failed for good. With `bounce_after` (a 5xx from the server) it adds to the
+    /// subscriber's streak of permanent failures, and at `bounce_after` in a row the subscriber
+    /// becomes `bouncing`. Other failures (out of attempts, a message that cannot be built) do
+    /// not count against the subscriber.
+    Failed {
+        id: i64,
+        reply: String,
+        bounce_after: Option<i64>,
+    },
+}
+
+/// What a step did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Applied {
+    Claim(Claim),
+    /// Whether the subscriber just became `bouncing` (always false for steps other than Failed).
+    Bounced(bool),
+}
+
+impl Step {
+    fn apply(
+        &self,
+        tx: &rusqlite::Transaction<'_>,
+        now: chrono::DateTime<chrono::Utc>,
+    ) -> Result<Applied> {
+        let now = ts(now);
+        Ok(match self {
+            Step::Claim { id } => Applied::Claim(claim(tx, *id, &now)?),
+            Step::Sent { id, reply } => {
+                let n = tx.execute(
+                    "UPDATE deliveries SET status = 'sent', reply = ?2, updated = ?3 WHERE id = ?1 AND status = 'sending'",
+                    params![id, reply, now],
+                )?;
+                if n == 1 {
+                    tx.execute(
+                        "UPDATE subscribers SET failures = 0 WHERE failures != 0
+                         AND id = (SELECT subscriber_id FROM deliveries WHERE id = ?1)",
+                        [id],
+                    )?;
+                }
+                Applied::Bounced(false)
+            }
+            Step::Retry {
+                id,
+                reply,
+                next_attempt,
+            } => {
+                tx.execute(
+                    "UPDATE deliveries SET status = 'queued', reply = ?2, next_attempt = ?3, updated = ?4
+                     WHERE id = ?1 AND status = 'sending'",
+                    params![id, reply, ts(*next_attempt), now],
+                )?;
+                Applied::Bounced(false)
+            }
+            Step::Unknown { id, reply } => {
+                tx.execute(
+                    "UPDATE deliveries SET status = 'unknown', reply = ?2, updated = ?3 WHERE id = ?1 AND status = 'sending'",
+                    params![id, reply, now],
+                )?;
+                Applied::Bounced(false)
+            }
+            Step::Failed {
+                id,
+                reply,
+                bounce_after,
+            } => {
+                let n = tx.execute(
+                    "UPDATE deliveries SET status = 'failed', reply = ?2, updated = ?3 WHERE id = ?1 AND status = 'sending'",
+                    params![id, reply, now],
+                )?;
+                let Some(bounce_after) = bounce_after.filter(|_| n == 1) else {
+                    return Ok(Applied::Bounced(false));
+                };
+                tx.execute(
+                    "UPDATE subscribers SET failures = failures + 1 WHERE id = (SELECT subscriber_id FROM deliveries WHERE id = ?1)",
+                    [id],
+                )?;
+                let n = tx.execute(
+                    "UPDATE subscribers SET status = 'bouncing' WHERE status = 'confirmed' AND failures >= ?2
+                     AND id = (SELECT subscriber_id FROM deliveries WHERE id = ?1)",
+                    params![id, bounce_after],
+                )?;
+                Applied::Bounced(n == 1)
+            }
+        })
+    }
+}
+
+fn claim(tx: &rusqlite::Transaction<'_>, id: i64, now: &str) -> Result<Claim> {
+    let claimed = tx.execute(
+        "UPDATE deliveries SET status = 'sending', attempts = attempts + 1, updated = ?2
+         WHERE id = ?1 AND status = 'queued'
+         AND (subscriber_id IS NULL OR EXISTS (SELECT 1 FROM subscribers s
+              WHERE s.id = deliveries.subscriber_id AND s.status = 'confirmed'))",
+        params![id, now],
+    )?;
+    if claimed == 1 {
+        return Ok(Claim::Claimed);
+    }
+    let why: Option<String> = tx
+        .query_row(
+            "SELECT 'skipped: subscriber is ' || COALESCE(s.status, 'removed')
+             FROM deliveries d LEFT JOIN subscribers s ON s.id = d.subscriber_id
+             WHERE d.id = ?1 AND d.status = 'queued'",
+            [id],
+            |r| r.get(0),
+        )
+        .optional()?;
+    let Some(why) = why else {
+        return Ok(Claim::Gone);
+    };
+    tx.execute(
+        "UPDATE deliveries SET status = 'failed', reply = ?2, updated = ?3 WHERE id = ?1 AND status = 'queued'",
+        params![id, why, now],
+    )?;
+    Ok(Claim::Skipped(why))
+}
+
 impl Store {
     /// Rows left in `sending` by a process that died become `unknown`. Returns how many.
     pub fn recover_in_flight(&self, now: chrono::DateTime<chrono::Utc>) -> Result<usize> {
         self.write(|tx| {
             Ok(tx.execute(
                 "UPDATE deliveries SET status = 'unknown', updated = ?1,
-                 reply = 'process stopped during the SMTP transaction: delivery in doubt'
+                 reply = 'process stopped during the SMTP transaction: delivery in doubt, not resent'
                  WHERE status = 'sending'",
                 [ts(now)],
             )?)
         })
     }
 
-    /// The queued deliveries of an issue, in id order.
-    pub fn queued_deliveries(&self, issue_id: i64) -> Result<Vec<Delivery>> {
-        self.deliveries_where("d.issue_id = ?1 AND d.status = 'queued'", params![issue_id])
+    /// Up to `limit` queued deliveries of an issue with id > `after` that are due at `now`, in
+    /// id order: the send loop pages through these so memory does not grow with the list.
+    pub fn due_deliveries(
+        &self,
+        issue_id: i64,
+        after: i64,
+        now: chrono::DateTime<chrono::Utc>,
+        limit: usize,
+    ) -> Result<Vec<Delivery>> {
+        self.deliveries_where(
+            "d.issue_id = ?1 AND d.status = 'queued' AND d.id > ?2
+             AND (d.next_attempt IS NULL OR d.next_attempt <= ?3) ORDER BY d.id LIMIT ?4",
+            params![issue_id, after, ts(now), limit as i64],
+        )
+    }
+
+    /// When the next queued delivery of an issue waiting for a retry is due.
+    pub fn next_retry(&self, issue_id: i64) -> Result<Option<chrono::DateTime<chrono::Utc>>> {
+        let conn = self.conn();
+        let t: Option<String> = conn.query_row(
+            "SELECT MIN(COALESCE(next_attempt, '')) FROM deliveries WHERE issue_id = ?1 AND status = 'queued'",
+            [issue_id],
+            |r| r.get(0),
+        )?;
+        Ok(t.map(|t| {
+            if t.is_empty() {
+                chrono::DateTime::<chrono::Utc>::MIN_UTC
+            } else {
+                super::parse_ts(&t)
+            }
+        }))
     }
 
     /// Every delivery of an issue.
     pub fn deliveries(&self, issue_id: i64) -> Result<Vec<Delivery>> {
-        self.deliveries_where("d.issue_id = ?1", params![issue_id])
+        self.deliveries_where("d.issue_id = ?1 ORDER BY d.id", params![issue_id])
     }
 
     fn deliveries_where(
@@ -64,9 +238,9 @@ impl Store {
         let conn = self.conn();
         let sql = format!(
             "SELECT id, issue_id, subscriber_id, email, name, status, message_id, attempts, reply
-             FROM deliveries d WHERE {filter} ORDER BY id"
+             FROM deliveries d WHERE {filter}"
         );
-        let mut stmt = conn.prepare(&sql)?;
+        let mut stmt = conn.prepare_cached(&sql)?;
         let rows = stmt.query_map(params, |r| {
             let status: String = r.get(5)?;
             Ok(Delivery {
@@ -84,16 +258,14 @@ impl Store {
         Ok(rows.collect::<Result<_, _>>()?)
     }
 
-    /// queued → sending, just before the SMTP transaction. False if the row was not queued
-    /// (another sender took it), in which case it must not be sent.
-    pub fn mark_sending(&self, id: i64, now: chrono::DateTime<chrono::Utc>) -> Result<bool> {
-        self.write(|tx| {
-            Ok(tx.execute(
-                "UPDATE deliveries SET status = 'sending', attempts = attempts + 1, updated = ?2
-                 WHERE id = ?1 AND status = 'queued'",
-                params![id, ts(now)],
-            )? == 1)
-        })
+    /// queued → sending, committed just before the SMTP transaction, in one guarded UPDATE that
+    /// also checks the subscriber is still confirmed (they may have unsubscribed or started
+    /// bouncing since the issue was queued). Only `Claimed` may be sent.
+    pub fn claim(&self, id: i64, now: chrono::DateTime<chrono::Utc>) -> Result<Claim> {
+        match self.apply(&[Step::Claim { id }], now)?.pop() {
+            Some(Applied::Claim(c)) => Ok(c),
+            _ => unreachable!("one claim gives one outcome"),
+        }
     }
 
     /// sending → sent, with the server's reply; resets the subscriber's failure streak.
@@ -103,87 +275,89 @@ impl Store {
         reply: &str,
         now: chrono::DateTime<chrono::Utc>,
     ) -> Result<()> {
-        self.write(|tx| {
-            tx.execute(
-                "UPDATE deliveries SET status = 'sent', reply = ?2, updated = ?3 WHERE id = ?1 AND status = 'sending'",
-                params![id, reply, ts(now)],
-            )?;
-            tx.execute(
-                "UPDATE subscribers SET failures = 0 WHERE id = (SELECT subscriber_id FROM deliveries WHERE id = ?1)",
-                [id],
-            )?;
-            Ok(())
-        })
+        let reply = reply.to_string();
+        self.apply(&[Step::Sent { id, reply }], now).map(drop)
     }
 
-    /// sending → queued again after a transient failure (4xx, dropped connection).
+    /// sending → queued again after a transient failure, due again at `next_attempt`.
     pub fn mark_retry(
         &self,
         id: i64,
         reply: &str,
+        next_attempt: chrono::DateTime<chrono::Utc>,
         now: chrono::DateTime<chrono::Utc>,
     ) -> Result<()> {
-        self.write(|tx| {
-            tx.execute(
-                "UPDATE deliveries SET status = 'queued', reply = ?2, updated = ?3 WHERE id = ?1 AND status = 'sending'",
-                params![id, reply, ts(now)],
-            )?;
-            Ok(())
-        })
+        let reply = reply.to_string();
+        self.apply(
+            &[Step::Retry {
+                id,
+                reply,
+                next_attempt,
+            }],
+            now,
+        )
+        .map(drop)
     }
 
-    /// sending → failed for good (5xx, or out of attempts). After `bounce_after` permanent
-    /// failures in a row the subscriber becomes `bouncing`. Returns whether it did.
+    /// sending → unknown (see `Step::Unknown`).
+    pub fn mark_unknown(
+        &self,
+        id: i64,
+        reply: &str,
+        now: chrono::DateTime<chrono::Utc>,
+    ) -> Result<()> {
+        let reply = reply.to_string();
+        self.apply(&[Step::Unknown { id, reply }], now).map(drop)
+    }
+
+    /// sending → failed (see `Step::Failed`); returns whether the subscriber became `bouncing`.
     pub fn mark_failed(
         &self,
         id: i64,
         reply: &str,
-        bounce_after: i64,
+        bounce_after: Option<i64>,
         now: chrono::DateTime<chrono::Utc>,
     ) -> Result<bool> {
-        self.write(|tx| {
-            tx.execute(
-                "UPDATE deliveries SET status = 'failed', reply = ?2, updated = ?3 WHERE id = ?1 AND status = 'sending'",
-                params![id, reply, ts(now)],
-            )?;
-            tx.execute(
-                "UPDATE subscribers SET failures = failures + 1 WHERE id = (SELECT subscriber_id FROM deliveries WHERE id = ?1)",
-                [id],
-            )?;
-            let n = tx.execute(
-                "UPDATE subscribers SET status = 'bouncing' WHERE status = 'confirmed' AND failures >= ?2
-                 AND id = (SELECT subscriber_id FROM deliveries WHERE id = ?1)",
-                params![id, bounce_after],
-            )?;
-            Ok(n == 1)
-        })
+        let reply = reply.to_string();
+        Ok(matches!(
+            self.apply(
+                &[Step::Failed {
+                    id,
+                    reply,
+                    bounce_after
+                }],
+                now
+            )?
+            .pop(),
+            Some(Applied::Bounced(true))
+        ))
     }
 
-    /// A queued delivery whose recipient may no longer receive mail is skipped (failed, with why).
-    pub fn mark_skipped(
+    /// Applies ledger steps in one `BEGIN IMMEDIATE` transaction (one fsync for all: the send
+    /// loop groups the steps of its parallel connections). Each step is a guarded single-row
+    /// UPDATE, so grouping changes no outcome; the caller proceeds only after the commit.
+    pub fn apply(
         &self,
-        id: i64,
-        why: &str,
+        steps: &[Step],
         now: chrono::DateTime<chrono::Utc>,
-    ) -> Result<()> {
-        self.write(|tx| {
-            tx.execute(
-                "UPDATE deliveries SET status = 'failed', reply = ?2, updated = ?3 WHERE id = ?1 AND status = 'queued'",
-                params![id, why, ts(now)],
-            )?;
-            Ok(())
-        })
+    ) -> Result<Vec<Applied>> {
+        self.write(|tx| steps.iter().map(|s| s.apply(tx, now)).collect())
     }
-
     /// Counts of an issue's deliveries by status.
     pub fn delivery_counts(&self, issue_id: i64) -> Result<DeliveryCounts> {
+        let conn = self.conn();
+        let mut stmt = conn.prepare_cached(
+            "SELECT status, COUNT(*) FROM deliveries WHERE issue_id = ?1 GROUP BY status",
+        )?;
+        let mut rows = stmt.query([issue_id])?;
         let mut c = DeliveryCounts::default();
-        for d in self.deliveries(issue_id)? {
-            match d.status {
-                DeliveryStatus::Queued => c.queued += 1,
-                DeliveryStatus::Sent => c.sent += 1,
-                DeliveryStatus::Failed => c.failed += 1,
-                DeliveryStatus::Sending | DeliveryStatus::Unknown => c.unknown += 1,
+        while let Some(r) = rows.next()? {
+            let (status, n): (String, i64) = (r.get(0)?, r.get(1)?);
+            match DeliveryStatus::parse(&status) {
+                Some(DeliveryStatus::Queued) => c.queued += n,
+                Some(DeliveryStatus::Sent) => c.sent += n,
+                Some(DeliveryStatus::Failed) => c.failed += n,
+                _ => c.unknown += n,
             }
         }
         Ok(c)

@@ -20,7 +20,7 @@ use std::sync::{Mutex, MutexGuard};
 use anyhow::{Context, Result};
 use rusqlite::{Connection, TransactionBehavior};
 
-pub use deliveries::{Delivery, DeliveryCounts};
+pub use deliveries::{Applied, Claim, Delivery, DeliveryCounts, Step};
 pub use feeds::{FeedState, FetchRecord};
 pub use issues::{IssueContent, IssueRecord, NewIssue};
 pub use subscribers::{

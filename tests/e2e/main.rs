@@ -11,3 +11,6 @@ mod render_browser;
 mod send;
 /// `gazette serve` sends a scheduled issue once.
 mod serve;
+
+/// Delivery: exactly once across SIGKILL, retries, bounces, dropped connections, DKIM (issue 5).
+mod delivery;

@@ -215,8 +215,8 @@ impl World {
                 None,
             )
             .unwrap();
-        for d in g.store.queued_deliveries(id).unwrap() {
-            assert!(g.store.mark_sending(d.id, now).unwrap());
+        for d in g.store.deliveries(id).unwrap() {
+            assert_eq!(g.store.claim(d.id, now).unwrap(), gazette::store::Claim::Claimed);
             g.store.mark_sent(d.id, "250 ok", now).unwrap();
         }
         id

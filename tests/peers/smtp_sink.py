@@ -5,7 +5,10 @@ misbehave on purpose:
   --fail451 ADDR,...   answer 451 to the first RCPT of each listed address (a retry succeeds)
   --fail550 ADDR,...   answer 550 to every RCPT of each listed address
   --drop-after N       close the connection without answering the DATA of the Nth message (once)
+  --drop-mail N        close the connection on the Nth MAIL FROM (once): nothing was accepted
   --delay SECONDS      wait this long before answering each DATA
+  --discard            count messages but store nothing (benchmarks); the count is printed
+                       as "RECEIVED <n>" on stdout when stdin closes
 Prints "READY <port>" on stdout once it listens on 127.0.0.1.
 """
 import argparse
@@ -19,7 +22,10 @@ from aiosmtpd.smtp import SMTP
 
 
 class Sink:
-    def __init__(self, out, fail451, fail550, drop_after, delay):
+    def __init__(self, out, fail451, fail550, drop_after, delay, drop_mail=0, discard=False):
+        self.drop_mail = drop_mail
+        self.mail_commands = 0
+        self.discard = discard
         self.out = out
         self.fail451 = set(fail451)
         self.fail550 = set(fail550)
@@ -28,6 +34,15 @@ class Sink:
         self.delay = delay
         self.count = 0
         self.data_commands = 0
+
+    async def handle_MAIL(self, server, session, envelope, address, mail_options):
+        self.mail_commands += 1
+        if self.drop_mail and self.mail_commands == self.drop_mail:
+            server.transport.close()
+            return "421 closing"
+        envelope.mail_from = address
+        envelope.mail_options.extend(mail_options)
+        return "250 OK"
 
     async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
         addr = address.lower()
@@ -42,11 +57,13 @@ class Sink:
     async def handle_DATA(self, server, session, envelope):
         self.data_commands += 1
         if self.drop_after and self.data_commands == self.drop_after:
-            session.transport.close()
+            server.transport.close()
             return "421 closing"
         if self.delay:
             await asyncio.sleep(self.delay)
         self.count += 1
+        if self.discard:
+            return "250 2.0.0 Ok: queued as %06d" % self.count
         stem = os.path.join(self.out, "%06d" % self.count)
         with open(stem + ".eml.tmp", "wb") as f:
             f.write(envelope.original_content or envelope.content)
@@ -64,10 +81,13 @@ def main():
     p.add_argument("--fail550", default="")
     p.add_argument("--drop-after", type=int, default=0)
     p.add_argument("--delay", type=float, default=0.0)
+    p.add_argument("--drop-mail", type=int, default=0)
+    p.add_argument("--discard", action="store_true")
     a = p.parse_args()
     os.makedirs(a.dir, exist_ok=True)
     split = lambda s: [x.strip().lower() for x in s.split(",") if x.strip()]
-    handler = Sink(a.dir, split(a.fail451), split(a.fail550), a.drop_after, a.delay)
+    handler = Sink(a.dir, split(a.fail451), split(a.fail550), a.drop_after, a.delay,
+                   a.drop_mail, a.discard)
     port = a.port
     if port == 0:
         import socket
@@ -82,6 +102,8 @@ def main():
         sys.stdin.read()  # run until the test closes our stdin (or kills us)
     finally:
         controller.stop()
+        if a.discard:
+            print("RECEIVED %d" % handler.count, flush=True)
 
 
 if __name__ == "__main__":

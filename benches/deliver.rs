@@ -1,0 +1,347 @@
+//! Delivery speed: `gazette send` of a ~50 KB personalized digest to 10,000 subscribers through a
+//! local aiosmtpd sink (counting only), side by side with Python's smtplib sending the same number
+//! of prepared messages to the same sink over 1 connection and over 4 processes; then gazette's
+//! peak memory at 100,000 subscribers.
+//!
+//! Run: `bash tests/run.sh` once (or create tests/.venv with aiosmtpd), then
+//! `cargo bench --bench deliver` (`GAZETTE_BENCH_N=10000`, `GAZETTE_BENCH_BIG=100000`; set
+//! `GAZETTE_BENCH_BIG=0` to skip the large run). Needs `/usr/bin/time`.
+
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::Instant;
+
+const ROOT: &str = env!("CARGO_MANIFEST_DIR");
+
+fn python() -> PathBuf {
+    std::env::var_os("GAZETTE_PYTHON")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| Path::new(ROOT).join("tests/.venv/bin/python"))
+}
+
+fn env_usize(name: &str, default: usize) -> usize {
+    std::env::var(name)
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default)
+}
+
+/// The sink: aiosmtpd in `--discard` mode (counts, stores nothing).
+struct Sink {
+    child: Child,
+    port: u16,
+}
+
+impl Sink {
+    fn start(dir: &Path) -> Sink {
+        let mut child = Command::new(python())
+            .arg(Path::new(ROOT).join("tests/peers/smtp_sink.py"))
+            .arg("--dir")
+            .arg(dir)
+            .arg("--discard")
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .spawn()
+            .expect("start the sink (create tests/.venv with aiosmtpd)");
+        let mut line = String::new();
+        BufReader::new(child.stdout.as_mut().unwrap())
+            .read_line(&mut line)
+            .unwrap();
+        let port = line.trim().strip_prefix("READY ").unwrap().parse().unwrap();
+        Sink { child, port }
+    }
+
+    /// Stops the sink; returns how many messages it accepted.
+    fn stop(mut self) -> usize {
+        drop(self.child.stdin.take());
+        let out = self.child.wait_with_output().unwrap();
+        String::from_utf8_lossy(&out.stdout)
+            .lines()
+            .find_map(|l| l.strip_prefix("RECEIVED "))
+            .and_then(|n| n.trim().parse().ok())
+            .unwrap_or(0)
+    }
+}
+
+/// One measured run.
+struct Row {
+    what: String,
+    messages: usize,
+    seconds: f64,
+    cpu_seconds: f64,
+    peak_kb: u64,
+}
+
+impl Row {
+    fn print(&self) {
+        println!(
+            "| {} | {} | {:.2} | {:.0} | {:.3} | {:.1} |",
+            self.what,
+            self.messages,
+            self.seconds,
+            self.messages as f64 / self.seconds,
+            self.cpu_seconds / self.messages as f64 * 1000.0,
+            self.peak_kb as f64 / 1024.0
+        );
+    }
+}
+
+/// A made-up word for `n` (distinct words keep the selector from clustering the stories).
+fn word(n: usize) -> String {
+    const SYL: [&str; 16] = [
+        "ka", "ro", "mi", "te", "su", "la", "vo", "ne", "di", "po", "ga", "lu", "fe", "zi", "ba",
+        "tor",
+    ];
+    let mut n = n * 7919 + 13;
+    let mut w = String::new();
+    for _ in 0..3 {
+        w.push_str(SYL[n % 16]);
+        n /= 16;
+    }
+    w
+}
+
+/// A feed whose digest renders to about 50 KB of HTML: 32 distinct stories with long leads.
+fn feed(dir: &Path) -> PathBuf {
+    let now = chrono::Utc::now();
+    let mut items = String::new();
+    for i in 0..32 {
+        let date = (now - chrono::Duration::hours(i as i64 + 1)).to_rfc2822();
+        let title = format!(
+            "{} {} {} over {} {}",
+            word(i * 50),
+            word(i * 50 + 1),
+            word(i * 50 + 2),
+            word(i * 50 + 3),
+            word(i * 50 + 4)
+        );
+        let lead: Vec<String> = (5..330).map(|k| word(i * 1000 + k)).collect();
+        items.push_str(&format!(
+            "<item><title>{title}</title>\
+             <link>https://example.com/story/{i}</link><guid>https://example.com/story/{i}</guid>\
+             <pubDate>{date}</pubDate><description>&lt;p&gt;{}.&lt;/p&gt;</description></item>",
+            lead.join(" ")
+        ));
+    }
+    let path = dir.join("feed.xml");
+    std::fs::write(
+        &path,
+        format!(
+            "<?xml version=\"1.0\"?><rss version=\"2.0\"><channel><title>Bench Desk</title>\
+             <link>https://example.com/</link><description>b</description>{items}</channel></rss>"
+        ),
+    )
+    .unwrap();
+    path
+}
+
+/// A gazette home with `n` confirmed subscribers, sending to `port`.
+fn home(n: usize, port: u16) -> (tempfile::TempDir, PathBuf) {
+    let dir = tempfile::tempdir().unwrap();
+    let feed = feed(dir.path());
+    let config = dir.path().join("gazette.toml");
+    std::fs::write(
+        &config,
+        format!(
+            r#"[newsletter]
+name = "Bench Wire"
+from = "Bench Wire <digest@news.example.org>"
+base_url = "https://news.example.org"
+
+[storage]
+path = "{db}"
+
+[delivery]
+url = "smtp://127.0.0.1:{port}"
+max_per_second = 100000
+connections = 4
+
+[[feeds]]
+url = "{feed}"
+
+[[digests]]
+name = "weekly"
+title = "Bench Weekly"
+schedule = "0 8 * * MON"
+window = "7d"
+max_stories = 32
+max_per_section = 32
+"#,
+            db = dir.path().join("gazette.db").display(),
+            feed = feed.display()
+        ),
+    )
+    .unwrap();
+    // One subscriber through gazette (creates the database), the rest inserted in one
+    // transaction: `subscribers import` commits per row, which takes minutes at 100,000.
+    let csv = dir.path().join("subs.csv");
+    std::fs::write(
+        &csv,
+        "email,name,digests\nreader000000@example.net,Reader 0,\n",
+    )
+    .unwrap();
+    let out = gazette(&config, &["subscribers", "import", csv.to_str().unwrap()])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let mut db = rusqlite::Connection::open(dir.path().join("gazette.db")).unwrap();
+    let tx = db.transaction().unwrap();
+    let (digests, created): (String, String) = tx
+        .query_row("SELECT digests, created FROM subscribers", [], |r| {
+            Ok((r.get(0)?, r.get(1)?))
+        })
+        .unwrap();
+    {
+        let mut stmt = tx
+            .prepare(
+                "INSERT INTO subscribers (email, name, status, digests, created, confirmed_at)
+                 VALUES (?1, ?2, 'confirmed', ?3, ?4, ?4)",
+            )
+            .unwrap();
+        for i in 1..n {
+            stmt.execute(rusqlite::params![
+                format!("reader{i:06}@example.net"),
+                format!("Reader {i}"),
+                digests,
+                created
+            ])
+            .unwrap();
+        }
+    }
+    tx.commit().unwrap();
+    (dir, config)
+}
+
+fn gazette(config: &Path, args: &[&str]) -> Command {
+    let mut c = Command::new(env!("CARGO_BIN_EXE_gazette"));
+    c.arg("--config").arg(config).args(args);
+    c.env("GAZETTE_SECRET", "bench-secret-0123456789abcdef");
+    c
+}
+
+/// Runs `gazette send` under /usr/bin/time -v.
+fn measure_send(config: &Path, n: usize, what: &str) -> Row {
+    let t = Instant::now();
+    let out = Command::new("/usr/bin/time")
+        .arg("-v")
+        .arg(env!("CARGO_BIN_EXE_gazette"))
+        .arg("--config")
+        .arg(config)
+        .args(["-q", "send"])
+        .env("GAZETTE_SECRET", "bench-secret-0123456789abcdef")
+        .output()
+        .unwrap();
+    let seconds = t.elapsed().as_secs_f64();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "gazette send failed: {err}");
+    let field = |name: &str| -> f64 {
+        err.lines()
+            .find_map(|l| l.trim().strip_prefix(name))
+            .and_then(|v| v.trim().parse().ok())
+            .unwrap_or(0.0)
+    };
+    Row {
+        what: what.into(),
+        messages: n,
+        seconds,
+        cpu_seconds: field("User time (seconds):") + field("System time (seconds):"),
+        peak_kb: field("Maximum resident set size (kbytes):") as u64,
+    }
+}
+
+fn smtplib(port: u16, template: &Path, n: usize, procs: usize) -> Row {
+    let out = Command::new(python())
+        .arg(Path::new(ROOT).join("benches/smtplib_send.py"))
+        .args(["--port", &port.to_string(), "--count", &n.to_string()])
+        .args(["--procs", &procs.to_string(), "--template"])
+        .arg(template)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    Row {
+        what: format!("Python smtplib, {procs} process(es) x 1 connection, prepared messages"),
+        messages: v["messages"].as_u64().unwrap() as usize,
+        seconds: v["seconds"].as_f64().unwrap(),
+        cpu_seconds: v["cpu_seconds"].as_f64().unwrap(),
+        peak_kb: v["peak_rss_kb"].as_u64().unwrap(),
+    }
+}
+
+fn main() {
+    if std::env::args().any(|a| a == "--list") {
+        return;
+    }
+    let n = env_usize("GAZETTE_BENCH_N", 10_000);
+    let big = env_usize("GAZETTE_BENCH_BIG", 100_000);
+    let work = tempfile::tempdir().unwrap();
+    let sink = Sink::start(work.path());
+
+    // One message as gazette renders it, for smtplib to send copies of.
+    let (dir, config) = home(1, sink.port);
+    let out = gazette(&config, &["-q", "fetch"]).output().unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let eml = dir.path().join("sample.eml");
+    let out = gazette(
+        &config,
+        &["build", "--format", "eml", "--out", eml.to_str().unwrap()],
+    )
+    .output()
+    .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let size = std::fs::metadata(&eml).unwrap().len();
+    let html = gazette(&config, &["build", "--format", "html"])
+        .output()
+        .unwrap();
+    eprintln!(
+        "message size {} KB (HTML part {} KB)",
+        size / 1024,
+        html.stdout.len() / 1024
+    );
+
+    let mut rows = Vec::new();
+    rows.push(smtplib(sink.port, &eml, n, 1));
+    rows.push(smtplib(sink.port, &eml, n, 4));
+    let (_dir, config) = home(n, sink.port);
+    rows.push(measure_send(
+        &config,
+        n,
+        "gazette send, 4 connections, rendering each message",
+    ));
+    if big > 0 {
+        let (_dir, config) = home(big, sink.port);
+        rows.push(measure_send(
+            &config,
+            big,
+            "gazette send, 4 connections, rendering each message",
+        ));
+    }
+    let received = sink.stop();
+    println!(
+        "\nmessage: {} KB ({} KB HTML), sink accepted {received} messages in all\n",
+        size / 1024,
+        html.stdout.len() / 1024
+    );
+    println!("| sender | messages | seconds | messages/s | CPU s per 1,000 | peak RSS MB |");
+    println!("| --- | ---: | ---: | ---: | ---: | ---: |");
+    for r in &rows {
+        r.print();
+    }
+}

@@ -1,0 +1,287 @@
+//! A pool of SMTP connections (lettre's `AsyncSmtpConnection`) that knows *where* a transaction
+//! failed. lettre's own pool cannot: every error looks alike, whether it came before `MAIL FROM`
+//! (safe to retry) or after the final "." of DATA (the server may have the message: RFC 1047).
+//! It also pings each reused connection with NOOP and drops the connection after any negative
+//! reply; here a connection stays open across a 4xx/5xx to one recipient (RSET) and a connection
+//! the server closed while idle is replaced once without spending an attempt.
+
+use std::time::Duration;
+
+use lettre::address::Envelope;
+use lettre::transport::smtp::authentication::{Credentials, Mechanism};
+use lettre::transport::smtp::client::{AsyncSmtpConnection, TlsParameters};
+use lettre::transport::smtp::commands::{Data, Mail, Rcpt, Rset};
+use lettre::transport::smtp::extension::{ClientId, MailBodyParameter, MailParameter};
+use lettre::transport::smtp::Error;
+
+use super::transport::SendError;
+
+/// How to reach the server.
+#[derive(Clone)]
+pub struct Target {
+    pub host: String,
+    pub port: u16,
+    pub security: Security,
+    pub credentials: Option<Credentials>,
+    /// Timeout of the connection and of each command.
+    pub timeout: Duration,
+    /// How long to wait for the reply to the final "." (RFC 5321 §4.5.3.2.6 allows 10 minutes).
+    pub data_timeout: Duration,
+}
+
+/// Transport security of the session.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Security {
+    /// Plain text (only for loopback relays and tests).
+    None,
+    /// TLS from the first byte (port 465).
+    Implicit,
+    /// STARTTLS, required: no mail is sent if the upgrade fails.
+    StartTls,
+}
+
+/// Up to `max` open connections, shared by the senders.
+pub struct Pool {
+    target: Target,
+    idle: std::sync::Mutex<Vec<AsyncSmtpConnection>>,
+    permits: tokio::sync::Semaphore,
+}
+
+/// Where a transaction stopped.
+enum Stage {
+    /// Nothing was accepted: retry, or report a rejection.
+    Before,
+    /// The final "." went out and no reply came back: the outcome is unknown.
+    AfterDot,
+}
+
+impl Pool {
+    pub fn new(target: Target, max: usize) -> Pool {
+        Pool {
+            target,
+            idle: std::sync::Mutex::new(Vec::new()),
+            permits: tokio::sync::Semaphore::new(max.max(1)),
+        }
+    }
+
+    /// Sends one message to its envelope recipients; returns the server's reply.
+    pub async fn send(&self, envelope: &Envelope, bytes: &[u8]) -> Result<String, SendError> {
+        let _permit = self.permits.acquire().await.expect("pool semaphore closed");
+        let reused = self.idle.lock().unwrap_or_else(|e| e.into_inner()).pop();
+        let fresh = reused.is_none();
+        let mut conn = match reused {
+            Some(c) => c,
+            None => self.connect().await?,
+        };
+        let mut result = self.transaction(&mut conn, envelope, bytes).await;
+        // A pooled connection the server closed while idle fails at MAIL FROM: replace it once.
+        if !fresh && matches!(&result, Err((Stage::Before, e)) if !e.is_reply()) {
+            conn.abort().await;
+            conn = self.connect().await?;
+            result = self.transaction(&mut conn, envelope, bytes).await;
+        }
+        match result {
+            Ok(reply) => {
+                self.recycle(conn);
+                Ok(reply)
+            }
+            Err((stage, e)) => {
+                if e.is_reply() && self.reset(&mut conn).await {
+                    self.recycle(conn);
+                } else {
+                    conn.abort().await;
+                }
+                Err(classify(stage, e))
+            }
+        }
+    }
+
+    /// Opens a session and checks it works (for `gazette check --smtp`).
+    pub async fn test(&self) -> Result<(), SendError> {
+        let mut conn = self.connect().await?;
+        let _ = conn.quit().await;
+        Ok(())
+    }
+
+    /// Politely closes the idle connections.
+    pub async fn close(&self) {
+        let idle: Vec<_> =
+            std::mem::take(&mut *self.idle.lock().unwrap_or_else(|e| e.into_inner()));
+        for mut c in idle {
+            let _ = tokio::time::timeout(self.target.timeout, c.quit()).await;
+        }
+    }
+
+    fn recycle(&self, conn: AsyncSmtpConnection) {
+        self.idle
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .push(conn);
+    }
+
+    async fn reset(&self, conn: &mut AsyncSmtpConnection) -> bool {
+        matches!(
+            tokio::time::timeout(self.target.timeout, conn.command(Rset)).await,
+            Ok(Ok(_))
+        )
+    }
+
+    async fn connect(&self) -> Result<AsyncSmtpConnection, SendError> {
+        let t = &self.target;
+        let transient = |e: StepError| {
+            let text = match e {
+                StepError::Transient(s) | StepError::Permanent(s) | StepError::Broken(s) => s,
+            };
+            SendError::Transient(format!("connect {}:{}: {text}", t.host, t.port))
+        };
+        let hello = ClientId::default();
+        let tls = || TlsParameters::new(t.host.clone()).map_err(|e| transient(e.into()));
+        let mut conn = if t.security == Security::Implicit {
+            let connect = AsyncSmtpConnection::connect_tokio1(
+                (t.host.as_str(), t.port),
+                Some(t.timeout),
+                &hello,
+                Some(tls()?),
+                None,
+            );
+            within(t.timeout, connect).await.map_err(transient)?
+        } else {
+            // Our own socket, to turn Nagle off: lettre writes the message and the final "."
+            // separately, and on loopback Nagle plus delayed ACKs cost 40 ms per message.
+            let tcp = tokio::time::timeout(
+                t.timeout,
+                tokio::net::TcpStream::connect((t.host.as_str(), t.port)),
+            )
+            .await
+            .map_err(|_| StepError::Broken("timed out".into()))
+            .and_then(|r| r.map_err(|e| StepError::Broken(e.to_string())))
+            .map_err(transient)?;
+            let _ = tcp.set_nodelay(true);
+            let connect = AsyncSmtpConnection::connect_with_transport(Box::new(tcp), &hello);
+            within(t.timeout, connect).await.map_err(transient)?
+        };
+        if t.security == Security::StartTls {
+            within(t.timeout, conn.starttls(tls()?, &hello))
+                .await
+                .map_err(transient)?;
+        }
+        if let Some(creds) = &t.credentials {
+            let auth = conn.auth(&[Mechanism::Plain, Mechanism::Login], creds);
+            within(t.timeout, auth).await.map_err(|e| {
+                // A rejected login will not fix itself; everything else may.
+                if let StepError::Permanent(text) = e {
+                    SendError::Permanent(format!("SMTP login: {text}"))
+                } else {
+                    transient(e)
+                }
+            })?;
+        }
+        Ok(conn)
+    }
+
+    async fn transaction(
+        &self,
+        conn: &mut AsyncSmtpConnection,
+        envelope: &Envelope,
+        bytes: &[u8],
+    ) -> Result<String, (Stage, StepError)> {
+        let t = self.target.timeout;
+        let mut options = Vec::new();
+        if !bytes.is_ascii() {
+            options.push(MailParameter::Body(MailBodyParameter::EightBitMime));
+        }
+        let before = |e| (Stage::Before, e);
+        within(
+            t,
+            conn.command(Mail::new(envelope.from().cloned(), options)),
+        )
+        .await
+        .map_err(before)?;
+        for to in envelope.to() {
+            within(t, conn.command(Rcpt::new(to.clone(), vec![])))
+                .await
+                .map_err(before)?;
+        }
+        within(t, conn.command(Data)).await.map_err(before)?;
+        // From here on a reply is definitive, but its absence is not.
+        let reply = within(self.target.data_timeout, conn.message(bytes))
+            .await
+            .map_err(|e| match e {
+                StepError::Broken(_) => (Stage::AfterDot, e),
+                reply => (Stage::Before, reply),
+            })?;
+        Ok(format!(
+            "{} {}",
+            reply.code(),
+            reply.message().collect::<Vec<_>>().join(" ")
+        ))
+    }
+}
+
+/// A failed SMTP step: a negative reply, or no usable reply at all.
+enum StepError {
+    Transient(String),
+    Permanent(String),
+    /// Connection dropped, timed out, or the reply was garbled.
+    Broken(String),
+}
+
+impl StepError {
+    fn is_reply(&self) -> bool {
+        !matches!(self, StepError::Broken(_))
+    }
+}
+
+impl From<Error> for StepError {
+    fn from(e: Error) -> StepError {
+        let text = error_text(&e);
+        if e.is_transient() {
+            StepError::Transient(text)
+        } else if e.is_permanent() {
+            StepError::Permanent(text)
+        } else {
+            StepError::Broken(text)
+        }
+    }
+}
+
+/// Maps a failed transaction to what the ledger does with it.
+fn classify(stage: Stage, e: StepError) -> SendError {
+    match (stage, e) {
+        (_, StepError::Permanent(text)) => SendError::Permanent(text),
+        (_, StepError::Transient(text)) => SendError::Transient(text),
+        (Stage::AfterDot, StepError::Broken(text)) => SendError::Ambiguous(format!(
+            "no reply after the message was sent, the server may have it: {text}"
+        )),
+        // A dropped connection or a timeout before the final ".": nothing was accepted.
+        (Stage::Before, StepError::Broken(text)) => SendError::Transient(text),
+    }
+}
+
+/// Runs an SMTP step with a deadline.
+async fn within<T>(
+    limit: Duration,
+    step: impl std::future::Future<Output = Result<T, Error>>,
+) -> Result<T, StepError> {
+    match tokio::time::timeout(limit, step).await {
+        Ok(r) => r.map_err(StepError::from),
+        Err(_) => Err(StepError::Broken(format!(
+            "timed out: no reply within {}s",
+            limit.as_secs()
+        ))),
+    }
+}
+
+/// The error with its sources, e.g. `permanent error (550): 5.1.1 <b@x>: mailbox unavailable`.
+pub fn error_text(e: &Error) -> String {
+    let mut msg = e.to_string();
+    let mut src = std::error::Error::source(e);
+    while let Some(s) = src {
+        let s_text = s.to_string();
+        if !msg.contains(&s_text) {
+            msg = format!("{msg}: {s_text}");
+        }
+        src = s.source();
+    }
+    msg
+}
