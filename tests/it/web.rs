@@ -216,7 +216,10 @@ impl World {
             )
             .unwrap();
         for d in g.store.deliveries(id).unwrap() {
-            assert_eq!(g.store.claim(d.id, now).unwrap(), gazette::store::Claim::Claimed);
+            assert_eq!(
+                g.store.claim(d.id, now).unwrap(),
+                gazette::store::Claim::Claimed
+            );
             g.store.mark_sent(d.id, "250 ok", now).unwrap();
         }
         id
