@@ -63,7 +63,7 @@ pub enum Command {
     Build(BuildArgs),
     /// The one-off digest: fetch, build and deliver now.
     Send(SendArgs),
-    /// Run the scheduler: fetch feeds on their own clock and send each digest on its schedule.
+    /// Run the scheduler and the web app: feeds on their own clock, each digest on its schedule.
     Serve {
         /// Address for the web app.
         #[arg(long, default_value = "127.0.0.1:8080")]
@@ -78,8 +78,7 @@ pub enum Command {
         #[arg(long, default_value_t = 5)]
         count: usize,
     },
-    /// Serve the next issue in a browser, reloading when templates, intro or config change
-    /// (with the whole web app: subscribe, confirm, unsubscribe, archive).
+    /// Serve the next issue in a browser; it reloads when templates, intro or config change.
     Preview {
         /// Address to listen on.
         #[arg(long, default_value = "127.0.0.1:8080")]
