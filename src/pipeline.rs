@@ -197,8 +197,8 @@ impl Gazette {
     }
 
     /// Plans the next issue of `digest`: the stories since its last issue (at most `window`
-    /// back), selected and ranked, as a render view.
-    pub fn plan(&self, digest: &Digest, intro: Option<&str>) -> Result<Plan> {
+    /// back), selected and ranked, as a render view. `intro` overrides the digest's intro file.
+    pub fn plan(&self, digest: &Digest, intro: Option<&std::path::Path>) -> Result<Plan> {
         let now = self.now();
         let window_from = now - digest.window;
         let stories = self.store.stories_for_digest(&digest.name, window_from)?;
@@ -233,13 +233,12 @@ impl Gazette {
             .flat_map(|p| std::iter::once(p.index).chain(p.also.iter().copied()))
             .map(|i| stories[i].id)
             .collect();
-        let intro_markdown = match (intro, &digest.intro) {
-            (Some(md), _) => Some(md.to_string()),
-            (None, Some(path)) => Some(
+        let intro_markdown = match intro.or(digest.intro.as_deref()) {
+            Some(path) => Some(
                 std::fs::read_to_string(path)
                     .with_context(|| format!("read intro {}", path.display()))?,
             ),
-            (None, None) => None,
+            None => None,
         };
         let number = self
             .store

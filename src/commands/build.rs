@@ -14,12 +14,7 @@ pub async fn run(g: &Gazette, args: BuildArgs, out: Out) -> Result<ExitCode> {
     if args.fetch {
         fetch_with_progress(g, out).await?;
     }
-    let intro = args
-        .intro
-        .as_ref()
-        .map(|p| std::fs::read_to_string(p).with_context(|| format!("read intro {}", p.display())))
-        .transpose()?;
-    let plan = g.plan(&digest, intro.as_deref())?;
+    let plan = g.plan(&digest, args.intro.as_deref())?;
     if args.explain {
         explain(&plan, out)?;
         return Ok(ExitCode::SUCCESS);

@@ -67,12 +67,7 @@ pub async fn run(g: &Gazette, args: SendArgs, out: Out) -> Result<ExitCode> {
             eprintln!("  {}", e.error.as_deref().unwrap_or("error"));
         }
     }
-    let intro = args
-        .intro
-        .as_ref()
-        .map(|p| std::fs::read_to_string(p).with_context(|| format!("read intro {}", p.display())))
-        .transpose()?;
-    let plan = g.plan(&digest, intro.as_deref())?;
+    let plan = g.plan(&digest, args.intro.as_deref())?;
     if plan.story_count() == 0 && !digest.send_empty {
         let last = g.store.last_issue(&digest.name)?;
         let since = match &last {
