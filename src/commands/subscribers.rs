@@ -10,7 +10,7 @@ use super::{output, Out};
 use crate::cli::SubscribersCmd;
 use crate::model::SubscriberStatus;
 use crate::pipeline::Gazette;
-use crate::store::SubscriberUpsert;
+use crate::store::{NewSubscriber, SubscriberUpsert};
 
 pub async fn run(g: &Gazette, cmd: SubscribersCmd, out: Out) -> Result<ExitCode> {
     match cmd {
@@ -70,30 +70,39 @@ pub async fn run(g: &Gazette, cmd: SubscribersCmd, out: Out) -> Result<ExitCode>
                 check_digests(g, &r.digests)
                     .map_err(|e| anyhow::anyhow!("{}: {e}", file.display()))?;
             }
-            let (mut added, mut updated, mut same) = (0, 0, 0);
-            for (_, r) in &rows {
-                match g.store.upsert_subscriber(
-                    &r.email,
-                    r.name.as_deref(),
-                    &r.digests,
-                    SubscriberStatus::Confirmed,
-                    g.now(),
-                )? {
-                    SubscriberUpsert::Added => added += 1,
-                    SubscriberUpsert::Updated => updated += 1,
-                    SubscriberUpsert::Unchanged => same += 1,
-                }
-            }
+            let batch: Vec<NewSubscriber> = rows
+                .into_iter()
+                .map(|(_, r)| NewSubscriber {
+                    email: r.email,
+                    name: r.name,
+                    digests: r.digests,
+                })
+                .collect();
+            let results =
+                g.store
+                    .upsert_subscribers(&batch, SubscriberStatus::Confirmed, g.now())?;
+            let count = |k: SubscriberUpsert| results.iter().filter(|r| **r == k).count();
+            let (added, updated, same, suppressed) = (
+                count(SubscriberUpsert::Added),
+                count(SubscriberUpsert::Updated),
+                count(SubscriberUpsert::Unchanged),
+                count(SubscriberUpsert::Suppressed),
+            );
             if out.json {
                 output::json(
-                    &serde_json::json!({"added": added, "updated": updated, "unchanged": same}),
+                    &serde_json::json!({"added": added, "updated": updated, "unchanged": same, "unsubscribed": suppressed}),
                 )?;
             } else {
                 say(
                     out,
                     &format!(
-                        "{}: {added} added, {updated} updated, {same} unchanged",
-                        file.display()
+                        "{}: {added} added, {updated} updated, {same} unchanged{}",
+                        file.display(),
+                        if suppressed > 0 {
+                            format!(", {suppressed} unsubscribed (left alone)")
+                        } else {
+                            String::new()
+                        }
                     ),
                 );
             }
@@ -175,6 +184,9 @@ fn upsert_word(r: SubscriberUpsert) -> &'static str {
         SubscriberUpsert::Added => "added",
         SubscriberUpsert::Updated => "updated",
         SubscriberUpsert::Unchanged => "unchanged (already subscribed)",
+        SubscriberUpsert::Suppressed => {
+            "unsubscribed earlier: left alone (they can subscribe again themselves)"
+        }
     }
 }
 

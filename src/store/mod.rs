@@ -24,8 +24,8 @@ pub use deliveries::{Applied, Claim, Delivery, DeliveryCounts, Step};
 pub use feeds::{FeedState, FetchRecord};
 pub use issues::{IssueContent, IssueRecord, NewIssue};
 pub use subscribers::{
-    ConfirmOutcome, ConsentAudit, SignupOutcome, SubscriberUpsert, CONFIRM_MAILS_PER_DAY,
-    CONFIRM_MAILS_PER_WEEK, PENDING_LIFETIME_DAYS,
+    ConfirmOutcome, ConsentAudit, NewSubscriber, SignupOutcome, SubscriberUpsert,
+    CONFIRM_MAILS_PER_DAY, CONFIRM_MAILS_PER_WEEK, PENDING_LIFETIME_DAYS,
 };
 
 /// The database. Cheap to share behind an `Arc`; calls are short and serialized.

@@ -40,12 +40,71 @@ pub struct ConsentAudit {
     pub user_agent: Option<String>,
 }
 
+/// One address to add or update.
+#[derive(Debug, Clone)]
+pub struct NewSubscriber {
+    pub email: String,
+    pub name: Option<String>,
+    /// Digest names; empty means every digest.
+    pub digests: Vec<String>,
+}
+
+fn upsert_one(
+    tx: &rusqlite::Transaction<'_>,
+    r: &NewSubscriber,
+    status: SubscriberStatus,
+    now: chrono::DateTime<chrono::Utc>,
+) -> Result<SubscriberUpsert> {
+    let digests_json = serde_json::to_string(&r.digests)?;
+    let (email, name) = (r.email.as_str(), r.name.as_deref());
+    let existing: Option<(Option<String>, String, String)> = tx
+        .query_row(
+            "SELECT name, digests, status FROM subscribers WHERE email = ?1",
+            [email],
+            |row| Ok((row.get(0)?, row.get(1)?, row.get(2)?)),
+        )
+        .optional()?;
+    match existing {
+        None => {
+            let confirmed = (status == SubscriberStatus::Confirmed).then(|| ts(now));
+            tx.execute(
+                "INSERT INTO subscribers (email, name, status, digests, created, confirmed_at)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+                params![
+                    email,
+                    name,
+                    status.as_str(),
+                    digests_json,
+                    ts(now),
+                    confirmed
+                ],
+            )?;
+            Ok(SubscriberUpsert::Added)
+        }
+        Some((_, _, s)) if s == SubscriberStatus::Unsubscribed.as_str() => {
+            Ok(SubscriberUpsert::Suppressed)
+        }
+        Some((n, d, s)) if n.as_deref() == name && d == digests_json && s == status.as_str() => {
+            Ok(SubscriberUpsert::Unchanged)
+        }
+        Some(_) => {
+            tx.execute(
+                "UPDATE subscribers SET name = ?2, digests = ?3, status = ?4, failures = 0 WHERE email = ?1",
+                params![email, name, digests_json, status.as_str()],
+            )?;
+            Ok(SubscriberUpsert::Updated)
+        }
+    }
+}
+
 /// What an add or import did to one address.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum SubscriberUpsert {
     Added,
     Updated,
     Unchanged,
+    /// The address unsubscribed: left as it is (only the subscriber can subscribe again).
+    Suppressed,
 }
 
 impl Store {
@@ -58,37 +117,28 @@ impl Store {
         status: SubscriberStatus,
         now: chrono::DateTime<chrono::Utc>,
     ) -> Result<SubscriberUpsert> {
-        let digests_json = serde_json::to_string(digests)?;
+        let row = NewSubscriber {
+            email: email.to_string(),
+            name: name.map(str::to_string),
+            digests: digests.to_vec(),
+        };
+        Ok(self
+            .upsert_subscribers(std::slice::from_ref(&row), status, now)?
+            .remove(0))
+    }
+
+    /// Adds or updates many subscribers in one transaction (an import). An address that
+    /// unsubscribed stays unsubscribed: re-importing an old list never re-subscribes anyone.
+    pub fn upsert_subscribers(
+        &self,
+        rows: &[NewSubscriber],
+        status: SubscriberStatus,
+        now: chrono::DateTime<chrono::Utc>,
+    ) -> Result<Vec<SubscriberUpsert>> {
         self.write(|tx| {
-            let existing: Option<(Option<String>, String, String)> = tx
-                .query_row(
-                    "SELECT name, digests, status FROM subscribers WHERE email = ?1",
-                    [email],
-                    |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
-                )
-                .optional()?;
-            match existing {
-                None => {
-                    let confirmed = (status == SubscriberStatus::Confirmed).then(|| ts(now));
-                    tx.execute(
-                        "INSERT INTO subscribers (email, name, status, digests, created, confirmed_at)
-                         VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-                        params![email, name, status.as_str(), digests_json, ts(now), confirmed],
-                    )?;
-                    Ok(SubscriberUpsert::Added)
-                }
-                Some((n, d, s)) if n.as_deref() == name && d == digests_json && s == status.as_str() => {
-                    Ok(SubscriberUpsert::Unchanged)
-                }
-                Some(_) => {
-                    tx.execute(
-                        "UPDATE subscribers SET name = ?2, digests = ?3, status = ?4, failures = 0
-                         WHERE email = ?1",
-                        params![email, name, digests_json, status.as_str()],
-                    )?;
-                    Ok(SubscriberUpsert::Updated)
-                }
-            }
+            rows.iter()
+                .map(|r| upsert_one(tx, r, status, now))
+                .collect()
         })
     }
 

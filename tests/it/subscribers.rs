@@ -177,3 +177,56 @@ fn add_pending_sends_a_confirmation_mail() {
     assert!(out.contains("not sending another"), "{out}");
     assert_eq!(std::fs::read_dir(&outbox).unwrap().count(), 1);
 }
+
+/// Re-importing an old list never re-subscribes someone who unsubscribed.
+#[test]
+fn import_leaves_unsubscribed_addresses_alone() {
+    let dir = setup();
+    let d = dir.path();
+    std::fs::write(
+        d.join("list.csv"),
+        "email,name,digests\nann@example.org,Ann,\nbo@example.org,Bo,\n",
+    )
+    .unwrap();
+    let (code, _, err) = gazette(
+        &[
+            "--config",
+            "gazette.toml",
+            "subscribers",
+            "import",
+            "list.csv",
+        ],
+        d,
+    );
+    assert_eq!(code, 0, "{err}");
+    {
+        let store = gazette::store::Store::open(&d.join("gazette.db")).unwrap();
+        let ann = store.subscriber("ann@example.org").unwrap().unwrap();
+        store
+            .set_subscriber_status(
+                ann.id,
+                gazette::model::SubscriberStatus::Unsubscribed,
+                Some("one-click"),
+                chrono::Utc::now(),
+            )
+            .unwrap();
+    }
+    let (code, out, err) = gazette(
+        &[
+            "--config",
+            "gazette.toml",
+            "subscribers",
+            "import",
+            "list.csv",
+        ],
+        d,
+    );
+    assert_eq!(code, 0, "{err}");
+    assert!(
+        out.contains("0 added, 0 updated, 1 unchanged, 1 unsubscribed (left alone)"),
+        "{out}"
+    );
+    let l = list(d);
+    assert_eq!(l[0]["email"], "ann@example.org");
+    assert_eq!(l[0]["status"], "unsubscribed");
+}
