@@ -10,32 +10,9 @@ mod feeds;
 use std::time::Instant;
 
 use chrono::{Duration, TimeZone, Utc};
-use gazette::select::{select, Candidate, Options, SentStory, TopicSpec};
+use gazette::select::{select, Candidate, Options, SentStory};
 
 const N: usize = 10_000;
-
-fn topics() -> Vec<TopicSpec> {
-    let text = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/config/gazette.toml"))
-        .unwrap();
-    let doc: toml::Table = toml::from_str(&text).unwrap();
-    let list = |t: &toml::Value, k: &str| -> Vec<String> {
-        t[k].as_array()
-            .unwrap()
-            .iter()
-            .map(|s| s.as_str().unwrap().to_string())
-            .collect()
-    };
-    doc["topics"]
-        .as_table()
-        .unwrap()
-        .iter()
-        .map(|(name, t)| TopicSpec {
-            name: name.clone(),
-            keywords: list(t, "keywords"),
-            exclude: list(t, "exclude"),
-        })
-        .collect()
-}
 
 fn synthesize(items: &[feeds::FixtureItem]) -> Vec<Candidate> {
     let now = Utc.with_ymd_and_hms(2027, 3, 14, 12, 0, 0).unwrap();
@@ -67,7 +44,7 @@ fn main() {
         })
         .collect();
     let opts = Options {
-        topics: topics(),
+        topics: feeds::starter_topics(),
         max_stories: 12,
         max_per_section: Some(3),
         now: candidates[0].published,

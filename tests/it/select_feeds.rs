@@ -142,3 +142,18 @@ fn truncate(s: &str, max: usize) -> String {
     }
     s[..end].to_string()
 }
+
+/// The starter lexicon: the `[topics.*]` of config/gazette.toml, read by gazette's own config parser.
+pub fn starter_topics() -> Vec<gazette::select::TopicSpec> {
+    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("config/gazette.toml");
+    let config = gazette::config::Config::from_file(&path).expect("the starter config is valid");
+    config
+        .topics
+        .into_iter()
+        .map(|t| gazette::select::TopicSpec {
+            name: t.name,
+            keywords: t.keywords,
+            exclude: t.exclude,
+        })
+        .collect()
+}

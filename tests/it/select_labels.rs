@@ -2,13 +2,13 @@
 //!
 //! `tests/data/select-labels.json` names items of the real feeds by (file, link or id) and
 //! says which report the same event and which are on-topic for the starter topics
-//! (`starter-topics.toml`). The whole set goes through `select` in one window, as one digest.
+//! (the `[topics.*]` of `config/gazette.toml`). The whole set goes through `select` in one window, as one digest.
 
 use crate::select_feeds as feeds;
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 
-use gazette::select::{cluster, select, text, Candidate, Options, Selection, TopicSpec};
+use gazette::select::{cluster, select, text, Candidate, Options, Selection};
 use serde_json::Value;
 
 type Key = (String, String);
@@ -18,28 +18,6 @@ fn key(v: &Value) -> Key {
         v[0].as_str().unwrap().to_string(),
         v[1].as_str().unwrap().to_string(),
     )
-}
-
-fn starter_topics() -> Vec<TopicSpec> {
-    let text = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/config/gazette.toml"))
-        .unwrap();
-    let doc: toml::Table = toml::from_str(&text).unwrap();
-    let list = |t: &toml::Value, k: &str| -> Vec<String> {
-        t.get(k)
-            .and_then(|v| v.as_array())
-            .map(|a| a.iter().map(|s| s.as_str().unwrap().to_string()).collect())
-            .unwrap_or_default()
-    };
-    doc["topics"]
-        .as_table()
-        .unwrap()
-        .iter()
-        .map(|(name, t)| TopicSpec {
-            name: name.clone(),
-            keywords: list(t, "keywords"),
-            exclude: list(t, "exclude"),
-        })
-        .collect()
 }
 
 struct Labels {
@@ -137,7 +115,7 @@ fn run_with_candidates() -> Option<(Vec<Key>, Selection, Labels, Vec<Candidate>)
     let candidates: Vec<_> = items.iter().map(|it| it.candidate.clone()).collect();
     let now = candidates.iter().map(|c| c.published).max().unwrap();
     let opts = Options {
-        topics: starter_topics(),
+        topics: feeds::starter_topics(),
         max_stories: usize::MAX,
         max_per_section: None,
         now,
