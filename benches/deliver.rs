@@ -102,11 +102,15 @@ fn word(n: usize) -> String {
     w
 }
 
-/// A feed whose digest renders to about 50 KB of HTML: 32 distinct stories with long leads.
+/// Stories in the digest: about 50 KB per message on the wire, as the issue asks.
+const STORIES: usize = 18;
+
+/// A feed whose digest renders to a message of about 50 KB: [`STORIES`] distinct stories with
+/// long leads.
 fn feed(dir: &Path) -> PathBuf {
     let now = chrono::Utc::now();
     let mut items = String::new();
-    for i in 0..32 {
+    for i in 0..STORIES {
         let date = (now - chrono::Duration::hours(i as i64 + 1)).to_rfc2822();
         let title = format!(
             "{} {} {} over {} {}",
@@ -136,6 +140,11 @@ fn feed(dir: &Path) -> PathBuf {
     path
 }
 
+/// gazette's parallel SMTP connections (`GAZETTE_BENCH_CONNECTIONS`, default 4).
+fn connections() -> usize {
+    env_usize("GAZETTE_BENCH_CONNECTIONS", 4)
+}
+
 /// A gazette home with `n` confirmed subscribers, sending to `port`.
 fn home(n: usize, port: u16) -> (tempfile::TempDir, PathBuf) {
     let dir = tempfile::tempdir().unwrap();
@@ -155,7 +164,7 @@ path = "{db}"
 [delivery]
 url = "smtp://127.0.0.1:{port}"
 max_per_second = 100000
-connections = 4
+connections = {connections}
 
 [[feeds]]
 url = "{feed}"
@@ -165,10 +174,11 @@ name = "weekly"
 title = "Bench Weekly"
 schedule = "0 8 * * MON"
 window = "7d"
-max_stories = 32
-max_per_section = 32
+max_stories = {STORIES}
+max_per_section = {STORIES}
 "#,
             db = dir.path().join("gazette.db").display(),
+            connections = connections(),
             feed = feed.display()
         ),
     )
@@ -227,8 +237,14 @@ fn gazette(config: &Path, args: &[&str]) -> Command {
 /// Runs `gazette send` under /usr/bin/time -v.
 fn measure_send(config: &Path, n: usize, what: &str) -> Row {
     let t = Instant::now();
-    let out = Command::new("/usr/bin/time")
-        .arg("-v")
+    let mut cmd = Command::new("/usr/bin/time");
+    cmd.arg("-v");
+    // GAZETTE_BENCH_WRAP runs the send under a profiler, e.g. `perf record -g -o /tmp/p.data`
+    // (its CPU then counts too).
+    if let Ok(wrap) = std::env::var("GAZETTE_BENCH_WRAP") {
+        cmd.args(wrap.split_whitespace());
+    }
+    let out = cmd
         .arg(env!("CARGO_BIN_EXE_gazette"))
         .arg("--config")
         .arg(config)
@@ -317,20 +333,29 @@ fn main() {
     );
 
     let mut rows = Vec::new();
-    rows.push(smtplib(sink.port, &eml, n, 1));
-    rows.push(smtplib(sink.port, &eml, n, 4));
+    // GAZETTE_BENCH_SMTPLIB=0 skips the smtplib rows (when profiling gazette alone).
+    if env_usize("GAZETTE_BENCH_SMTPLIB", 1) > 0 {
+        rows.push(smtplib(sink.port, &eml, n, 1));
+        rows.push(smtplib(sink.port, &eml, n, 4));
+    }
     let (_dir, config) = home(n, sink.port);
     rows.push(measure_send(
         &config,
         n,
-        "gazette send, 4 connections, rendering each message",
+        &format!(
+            "gazette send, {} connections, rendering each message",
+            connections()
+        ),
     ));
     if big > 0 {
         let (_dir, config) = home(big, sink.port);
         rows.push(measure_send(
             &config,
             big,
-            "gazette send, 4 connections, rendering each message",
+            &format!(
+                "gazette send, {} connections, rendering each message",
+                connections()
+            ),
         ));
     }
     let received = sink.stop();

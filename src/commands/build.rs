@@ -105,7 +105,7 @@ fn eml(g: &Gazette, plan: &Plan) -> Result<Vec<u8>> {
         attempts: 0,
         reply: None,
     };
-    Ok(sender.compose(&d, &plan.view)?.formatted())
+    Ok(sender.composer(&plan.view)?.compose(&d)?.formatted())
 }
 
 fn open_in_browser(path: &std::path::Path) -> Result<()> {

@@ -229,6 +229,7 @@ async fn dry_run(
     };
     let domain = g.config.newsletter.from.email.domain();
     let mut written = Vec::new();
+    let composer = sender.composer(view)?;
     for (i, r) in recipients.iter().enumerate() {
         let d = Delivery {
             id: 0,
@@ -245,7 +246,7 @@ async fn dry_run(
             attempts: 0,
             reply: None,
         };
-        let message = sender.compose(&d, view)?;
+        let message = composer.compose(&d)?;
         let name = format!(
             "{}-{}-{}.eml",
             view.digest.name,

@@ -4,37 +4,55 @@
 //! step. Here the steps of the parallel connections that arrive while a commit is running are
 //! applied together in the next transaction: same guarded single-row UPDATEs, same durability
 //! before each caller proceeds, fewer fsyncs.
+//!
+//! Parallel connections rarely reach the ledger at the same instant (the SMTP server serves
+//! them in turn), so, like PostgreSQL's `commit_delay`, the writer waits up to
+//! [`COMMIT_DELAY`] for the other senders' steps before it commits; with one sender it never
+//! waits.
 
-use std::sync::Arc;
+use std::sync::{mpsc, Arc};
+use std::time::{Duration, Instant};
 
 use anyhow::Result;
-use tokio::sync::{mpsc, oneshot};
+use tokio::sync::oneshot;
 
 use crate::store::{Applied, Step, Store};
 
-/// Steps in one transaction at most.
+/// Jobs in one transaction at most.
 const GROUP: usize = 64;
 
+/// How long the writer waits for the other senders' steps before committing.
+pub const COMMIT_DELAY: Duration = Duration::from_millis(2);
+
 struct Job {
-    step: Step,
+    steps: Vec<Step>,
     now: chrono::DateTime<chrono::Utc>,
-    done: oneshot::Sender<Result<Applied, String>>,
+    done: oneshot::Sender<Result<Vec<Applied>, String>>,
 }
 
 /// A writer thread applying ledger steps in groups; stops when dropped.
 pub struct Ledger {
-    jobs: Option<mpsc::UnboundedSender<Job>>,
+    jobs: Option<mpsc::Sender<Job>>,
     thread: Option<std::thread::JoinHandle<()>>,
 }
 
 impl Ledger {
-    pub fn start(store: Arc<Store>) -> Ledger {
-        let (tx, mut rx) = mpsc::unbounded_channel::<Job>();
+    /// Starts the writer for `senders` parallel senders (each waits for its own step).
+    pub fn start(store: Arc<Store>, senders: usize) -> Ledger {
+        let (tx, rx) = mpsc::channel::<Job>();
         let thread = std::thread::Builder::new()
             .name("gazette-ledger".into())
             .spawn(move || {
-                while let Some(first) = rx.blocking_recv() {
+                while let Ok(first) = rx.recv() {
                     let mut jobs = vec![first];
+                    let deadline = Instant::now() + COMMIT_DELAY;
+                    while jobs.len() < senders.clamp(1, GROUP) {
+                        let left = deadline.saturating_duration_since(Instant::now());
+                        match rx.recv_timeout(left) {
+                            Ok(j) => jobs.push(j),
+                            Err(_) => break,
+                        }
+                    }
                     while jobs.len() < GROUP {
                         match rx.try_recv() {
                             Ok(j) => jobs.push(j),
@@ -42,11 +60,14 @@ impl Ledger {
                         }
                     }
                     let now = jobs.iter().map(|j| j.now).max().unwrap_or_default();
-                    let steps: Vec<Step> = jobs.iter().map(|j| j.step.clone()).collect();
+                    let steps: Vec<Step> =
+                        jobs.iter().flat_map(|j| j.steps.iter().cloned()).collect();
                     match store.apply(&steps, now) {
                         Ok(applied) => {
-                            for (job, a) in jobs.into_iter().zip(applied) {
-                                let _ = job.done.send(Ok(a));
+                            let mut applied = applied.into_iter();
+                            for job in jobs {
+                                let mine = applied.by_ref().take(job.steps.len()).collect();
+                                let _ = job.done.send(Ok(mine));
                             }
                         }
                         Err(e) => {
@@ -65,13 +86,18 @@ impl Ledger {
         }
     }
 
-    /// Applies one step; returns once it is committed.
-    pub async fn apply(&self, step: Step, now: chrono::DateTime<chrono::Utc>) -> Result<Applied> {
+    /// Applies steps in one transaction (with those of other callers waiting at that moment);
+    /// returns once they are committed.
+    pub async fn apply(
+        &self,
+        steps: Vec<Step>,
+        now: chrono::DateTime<chrono::Utc>,
+    ) -> Result<Vec<Applied>> {
         let (done, rx) = oneshot::channel();
         self.jobs
             .as_ref()
             .expect("ledger running")
-            .send(Job { step, now, done })
+            .send(Job { steps, now, done })
             .map_err(|_| anyhow::anyhow!("the ledger writer stopped"))?;
         rx.await
             .map_err(|_| anyhow::anyhow!("the ledger writer stopped"))?

@@ -4,9 +4,11 @@
 //! header can be injected.
 
 use anyhow::{Context, Result};
-use lettre::message::header::{ContentType, HeaderName, HeaderValue};
-use lettre::message::{Mailbox, MultiPart, SinglePart};
+use lettre::message::header::{ContentTransferEncoding, ContentType, HeaderName, HeaderValue};
+use lettre::message::{Body, Mailbox, MultiPart, SinglePart};
 use lettre::Message;
+
+use crate::render::{Piece, Values};
 
 /// Everything one message needs.
 pub struct Email<'a> {
@@ -14,8 +16,8 @@ pub struct Email<'a> {
     pub reply_to: Option<&'a Mailbox>,
     pub to: Mailbox,
     pub subject: &'a str,
-    pub text: String,
-    pub html: String,
+    pub text: Body,
+    pub html: Body,
     pub message_id: &'a str,
     pub date: std::time::SystemTime,
     /// `List-Id` value, e.g. `"Policy Wire weekly" <weekly.digest.example.org>`.
@@ -77,6 +79,72 @@ pub fn build(
         message.sign(dkim);
     }
     Ok(message)
+}
+
+/// A body part of an issue's email, quoted-printable encoded once per issue except for the
+/// recipient's fields, which are encoded per message. Each field starts on a fresh encoded line
+/// (after a soft line break, `=` CRLF, which decoders remove), so the pieces encode
+/// independently.
+pub struct EncodedPart {
+    chunks: Vec<Chunk>,
+    encoded_len: usize,
+}
+
+enum Chunk {
+    Encoded(Vec<u8>),
+    Fill(Piece),
+}
+
+impl EncodedPart {
+    pub fn new(pieces: &[Piece]) -> EncodedPart {
+        let chunks: Vec<Chunk> = pieces
+            .iter()
+            .map(|p| match p {
+                Piece::Literal(s) => Chunk::Encoded(quoted_printable(s)),
+                other => Chunk::Fill(other.clone()),
+            })
+            .collect();
+        let encoded_len = chunks
+            .iter()
+            .map(|c| match c {
+                Chunk::Encoded(b) => b.len() + SOFT_BREAK.len(),
+                Chunk::Fill(_) => 0,
+            })
+            .sum();
+        EncodedPart {
+            chunks,
+            encoded_len,
+        }
+    }
+
+    /// The part filled in with one recipient's values.
+    pub fn body(&self, v: &Values) -> Body {
+        let mut out = Vec::with_capacity(self.encoded_len + 512);
+        let mut field = String::new();
+        for (i, chunk) in self.chunks.iter().enumerate() {
+            if i > 0 && !out.ends_with(b"\r\n") {
+                out.extend_from_slice(SOFT_BREAK);
+            }
+            match chunk {
+                Chunk::Encoded(bytes) => out.extend_from_slice(bytes),
+                Chunk::Fill(piece) => {
+                    field.clear();
+                    piece.fill(v, &mut field);
+                    out.extend_from_slice(&quoted_printable(&field));
+                }
+            }
+        }
+        Body::dangerous_pre_encoded(out, ContentTransferEncoding::QuotedPrintable)
+    }
+}
+
+const SOFT_BREAK: &[u8] = b"=\r\n";
+
+/// `s` with CRLF line endings, quoted-printable encoded.
+fn quoted_printable(s: &str) -> Vec<u8> {
+    Body::new_with_encoding(s.to_string(), ContentTransferEncoding::QuotedPrintable)
+        .map(Body::into_vec)
+        .unwrap_or_default()
 }
 
 /// A `List-Id` value (RFC 2919): `"Name" <digest.domain>`, the name RFC 2047-encoded when it is

@@ -3,6 +3,8 @@
 //!
 //! Documented field by field in `templates/README.md`; keep the two in step.
 
+use std::borrow::Cow;
+
 use serde::Serialize;
 
 use super::markdown::{markdown_to_text, sanitize_fragment};
@@ -31,7 +33,7 @@ pub(crate) struct DigestContext<'a> {
     web_url: String,
     archive_url: String,
     subscribe_url: String,
-    subscriber: Option<SubscriberContext<'a>>,
+    subscriber: Option<&'a SubscriberContext<'a>>,
     links: Vec<LinkRef>,
 }
 
@@ -63,11 +65,28 @@ struct AlsoContext<'a> {
     link_ref: Option<usize>,
 }
 
-#[derive(Serialize)]
-struct SubscriberContext<'a> {
-    email: &'a str,
-    name: Option<&'a str>,
-    unsubscribe_url: String,
+/// The recipient as templates see it: the name trimmed (`None` when blank), the unsubscribe
+/// link validated (`""` when it is not an absolute http(s) or mailto link).
+#[derive(Serialize, Debug, Clone)]
+pub(crate) struct SubscriberContext<'a> {
+    pub(crate) email: Cow<'a, str>,
+    pub(crate) name: Option<Cow<'a, str>>,
+    pub(crate) unsubscribe_url: String,
+}
+
+impl<'a> SubscriberContext<'a> {
+    pub(crate) fn of(p: &'a Personal) -> Self {
+        SubscriberContext {
+            email: Cow::Borrowed(&p.email),
+            name: p
+                .name
+                .as_deref()
+                .map(str::trim)
+                .filter(|n| !n.is_empty())
+                .map(Cow::Borrowed),
+            unsubscribe_url: absolute_link(&p.unsubscribe_url).unwrap_or_default(),
+        }
+    }
 }
 
 /// Positions `(section, story)` of the `keep` best-ranked stories, ties broken by display order.
@@ -97,7 +116,7 @@ pub(crate) fn total_stories(issue: &IssueView) -> usize {
 /// Builds the context for `digest.*`, showing only the stories at `kept` positions.
 pub(crate) fn digest_context<'a>(
     issue: &'a IssueView,
-    personal: Option<&'a Personal>,
+    subscriber: Option<&'a SubscriberContext<'a>>,
     kept: &[(usize, usize)],
 ) -> DigestContext<'a> {
     let mut refs = LinkRefs::default();
@@ -176,11 +195,7 @@ pub(crate) fn digest_context<'a>(
         archive_url: absolute_http(&issue.archive_url).unwrap_or_default(),
         subscribe_url: absolute_http(&issue.subscribe_url).unwrap_or_default(),
         sections,
-        subscriber: personal.map(|p| SubscriberContext {
-            email: &p.email,
-            name: p.name.as_deref().map(str::trim).filter(|n| !n.is_empty()),
-            unsubscribe_url: absolute_link(&p.unsubscribe_url).unwrap_or_default(),
-        }),
+        subscriber,
         links: refs.into_vec(),
     }
 }

@@ -9,6 +9,7 @@
 mod context;
 mod inline;
 mod markdown;
+mod personalize;
 mod templates;
 mod text;
 mod url;
@@ -19,17 +20,24 @@ use std::path::Path;
 use anyhow::{Context as _, Result};
 
 pub use self::markdown::{markdown_to_safe_html, markdown_to_text, sanitize_fragment};
+pub use self::personalize::{Escape, Field, Filled, Piece, Prepared, PreparedEmail, Values};
 pub use self::text::{wrap, LinkRef, LinkRefs, TEXT_WIDTH};
 pub use self::view::{
     AlsoView, ConfirmView, DigestView, IssueView, NewsletterView, Personal, SectionView, StoryView,
 };
 
-use self::context::{best_ranked, confirm_context, digest_context, total_stories};
+use self::context::{
+    best_ranked, confirm_context, digest_context, total_stories, SubscriberContext,
+};
 use self::inline::inline_css;
 use self::templates::{TemplateSet, BUILTIN};
 
 /// Gmail clips messages above ~102 KB; stay well below, since transfer encoding adds bytes.
 pub const DEFAULT_MAX_HTML_BYTES: usize = 90_000;
+
+/// Bytes of the budget kept for a subscriber's own fields (address, name, unsubscribe link), so
+/// that every copy of an issue shows the same stories.
+pub const PERSONAL_RESERVE: usize = 1_024;
 
 /// The three renderings of one copy of an issue.
 #[derive(Debug, Clone)]
@@ -76,58 +84,123 @@ impl Renderer {
     /// copy: no greeting, a generic subscribe link instead of an unsubscribe link, and no size
     /// budget (it is the page the "N more stories" link points to).
     ///
-    /// For a recipient, when the HTML exceeds the budget the highest-`rank` stories are left
-    /// out of all three renderings until it fits, and `dropped` says how many.
+    /// A recipient's copy shows the stories of [`Renderer::prepare_email`]: when the issue's HTML
+    /// exceeds the budget less [`PERSONAL_RESERVE`], the highest-`rank` stories are left out of
+    /// all three renderings until it fits, and `dropped` says how many. (Fields longer than the
+    /// reserve cost that copy more stories.)
     pub fn render(&self, issue: &IssueView, personal: Option<&Personal>) -> Result<Rendered> {
-        self.render_parts(issue, personal, true)
+        let sub = personal.map(SubscriberContext::of);
+        self.render_parts(issue, sub.as_ref(), true)
     }
 
-    /// What one recipient's email needs: HTML and text, without the Markdown (rendered per
-    /// message at send time, so the third template is skipped).
+    /// What one recipient's email needs: HTML and text, without the Markdown.
     pub fn render_email(&self, issue: &IssueView, personal: &Personal) -> Result<Rendered> {
-        self.render_parts(issue, Some(personal), false)
+        self.render_parts(issue, Some(&SubscriberContext::of(personal)), false)
+    }
+
+    /// Renders the issue's email once, for [`PreparedEmail::for_recipient`] to fill in per
+    /// recipient; identical, byte for byte, to [`Renderer::render_email`] (each variant is
+    /// checked against it with a probe recipient, and left out when they differ).
+    pub fn prepare_email(&self, issue: &IssueView) -> Result<PreparedEmail> {
+        let kept = self.email_stories(issue)?;
+        let mut variants = [None, None];
+        for with_name in [false, true] {
+            let placeholders = personalize::placeholder_subscriber(with_name);
+            let (html, text) = personalize::with_placeholders(|| -> Result<_> {
+                Ok((
+                    self.html(issue, Some(&placeholders), &kept)?,
+                    self.text(issue, Some(&placeholders), &kept)?,
+                ))
+            })?;
+            let prepared = personalize::parse(&html, true)
+                .zip(personalize::parse(&text, false))
+                .map(|(html, text)| Prepared { html, text });
+            let probe = personalize::probe(with_name);
+            let sub = SubscriberContext::of(&probe);
+            let values = personalize::values(&sub);
+            let expected = (
+                self.html(issue, Some(&sub), &kept)?,
+                self.text(issue, Some(&sub), &kept)?,
+            );
+            let checked = prepared.filter(|p| (p.html(&values), p.text(&values)) == expected);
+            if checked.is_none() {
+                tracing::info!(
+                    with_name,
+                    "the templates change subscriber fields; each copy is rendered in full"
+                );
+            }
+            variants[usize::from(with_name)] = checked;
+        }
+        Ok(PreparedEmail {
+            variants,
+            dropped: total_stories(issue) - kept.len(),
+            max_html_bytes: self.max_html_bytes,
+        })
     }
 
     fn render_parts(
         &self,
         issue: &IssueView,
-        personal: Option<&Personal>,
+        sub: Option<&SubscriberContext>,
         with_markdown: bool,
     ) -> Result<Rendered> {
         let total = total_stories(issue);
-        let mut kept = best_ranked(issue, total);
-        let mut html = self.html(issue, personal, &kept)?;
-        if personal.is_some() && html.len() > self.max_html_bytes {
-            (kept, html) = self.fit(issue, personal, total)?;
-        }
-        let ctx = tera_context(&digest_context(issue, personal, &kept))?;
-        let text = self.templates.render("digest.txt", &ctx)?;
+        let (kept, html) = match sub {
+            None => {
+                let kept = best_ranked(issue, total);
+                let html = self.html(issue, None, &kept)?;
+                (kept, html)
+            }
+            Some(sub) => {
+                let kept = self.email_stories(issue)?;
+                let html = self.html(issue, Some(sub), &kept)?;
+                match html.len() > self.max_html_bytes {
+                    true => self.fit(issue, Some(sub), total, self.max_html_bytes)?,
+                    false => (kept, html),
+                }
+            }
+        };
+        let text = self.text(issue, sub, &kept)?;
         let markdown = match with_markdown {
-            true => tidy_text(&self.templates.render("digest.md", &ctx)?),
+            true => tidy_text(&self.digest("digest.md", issue, sub, &kept)?),
             false => String::new(),
         };
         Ok(Rendered {
             html,
-            text: tidy_text(&text),
+            text,
             markdown,
             dropped: total - kept.len(),
         })
     }
 
-    /// The most best-ranked stories whose HTML fits the budget (binary search on the count).
+    /// The stories every subscriber's copy shows: the best-ranked whose HTML, with placeholder
+    /// fields, fits the budget less [`PERSONAL_RESERVE`].
+    fn email_stories(&self, issue: &IssueView) -> Result<Vec<(usize, usize)>> {
+        let total = total_stories(issue);
+        let placeholders = personalize::placeholder_subscriber(true);
+        let budget = self.max_html_bytes.saturating_sub(PERSONAL_RESERVE);
+        let kept = best_ranked(issue, total);
+        if self.html(issue, Some(&placeholders), &kept)?.len() <= budget {
+            return Ok(kept);
+        }
+        Ok(self.fit(issue, Some(&placeholders), total, budget)?.0)
+    }
+
+    /// The most best-ranked stories whose HTML fits `budget` (binary search on the count).
     fn fit(
         &self,
         issue: &IssueView,
-        personal: Option<&Personal>,
+        sub: Option<&SubscriberContext>,
         total: usize,
+        budget: usize,
     ) -> Result<(Vec<(usize, usize)>, String)> {
         let (mut lo, mut hi) = (0, total);
         let mut best = None;
         while lo < hi {
             let mid = (lo + hi) / 2;
             let kept = best_ranked(issue, mid);
-            let html = self.html(issue, personal, &kept)?;
-            if html.len() <= self.max_html_bytes {
+            let html = self.html(issue, sub, &kept)?;
+            if html.len() <= budget {
                 best = Some((kept, html));
                 lo = mid + 1;
             } else {
@@ -136,20 +209,40 @@ impl Renderer {
         }
         best.with_context(|| {
             format!(
-                "issue HTML exceeds {} bytes even with no stories; shorten the template or intro",
-                self.max_html_bytes
+                "issue HTML exceeds {budget} bytes even with no stories; shorten the template or \
+                 intro"
             )
         })
+    }
+
+    /// One of the `digest.*` templates over the stories at `kept`.
+    fn digest(
+        &self,
+        template: &str,
+        issue: &IssueView,
+        sub: Option<&SubscriberContext>,
+        kept: &[(usize, usize)],
+    ) -> Result<String> {
+        let ctx = tera_context(&digest_context(issue, sub, kept))?;
+        self.templates.render(template, &ctx)
     }
 
     fn html(
         &self,
         issue: &IssueView,
-        personal: Option<&Personal>,
+        sub: Option<&SubscriberContext>,
         kept: &[(usize, usize)],
     ) -> Result<String> {
-        let ctx = tera_context(&digest_context(issue, personal, kept))?;
-        inline_css(&self.templates.render("digest.html", &ctx)?)
+        inline_css(&self.digest("digest.html", issue, sub, kept)?)
+    }
+
+    fn text(
+        &self,
+        issue: &IssueView,
+        sub: Option<&SubscriberContext>,
+        kept: &[(usize, usize)],
+    ) -> Result<String> {
+        Ok(tidy_text(&self.digest("digest.txt", issue, sub, kept)?))
     }
 
     /// Renders the double opt-in email: `(html, text)`.

@@ -176,7 +176,10 @@ fn override_files(dir: &Path) -> Result<Vec<(String, PathBuf)>> {
 fn register_filters(tera: &mut Tera) {
     tera.register_filter("wrap", |v: &Value, args: &HashMap<String, Value>| {
         let width = usize_arg(args, "width", TEXT_WIDTH)?;
-        Ok(Value::String(wrap(&as_text(v, "wrap")?, width)))
+        let text = as_text(v, "wrap")?;
+        let wrapped =
+            super::personalize::deferred_wrap(&text, width).unwrap_or_else(|| wrap(&text, width));
+        Ok(Value::String(wrapped))
     });
     tera.register_filter("underline", |v: &Value, args: &HashMap<String, Value>| {
         let ch = match args.get("char") {

@@ -90,16 +90,18 @@ impl Step {
         Ok(match self {
             Step::Claim { id } => Applied::Claim(claim(tx, *id, &now)?),
             Step::Sent { id, reply } => {
-                let n = tx.execute(
+                let n = tx.prepare_cached(
                     "UPDATE deliveries SET status = 'sent', reply = ?2, updated = ?3 WHERE id = ?1 AND status = 'sending'",
+                )?
+                .execute(
                     params![id, reply, now],
                 )?;
                 if n == 1 {
-                    tx.execute(
+                    tx.prepare_cached(
                         "UPDATE subscribers SET failures = 0 WHERE failures != 0
                          AND id = (SELECT subscriber_id FROM deliveries WHERE id = ?1)",
-                        [id],
-                    )?;
+                    )?
+                    .execute([id])?;
                 }
                 Applied::Bounced(false)
             }
@@ -108,16 +110,20 @@ impl Step {
                 reply,
                 next_attempt,
             } => {
-                tx.execute(
+                tx.prepare_cached(
                     "UPDATE deliveries SET status = 'queued', reply = ?2, next_attempt = ?3, updated = ?4
                      WHERE id = ?1 AND status = 'sending'",
+                )?
+                .execute(
                     params![id, reply, ts(*next_attempt), now],
                 )?;
                 Applied::Bounced(false)
             }
             Step::Unknown { id, reply } => {
-                tx.execute(
+                tx.prepare_cached(
                     "UPDATE deliveries SET status = 'unknown', reply = ?2, updated = ?3 WHERE id = ?1 AND status = 'sending'",
+                )?
+                .execute(
                     params![id, reply, now],
                 )?;
                 Applied::Bounced(false)
@@ -127,20 +133,26 @@ impl Step {
                 reply,
                 bounce_after,
             } => {
-                let n = tx.execute(
+                let n = tx.prepare_cached(
                     "UPDATE deliveries SET status = 'failed', reply = ?2, updated = ?3 WHERE id = ?1 AND status = 'sending'",
+                )?
+                .execute(
                     params![id, reply, now],
                 )?;
                 let Some(bounce_after) = bounce_after.filter(|_| n == 1) else {
                     return Ok(Applied::Bounced(false));
                 };
-                tx.execute(
+                tx.prepare_cached(
                     "UPDATE subscribers SET failures = failures + 1 WHERE id = (SELECT subscriber_id FROM deliveries WHERE id = ?1)",
+                )?
+                .execute(
                     [id],
                 )?;
-                let n = tx.execute(
+                let n = tx.prepare_cached(
                     "UPDATE subscribers SET status = 'bouncing' WHERE status = 'confirmed' AND failures >= ?2
                      AND id = (SELECT subscriber_id FROM deliveries WHERE id = ?1)",
+                )?
+                .execute(
                     params![id, bounce_after],
                 )?;
                 Applied::Bounced(n == 1)
@@ -150,13 +162,14 @@ impl Step {
 }
 
 fn claim(tx: &rusqlite::Transaction<'_>, id: i64, now: &str) -> Result<Claim> {
-    let claimed = tx.execute(
-        "UPDATE deliveries SET status = 'sending', attempts = attempts + 1, updated = ?2
+    let claimed = tx
+        .prepare_cached(
+            "UPDATE deliveries SET status = 'sending', attempts = attempts + 1, updated = ?2
          WHERE id = ?1 AND status = 'queued'
          AND (subscriber_id IS NULL OR EXISTS (SELECT 1 FROM subscribers s
               WHERE s.id = deliveries.subscriber_id AND s.status = 'confirmed'))",
-        params![id, now],
-    )?;
+        )?
+        .execute(params![id, now])?;
     if claimed == 1 {
         return Ok(Claim::Claimed);
     }
@@ -172,8 +185,10 @@ fn claim(tx: &rusqlite::Transaction<'_>, id: i64, now: &str) -> Result<Claim> {
     let Some(why) = why else {
         return Ok(Claim::Gone);
     };
-    tx.execute(
+    tx.prepare_cached(
         "UPDATE deliveries SET status = 'failed', reply = ?2, updated = ?3 WHERE id = ?1 AND status = 'queued'",
+    )?
+    .execute(
         params![id, why, now],
     )?;
     Ok(Claim::Skipped(why))

@@ -8,5 +8,7 @@ mod html_checks;
 mod markdown_roundtrip;
 /// A user template folder overrides built-ins; errors name file and line.
 mod overrides;
+/// An issue rendered once and filled in per recipient equals a full render per recipient.
+mod personalize;
 /// insta snapshots of html, text and markdown for the fixture issue.
 mod snapshots;
