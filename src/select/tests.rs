@@ -402,3 +402,21 @@ fn mangled_text_is_repaired_before_matching() {
     assert_eq!(sel.explain[0].cluster, sel.explain[1].cluster);
     assert!(sel.explain[0].topics.iter().any(|(t, _)| t == "ivory"));
 }
+
+#[test]
+fn cluster_terms_fold_accents_and_spell_small_numbers_as_digits() {
+    let term = |w: &str| cluster::term(&text::token(w).stem).into_owned();
+    for (w, t) in [
+        ("five", "5"),
+        ("Cinq", "5"),
+        ("fünf", "5"),
+        ("sechs", "6"),
+        ("trois", "3"),
+        ("5", "5"),
+        ("Bouaké", "bouake"),
+        ("Président", "president"),
+        ("Fort", "fort"),
+    ] {
+        assert_eq!(term(w), t, "{w}");
+    }
+}
