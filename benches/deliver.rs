@@ -4,8 +4,9 @@
 //! peak memory at 100,000 subscribers.
 //!
 //! Run: `bash tests/run.sh` once (or create tests/.venv with aiosmtpd), then
-//! `cargo bench --bench deliver` (`GAZETTE_BENCH_N=10000`, `GAZETTE_BENCH_BIG=100000`; set
-//! `GAZETTE_BENCH_BIG=0` to skip the large run). Needs `/usr/bin/time`.
+//! `cargo bench --bench deliver` (`GAZETTE_BENCH_N=10000`, `GAZETTE_BENCH_BIG=100000`,
+//! `GAZETTE_BENCH_CONNECTIONS=4,8`; set `GAZETTE_BENCH_BIG=0` to skip the large run,
+//! `GAZETTE_BENCH_SMTPLIB=0` to skip smtplib). Needs `/usr/bin/time`.
 
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
@@ -140,13 +141,17 @@ fn feed(dir: &Path) -> PathBuf {
     path
 }
 
-/// gazette's parallel SMTP connections (`GAZETTE_BENCH_CONNECTIONS`, default 4).
-fn connections() -> usize {
-    env_usize("GAZETTE_BENCH_CONNECTIONS", 4)
+/// gazette's parallel SMTP connections, one measured run each (`GAZETTE_BENCH_CONNECTIONS`,
+/// default `4,8`; the large run uses the last).
+fn connection_counts() -> Vec<usize> {
+    let list = std::env::var("GAZETTE_BENCH_CONNECTIONS").unwrap_or_else(|_| "4,8".into());
+    list.split(',')
+        .filter_map(|c| c.trim().parse().ok())
+        .collect()
 }
 
 /// A gazette home with `n` confirmed subscribers, sending to `port`.
-fn home(n: usize, port: u16) -> (tempfile::TempDir, PathBuf) {
+fn home(n: usize, port: u16, connections: usize) -> (tempfile::TempDir, PathBuf) {
     let dir = tempfile::tempdir().unwrap();
     let feed = feed(dir.path());
     let config = dir.path().join("gazette.toml");
@@ -178,7 +183,7 @@ max_stories = {STORIES}
 max_per_section = {STORIES}
 "#,
             db = dir.path().join("gazette.db").display(),
-            connections = connections(),
+            connections = connections,
             feed = feed.display()
         ),
     )
@@ -303,7 +308,7 @@ fn main() {
     let sink = Sink::start(work.path());
 
     // One message as gazette renders it, for smtplib to send copies of.
-    let (dir, config) = home(1, sink.port);
+    let (dir, config) = home(1, sink.port, 1);
     let out = gazette(&config, &["-q", "fetch"]).output().unwrap();
     assert!(
         out.status.success(),
@@ -338,25 +343,16 @@ fn main() {
         rows.push(smtplib(sink.port, &eml, n, 1));
         rows.push(smtplib(sink.port, &eml, n, 4));
     }
-    let (_dir, config) = home(n, sink.port);
-    rows.push(measure_send(
-        &config,
-        n,
-        &format!(
-            "gazette send, {} connections, rendering each message",
-            connections()
-        ),
-    ));
-    if big > 0 {
-        let (_dir, config) = home(big, sink.port);
-        rows.push(measure_send(
-            &config,
-            big,
-            &format!(
-                "gazette send, {} connections, rendering each message",
-                connections()
-            ),
-        ));
+    let counts = connection_counts();
+    for &c in &counts {
+        let (_dir, config) = home(n, sink.port, c);
+        let what = format!("gazette send, {c} connections, rendering each message");
+        rows.push(measure_send(&config, n, &what));
+    }
+    if let (true, Some(&c)) = (big > 0, counts.last()) {
+        let (_dir, config) = home(big, sink.port, c);
+        let what = format!("gazette send, {c} connections, rendering each message");
+        rows.push(measure_send(&config, big, &what));
     }
     let received = sink.stop();
     println!(
