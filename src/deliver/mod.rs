@@ -105,11 +105,31 @@ impl Sender<'_> {
         let composer = self.composer(view)?;
         let ledger = Ledger::start(self.store.clone(), self.config.delivery.connections.max(1));
         let mut due_by = (self.clock)();
+        let mut outages = 0;
         loop {
             if self.stopping() {
                 break;
             }
-            self.pass(&ledger, issue_id, &composer, due_by).await?;
+            if let Some(reason) = self.pass(&ledger, issue_id, &composer, due_by).await? {
+                // The circuit breaker: the server cannot be used, so stop and wait (doubling)
+                // instead of spending every row's attempts; give up after `max_attempts`
+                // outages in a row, the rows still queued for the next run.
+                outages += 1;
+                let queued = self.store.delivery_counts(issue_id)?.queued;
+                if outages >= i64::from(self.config.delivery.max_attempts.max(1)) {
+                    self.transport.close().await;
+                    anyhow::bail!(
+                        "SMTP server unavailable after {outages} tries: {reason}; {queued} \
+                         deliveries stay queued (`gazette send` resumes them)"
+                    );
+                }
+                let wait = backoff(self.config.delivery.backoff_base(), outages);
+                tracing::warn!(issue = issue_id, %reason, ?wait, queued, "SMTP server unavailable; sending paused");
+                self.pause(wait).await;
+                due_by = (self.clock)();
+                continue;
+            }
+            outages = 0;
             // Rows requeued after a transient failure are due later; wait for the first one.
             let Some(due) = self.store.next_retry(issue_id)? else {
                 break;
@@ -121,14 +141,7 @@ impl Sender<'_> {
             let wait = (due - now).to_std().unwrap_or_default();
             if !wait.is_zero() {
                 tracing::info!(issue = issue_id, wait = ?wait, "transient failures; waiting to retry");
-                // In short steps, so that a stop request is not held up by a long backoff.
-                let until = tokio::time::Instant::now() + wait;
-                while tokio::time::Instant::now() < until && !self.stopping() {
-                    tokio::time::sleep_until(
-                        until.min(tokio::time::Instant::now() + Duration::from_millis(250)),
-                    )
-                    .await;
-                }
+                self.pause(wait).await;
             }
             // Measured against the waited-for time too, so that a pinned clock still advances.
             due_by = due.max(now);
@@ -137,20 +150,32 @@ impl Sender<'_> {
         self.store.delivery_counts(issue_id)
     }
 
+    /// Waits `wait`, in short steps, so that a stop request is not held up by a long backoff.
+    async fn pause(&self, wait: Duration) {
+        let until = tokio::time::Instant::now() + wait;
+        while tokio::time::Instant::now() < until && !self.stopping() {
+            tokio::time::sleep_until(
+                until.min(tokio::time::Instant::now() + Duration::from_millis(250)),
+            )
+            .await;
+        }
+    }
+
     fn stopping(&self) -> bool {
         self.stop
             .is_some_and(|s| s.load(std::sync::atomic::Ordering::SeqCst))
     }
 
     /// One pass over the rows due now, paged from the ledger: `delivery.connections` workers,
-    /// message starts at most `max_per_second`.
+    /// message starts at most `max_per_second`. Ends early, with the reason, when the server
+    /// turns out to be unavailable.
     async fn pass(
         &self,
         ledger: &Ledger,
         issue_id: i64,
         composer: &Composer<'_>,
         due_by: chrono::DateTime<chrono::Utc>,
-    ) -> Result<()> {
+    ) -> Result<Option<String>> {
         let pace = Pace::new(self.config.delivery.max_per_second);
         let rows = tokio::sync::Mutex::new(Rows {
             issue_id,
@@ -159,10 +184,11 @@ impl Sender<'_> {
             page: Default::default(),
             done: false,
         });
+        let outage = std::sync::Mutex::new(None);
         let workers = (0..self.config.delivery.connections.max(1))
-            .map(|_| self.worker(ledger, &rows, composer, &pace));
+            .map(|_| self.worker(ledger, &rows, composer, &pace, &outage));
         futures_util::future::try_join_all(workers).await?;
-        Ok(())
+        Ok(outage.into_inner().unwrap_or_else(|e| e.into_inner()))
     }
 
     /// Sends rows one after another until none is left. A row's outcome is committed together
@@ -175,10 +201,12 @@ impl Sender<'_> {
         rows: &tokio::sync::Mutex<Rows>,
         composer: &Composer<'_>,
         pace: &Pace,
+        outage: &std::sync::Mutex<Option<String>>,
     ) -> Result<()> {
         let mut pending: Option<Outcome> = None;
+        let unavailable = || outage.lock().unwrap_or_else(|e| e.into_inner()).is_some();
         loop {
-            if self.stopping() {
+            if self.stopping() || unavailable() {
                 break;
             }
             let Some(d) = self.next_row(rows).await? else {
@@ -204,7 +232,14 @@ impl Sender<'_> {
                 }
                 _ => continue,
             }
-            pending = Some(self.attempt(d, message).await);
+            let outcome = self.attempt(d, message).await;
+            if let Step::Release { reply, .. } = &outcome.step {
+                outage
+                    .lock()
+                    .unwrap_or_else(|e| e.into_inner())
+                    .get_or_insert_with(|| reply.clone());
+            }
+            pending = Some(outcome);
         }
         self.commit(ledger, pending.take(), None).await?;
         Ok(())
@@ -293,6 +328,7 @@ impl Sender<'_> {
                 };
                 (step, Turn::Done)
             }
+            Err(SendError::Unavailable(reply)) => (Step::Release { id, reply }, Turn::Requeued),
             Err(SendError::Ambiguous(reply)) => {
                 tracing::warn!(to = %d.email, %reply, "delivery in doubt; not retried");
                 (Step::Unknown { id, reply }, Turn::Done)

@@ -49,6 +49,8 @@ pub struct Pool {
 
 /// Where a transaction stopped.
 enum Stage {
+    /// MAIL FROM: a 5xx here refuses the sender, not the recipient.
+    Mail,
     /// Nothing was accepted: retry, or report a rejection.
     Before,
     /// The final "." went out and no reply came back: the outcome is unknown.
@@ -75,7 +77,7 @@ impl Pool {
         };
         let mut result = self.transaction(&mut conn, envelope, bytes).await;
         // A pooled connection the server closed while idle fails at MAIL FROM: replace it once.
-        if !fresh && matches!(&result, Err((Stage::Before, e)) if !e.is_reply()) {
+        if !fresh && matches!(&result, Err((Stage::Before | Stage::Mail, e)) if !e.is_reply()) {
             conn.abort().await;
             conn = self.connect().await?;
             result = self.transaction(&mut conn, envelope, bytes).await;
@@ -128,14 +130,14 @@ impl Pool {
 
     async fn connect(&self) -> Result<AsyncSmtpConnection, SendError> {
         let t = &self.target;
-        let transient = |e: StepError| {
+        let unavailable = |e: StepError| {
             let text = match e {
                 StepError::Transient(s) | StepError::Permanent(s) | StepError::Broken(s) => s,
             };
-            SendError::Transient(format!("connect {}:{}: {text}", t.host, t.port))
+            SendError::Unavailable(format!("connect {}:{}: {text}", t.host, t.port))
         };
         let hello = ClientId::default();
-        let tls = || TlsParameters::new(t.host.clone()).map_err(|e| transient(e.into()));
+        let tls = || TlsParameters::new(t.host.clone()).map_err(|e| unavailable(e.into()));
         let mut conn = if t.security == Security::Implicit {
             let connect = AsyncSmtpConnection::connect_tokio1(
                 (t.host.as_str(), t.port),
@@ -144,7 +146,7 @@ impl Pool {
                 Some(tls()?),
                 None,
             );
-            within(t.timeout, connect).await.map_err(transient)?
+            within(t.timeout, connect).await.map_err(unavailable)?
         } else {
             // Our own socket, to turn Nagle off: lettre writes the message and the final "."
             // separately, and on loopback Nagle plus delayed ACKs cost 40 ms per message.
@@ -155,24 +157,23 @@ impl Pool {
             .await
             .map_err(|_| StepError::Broken("timed out".into()))
             .and_then(|r| r.map_err(|e| StepError::Broken(e.to_string())))
-            .map_err(transient)?;
+            .map_err(unavailable)?;
             let _ = tcp.set_nodelay(true);
             let connect = AsyncSmtpConnection::connect_with_transport(Box::new(tcp), &hello);
-            within(t.timeout, connect).await.map_err(transient)?
+            within(t.timeout, connect).await.map_err(unavailable)?
         };
         if t.security == Security::StartTls {
             within(t.timeout, conn.starttls(tls()?, &hello))
                 .await
-                .map_err(transient)?;
+                .map_err(unavailable)?;
         }
         if let Some(creds) = &t.credentials {
             let auth = conn.auth(&[Mechanism::Plain, Mechanism::Login], creds);
             within(t.timeout, auth).await.map_err(|e| {
-                // A rejected login will not fix itself; everything else may.
                 if let StepError::Permanent(text) = e {
-                    SendError::Permanent(format!("SMTP login: {text}"))
+                    SendError::Unavailable(format!("SMTP login: {text}"))
                 } else {
-                    transient(e)
+                    unavailable(e)
                 }
             })?;
         }
@@ -196,7 +197,7 @@ impl Pool {
             conn.command(Mail::new(envelope.from().cloned(), options)),
         )
         .await
-        .map_err(before)?;
+        .map_err(|e| (Stage::Mail, e))?;
         for to in envelope.to() {
             within(t, conn.command(Rcpt::new(to.clone(), vec![])))
                 .await
@@ -283,13 +284,16 @@ impl From<Error> for StepError {
 /// Maps a failed transaction to what the ledger does with it.
 fn classify(stage: Stage, e: StepError) -> SendError {
     match (stage, e) {
+        (Stage::Mail, StepError::Permanent(text)) => {
+            SendError::Unavailable(format!("the server refused our sender: {text}"))
+        }
         (_, StepError::Permanent(text)) => SendError::Permanent(text),
         (_, StepError::Transient(text)) => SendError::Transient(text),
         (Stage::AfterDot, StepError::Broken(text)) => SendError::Ambiguous(format!(
             "no reply after the message was sent, the server may have it: {text}"
         )),
         // A dropped connection or a timeout before the final ".": nothing was accepted.
-        (Stage::Before, StepError::Broken(text)) => SendError::Transient(text),
+        (Stage::Before | Stage::Mail, StepError::Broken(text)) => SendError::Transient(text),
     }
 }
 

@@ -19,6 +19,11 @@ pub enum SendError {
     /// 5xx: this recipient will not take it.
     #[error("{0}")]
     Permanent(String),
+    /// The server could not be used at all: no connection, no greeting, STARTTLS or login
+    /// failed, or it refused our MAIL FROM with a 5xx. Nothing was sent and it is not the
+    /// recipient's doing: the send pauses (see `Sender::deliver_issue`).
+    #[error("{0}")]
+    Unavailable(String),
     /// The connection failed after the whole message went out and before the server answered:
     /// the server may have accepted it. Never retried automatically (RFC 1047).
     #[error("{0}")]

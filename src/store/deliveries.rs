@@ -51,6 +51,9 @@ pub enum Step {
     Claim { id: i64 },
     /// sending → sent, with the server's reply; resets the subscriber's failure streak.
     Sent { id: i64, reply: String },
+    /// sending → queued without spending the attempt: the server could not be used at all, so
+    /// nothing was tried for this recipient.
+    Release { id: i64, reply: String },
     /// sending → queued after a transient failure (4xx, dropped connection), due at
     /// `next_attempt`.
     Retry {
@@ -117,6 +120,14 @@ impl Step {
                 .execute(
                     params![id, reply, ts(*next_attempt), now],
                 )?;
+                Applied::Bounced(false)
+            }
+            Step::Release { id, reply } => {
+                tx.prepare_cached(
+                    "UPDATE deliveries SET status = 'queued', reply = ?2, attempts = attempts - 1, updated = ?3
+                     WHERE id = ?1 AND status = 'sending'",
+                )?
+                .execute(params![id, reply, now])?;
                 Applied::Bounced(false)
             }
             Step::Unknown { id, reply } => {

@@ -549,3 +549,44 @@ fn a_dkim_key_under_2048_bits_is_refused_at_config_check() {
     assert_eq!(code, 2, "{err}");
     assert!(err.contains("1024 bits") && err.contains("2048"), "{err}");
 }
+
+#[test]
+fn an_unreachable_server_pauses_the_send_and_spends_no_attempts() {
+    let Some(sink) = SmtpSink::start(&[]) else {
+        return;
+    };
+    let dir = tempdir();
+    // A loopback port where nothing listens: every connection is refused.
+    let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let dead = format!("smtp://127.0.0.1:{}", closed.local_addr().unwrap().port());
+    drop(closed);
+    let config = setup(dir.path(), &sink, "connections = 2\nmax_attempts = 2", "");
+    let good = std::fs::read_to_string(&config).unwrap();
+    std::fs::write(&config, good.replace(&sink.url(), &dead)).unwrap();
+    let emails = addresses(6);
+    import(dir.path(), &config, &emails);
+    let (code, _, err) = run(&config, &["send"]);
+    assert_eq!(code, 1, "{err}");
+    assert!(
+        err.contains("SMTP server unavailable after 2 tries")
+            && err.contains("6 deliveries stay queued"),
+        "{err}"
+    );
+    // Nothing was tried for any recipient: no attempt spent, nobody failed or bouncing.
+    let queued = rows(&show(&config, 1));
+    assert_eq!(queued.len(), 6);
+    assert!(
+        queued.values().all(|r| r.0 == "queued" && r.1 == 0),
+        "{queued:?}"
+    );
+    let (_, list, _) = run(&config, &["subscribers", "list"]);
+    assert!(!list.contains("bouncing"), "{list}");
+    // The server is back: the next send finishes the issue, each address once.
+    std::fs::write(&config, good).unwrap();
+    let (code, _, err) = run(&config, &["send", "--no-fetch"]);
+    assert_eq!(code, 0, "{err}");
+    let got = received(&sink);
+    assert_eq!(got.len(), 6, "{got:?}");
+    assert!(got.values().all(|n| *n == 1), "{got:?}");
+    assert!(rows(&show(&config, 1)).values().all(|r| r.0 == "sent"));
+}
