@@ -521,6 +521,25 @@ fn the_server_gets_a_signed_standard_message_with_both_parts() {
         let to = m.to().unwrap().first().unwrap();
         assert_eq!(to.name(), Some("Zoë \"Z\" Ünal"));
     }
+
+    // The double opt-in mail is signed with the same key.
+    let (code, _, err) = run(
+        &config,
+        &["subscribers", "add", "pending@example.net", "--pending"],
+    );
+    assert_eq!(code, 0, "{err}");
+    let messages = sink.messages();
+    assert_eq!(messages.len(), 3);
+    let (rcpts, confirm) = &messages[2];
+    assert_eq!(rcpts, &vec!["pending@example.net".to_string()]);
+    assert!(
+        String::from_utf8_lossy(confirm).contains("Confirm your subscription"),
+        "not the confirmation mail"
+    );
+    assert!(
+        dkim_verifies(confirm, &public),
+        "the confirmation mail is not signed"
+    );
 }
 
 #[test]
