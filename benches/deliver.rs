@@ -196,14 +196,10 @@ max_per_section = {STORIES}
         "email,name,digests\nreader000000@example.net,Reader 0,\n",
     )
     .unwrap();
-    let out = gazette(&config, &["subscribers", "import", csv.to_str().unwrap()])
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    succeeded(&mut gazette(
+        &config,
+        &["subscribers", "import", csv.to_str().unwrap()],
+    ));
     let mut db = rusqlite::Connection::open(dir.path().join("gazette.db")).unwrap();
     let tx = db.transaction().unwrap();
     let (digests, created): (String, String) = tx
@@ -230,6 +226,17 @@ max_per_section = {STORIES}
     }
     tx.commit().unwrap();
     (dir, config)
+}
+
+/// Runs `cmd` and returns its output; panics with its stderr if it failed.
+fn succeeded(cmd: &mut Command) -> std::process::Output {
+    let out = cmd.output().unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    out
 }
 
 fn gazette(config: &Path, args: &[&str]) -> Command {
@@ -276,17 +283,12 @@ fn measure_send(config: &Path, n: usize, what: &str) -> Row {
 }
 
 fn smtplib(port: u16, template: &Path, n: usize, procs: usize) -> Row {
-    let out = Command::new(python())
-        .arg(Path::new(ROOT).join("benches/smtplib_send.py"))
-        .args(["--port", &port.to_string(), "--count", &n.to_string()])
-        .args(["--procs", &procs.to_string(), "--template"])
-        .arg(template)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
+    let out = succeeded(
+        Command::new(python())
+            .arg(Path::new(ROOT).join("benches/smtplib_send.py"))
+            .args(["--port", &port.to_string(), "--count", &n.to_string()])
+            .args(["--procs", &procs.to_string(), "--template"])
+            .arg(template),
     );
     let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     Row {
@@ -309,24 +311,12 @@ fn main() {
 
     // One message as gazette renders it, for smtplib to send copies of.
     let (dir, config) = home(1, sink.port, 1);
-    let out = gazette(&config, &["-q", "fetch"]).output().unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    succeeded(&mut gazette(&config, &["-q", "fetch"]));
     let eml = dir.path().join("sample.eml");
-    let out = gazette(
+    succeeded(&mut gazette(
         &config,
         &["build", "--format", "eml", "--out", eml.to_str().unwrap()],
-    )
-    .output()
-    .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    ));
     let size = std::fs::metadata(&eml).unwrap().len();
     let html = gazette(&config, &["build", "--format", "html"])
         .output()

@@ -37,6 +37,8 @@ pub struct Gazette {
     pub store: Arc<Store>,
     pub renderer: Renderer,
     pub clock: Clock,
+    /// The DKIM key, read on first use (see [`Gazette::dkim`]).
+    dkim: std::sync::OnceLock<Option<lettre::message::dkim::DkimConfig>>,
 }
 
 /// The next issue of a digest, planned but not stored.
@@ -67,7 +69,19 @@ impl Gazette {
             store,
             renderer,
             clock,
+            dkim: Default::default(),
         })
+    }
+
+    /// The same store and clock with a reloaded config and templates (the preview's live reload).
+    pub fn reloaded(&self, config: Config, renderer: Renderer) -> Gazette {
+        Gazette {
+            config,
+            store: self.store.clone(),
+            renderer,
+            clock: self.clock.clone(),
+            dkim: Default::default(),
+        }
     }
 
     pub fn now(&self) -> DateTime<Utc> {
@@ -351,15 +365,17 @@ impl Gazette {
 }
 
 impl Gazette {
-    /// The DKIM signing config, when `[delivery]` has one.
-    pub fn dkim(&self) -> Result<Option<lettre::message::dkim::DkimConfig>> {
-        let d = &self.config.delivery;
-        match (&d.dkim_key, &d.dkim_selector, &d.dkim_domain) {
-            (Some(k), Some(s), Some(dom)) => {
-                Ok(Some(crate::deliver::message::dkim_config(k, s, dom)?))
-            }
-            _ => Ok(None),
+    /// The DKIM signing config, when `[delivery]` has one; the key file is read once.
+    pub fn dkim(&self) -> Result<Option<&lettre::message::dkim::DkimConfig>> {
+        if let Some(loaded) = self.dkim.get() {
+            return Ok(loaded.as_ref());
         }
+        let d = &self.config.delivery;
+        let loaded = match (&d.dkim_key, &d.dkim_selector, &d.dkim_domain) {
+            (Some(k), Some(s), Some(dom)) => Some(crate::deliver::message::dkim_config(k, s, dom)?),
+            _ => None,
+        };
+        Ok(self.dkim.get_or_init(|| loaded).as_ref())
     }
 
     /// Delivers an issue's queued rows through `[delivery] url`; `tick` after each finished row.
@@ -383,7 +399,7 @@ impl Gazette {
             renderer: &self.renderer,
             transport: &transport,
             tokens: &tokens,
-            dkim: dkim.as_ref(),
+            dkim,
             clock: &clock,
             tick,
             stop,

@@ -95,7 +95,7 @@ pub async fn run(g: &Gazette, args: SendArgs, out: Out) -> Result<ExitCode> {
     }
     let recipients = recipients(g, &args, &digest.name)?;
     if args.dry_run {
-        return dry_run(g, &plan.view, recipients, &tokens, dkim.as_ref(), out).await;
+        return dry_run(g, &plan.view, recipients, &tokens, dkim, out).await;
     }
     if recipients.is_empty() {
         anyhow::bail!(

@@ -140,23 +140,31 @@ impl Piece {
     }
 }
 
+/// The entity that stands for `c` where `e` applies, if it needs one.
+fn entity(e: Escape, c: char) -> Option<&'static str> {
+    match (e, c) {
+        (Escape::HtmlText | Escape::HtmlAttribute, '&') => Some("&amp;"),
+        (Escape::HtmlText | Escape::HtmlAttribute, '\u{a0}') => Some("&nbsp;"),
+        (Escape::HtmlText, '<') => Some("&lt;"),
+        (Escape::HtmlText, '>') => Some("&gt;"),
+        (Escape::HtmlAttribute, '"') => Some("&quot;"),
+        _ => None,
+    }
+}
+
 fn escape_into(s: &str, e: Escape, out: &mut String) {
     for c in s.chars() {
-        match (e, c) {
-            (Escape::HtmlText | Escape::HtmlAttribute, '&') => out.push_str("&amp;"),
-            (Escape::HtmlText | Escape::HtmlAttribute, '\u{a0}') => out.push_str("&nbsp;"),
-            (Escape::HtmlText, '<') => out.push_str("&lt;"),
-            (Escape::HtmlText, '>') => out.push_str("&gt;"),
-            (Escape::HtmlAttribute, '"') => out.push_str("&quot;"),
-            _ => out.push(c),
+        match entity(e, c) {
+            Some(entity) => out.push_str(entity),
+            None => out.push(c),
         }
     }
 }
 
 fn escaped_len(s: &str, e: Escape) -> usize {
-    let mut out = String::new();
-    escape_into(s, e, &mut out);
-    out.len()
+    s.chars()
+        .map(|c| entity(e, c).map_or(c.len_utf8(), str::len))
+        .sum()
 }
 
 /// Cuts text rendered with placeholders into pieces. `html` tracks whether each placeholder

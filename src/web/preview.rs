@@ -266,12 +266,7 @@ fn reload(state: &AppState) {
         );
     let problem = match loaded {
         Ok((config, renderer)) => {
-            let fresh = Gazette {
-                config,
-                store: old.store.clone(),
-                renderer,
-                clock: old.clock.clone(),
-            };
+            let fresh = old.reloaded(config, renderer);
             *state
                 .inner
                 .gazette

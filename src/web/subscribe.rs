@@ -231,7 +231,7 @@ pub async fn send_confirmation(
             unsubscribe_url: None,
             unsubscribe_mailto: None,
         },
-        g.dkim()?.as_ref(),
+        g.dkim()?,
     )?;
     let file = format!(
         "confirm-{id}-{nonce:016x}-{}.eml",

@@ -84,6 +84,19 @@ fn labels() -> Labels {
     }
 }
 
+impl Labels {
+    /// Whether two items report the same event; `None` when the labels leave it open (one of
+    /// them is only related to the other's event).
+    fn same_event(&self, a: &Key, b: &Key) -> Option<bool> {
+        let (ea, eb) = (self.event_of.get(a), self.event_of.get(b));
+        let (ra, rb) = (self.related_of.get(a), self.related_of.get(b));
+        let ambiguous = [(ra, eb), (ra, rb), (ea, rb)]
+            .iter()
+            .any(|(x, y)| x.is_some() && x == y);
+        (!ambiguous).then(|| ea.is_some() && ea == eb)
+    }
+}
+
 /// Precision and recall from true positives, false positives and false negatives.
 fn pr(tp: usize, fp: usize, fneg: usize) -> (f64, f64) {
     let p = if tp + fp == 0 {
@@ -177,18 +190,9 @@ fn measure() -> Option<(f64, f64)> {
     let mut same_language = (0, 0);
     for i in 0..keys.len() {
         for j in i + 1..keys.len() {
-            let (ei, ej) = (labels.event_of.get(&keys[i]), labels.event_of.get(&keys[j]));
-            let (ri, rj) = (
-                labels.related_of.get(&keys[i]),
-                labels.related_of.get(&keys[j]),
-            );
-            let ambiguous = [(ri, ej), (ri, rj), (ei, rj)]
-                .iter()
-                .any(|(a, b)| a.is_some() && a == b);
-            if ambiguous {
+            let Some(truth) = labels.same_event(&keys[i], &keys[j]) else {
                 continue;
-            }
-            let truth = ei.is_some() && ei == ej;
+            };
             let predicted = sel.explain[i].cluster == sel.explain[j].cluster;
             if truth && is_english(&keys[i].0) && is_english(&keys[j].0) {
                 english.0 += predicted as usize;
@@ -336,23 +340,20 @@ fn print_cluster_errors() {
     let sim = cluster::similarities(&docs);
     for i in 0..keys.len() {
         for j in i + 1..keys.len() {
-            let (ei, ej) = (labels.event_of.get(&keys[i]), labels.event_of.get(&keys[j]));
-            let (ri, rj) = (
-                labels.related_of.get(&keys[i]),
-                labels.related_of.get(&keys[j]),
-            );
-            let ambiguous = [(ri, ej), (ri, rj), (ei, rj)]
-                .iter()
-                .any(|(a, b)| a.is_some() && a == b);
-            let truth = ei.is_some() && ei == ej;
+            let Some(truth) = labels.same_event(&keys[i], &keys[j]) else {
+                continue;
+            };
             let predicted = sel.explain[i].cluster == sel.explain[j].cluster;
-            if truth != predicted && !ambiguous {
+            if truth != predicted {
                 let same_lang = language(&keys[i].0) == language(&keys[j].0);
                 let same_feed = keys[i].0 == keys[j].0;
                 let hours = (candidates[i].published - candidates[j].published)
                     .num_hours()
                     .abs();
-                let event = ei.or(ej).map_or("-", |&e| labels.names[e].as_str());
+                let event = [&keys[i], &keys[j]]
+                    .iter()
+                    .find_map(|k| labels.event_of.get(*k))
+                    .map_or("-", |&e| labels.names[e].as_str());
                 eprintln!(
                     "{} {:.3} {} {} {hours}h {event} | {} | {}",
                     if truth { "FN" } else { "FP" },

@@ -20,11 +20,9 @@ fn list(dir: &std::path::Path) -> serde_json::Value {
 fn add_list_remove() {
     let dir = setup();
     let d = dir.path();
-    let (code, _, err) = gazette(
+    let (code, _, err) = subscribers(
+        d,
         &[
-            "--config",
-            "gazette.toml",
-            "subscribers",
             "add",
             "Ada@EXAMPLE.org",
             "--name",
@@ -32,37 +30,16 @@ fn add_list_remove() {
             "--digest",
             "weekly",
         ],
-        d,
     );
     assert_eq!(code, 0, "{err}");
     let l = list(d);
     assert_eq!(l[0]["email"], "Ada@example.org");
     assert_eq!(l[0]["status"], "confirmed");
     assert_eq!(l[0]["digests"], serde_json::json!(["weekly"]));
-    let (code, _, err) = gazette(
-        &[
-            "--config",
-            "gazette.toml",
-            "subscribers",
-            "add",
-            "x@y.org",
-            "--digest",
-            "monthly",
-        ],
-        d,
-    );
+    let (code, _, err) = subscribers(d, &["add", "x@y.org", "--digest", "monthly"]);
     assert_eq!(code, 1);
     assert!(err.contains("no digest named \"monthly\""), "{err}");
-    let (code, _, _) = gazette(
-        &[
-            "--config",
-            "gazette.toml",
-            "subscribers",
-            "remove",
-            "ada@example.org",
-        ],
-        d,
-    );
+    let (code, _, _) = subscribers(d, &["remove", "ada@example.org"]);
     assert_eq!(code, 0);
     assert_eq!(list(d).as_array().unwrap().len(), 0);
 }
@@ -76,16 +53,7 @@ fn import_rejects_bad_lines_by_number_and_is_idempotent() {
         "email,name,digests\nok@example.org,Ok,weekly\nnot-an-address,Bad,\n",
     )
     .unwrap();
-    let (code, _, err) = gazette(
-        &[
-            "--config",
-            "gazette.toml",
-            "subscribers",
-            "import",
-            "bad.csv",
-        ],
-        d,
-    );
+    let (code, _, err) = subscribers(d, &["import", "bad.csv"]);
     assert_eq!(code, 1);
     assert!(
         err.contains("bad.csv:3:") && err.contains("not-an-address"),
@@ -98,30 +66,12 @@ fn import_rejects_bad_lines_by_number_and_is_idempotent() {
     );
 
     std::fs::write(d.join("good.csv"), "email,name,digests\nann@example.org,Ann,weekly;daily\nbo@example.org,,\n\"cy@example.org\",\"Cy, Jr.\",daily\n").unwrap();
-    let (code, out, err) = gazette(
-        &[
-            "--config",
-            "gazette.toml",
-            "subscribers",
-            "import",
-            "good.csv",
-        ],
-        d,
-    );
+    let (code, out, err) = subscribers(d, &["import", "good.csv"]);
     assert_eq!(code, 0, "{err}");
     assert!(out.contains("3 added, 0 updated, 0 unchanged"), "{out}");
-    let (_, out, _) = gazette(
-        &[
-            "--config",
-            "gazette.toml",
-            "subscribers",
-            "import",
-            "good.csv",
-        ],
-        d,
-    );
+    let (_, out, _) = subscribers(d, &["import", "good.csv"]);
     assert!(out.contains("0 added, 0 updated, 3 unchanged"), "{out}");
-    let (code, csv, _) = gazette(&["--config", "gazette.toml", "subscribers", "export"], d);
+    let (code, csv, _) = subscribers(d, &["export"]);
     assert_eq!(code, 0);
     assert_eq!(csv, "email,name,digests\nann@example.org,Ann,weekly;daily\nbo@example.org,,\ncy@example.org,\"Cy, Jr.\",daily\n");
 }
@@ -138,17 +88,7 @@ fn add_pending_sends_a_confirmation_mail() {
     );
     write_config(dir.path(), &text);
     let d = dir.path();
-    let (code, out, err) = gazette(
-        &[
-            "--config",
-            "gazette.toml",
-            "subscribers",
-            "add",
-            "new@example.org",
-            "--pending",
-        ],
-        d,
-    );
+    let (code, out, err) = subscribers(d, &["add", "new@example.org", "--pending"]);
     assert_eq!(code, 0, "{err}");
     assert!(out.contains("pending; confirmation mail sent"), "{out}");
     assert_eq!(list(d)[0]["status"], "pending");
@@ -163,17 +103,7 @@ fn add_pending_sends_a_confirmation_mail() {
         "{mail}"
     );
     // Asking again the same day sends nothing more (per-address cap).
-    let (_, out, _) = gazette(
-        &[
-            "--config",
-            "gazette.toml",
-            "subscribers",
-            "add",
-            "new@example.org",
-            "--pending",
-        ],
-        d,
-    );
+    let (_, out, _) = subscribers(d, &["add", "new@example.org", "--pending"]);
     assert!(out.contains("not sending another"), "{out}");
     assert_eq!(std::fs::read_dir(&outbox).unwrap().count(), 1);
 }
@@ -188,16 +118,7 @@ fn import_leaves_unsubscribed_addresses_alone() {
         "email,name,digests\nann@example.org,Ann,\nbo@example.org,Bo,\n",
     )
     .unwrap();
-    let (code, _, err) = gazette(
-        &[
-            "--config",
-            "gazette.toml",
-            "subscribers",
-            "import",
-            "list.csv",
-        ],
-        d,
-    );
+    let (code, _, err) = subscribers(d, &["import", "list.csv"]);
     assert_eq!(code, 0, "{err}");
     {
         let store = gazette::store::Store::open(&d.join("gazette.db")).unwrap();
@@ -211,16 +132,7 @@ fn import_leaves_unsubscribed_addresses_alone() {
             )
             .unwrap();
     }
-    let (code, out, err) = gazette(
-        &[
-            "--config",
-            "gazette.toml",
-            "subscribers",
-            "import",
-            "list.csv",
-        ],
-        d,
-    );
+    let (code, out, err) = subscribers(d, &["import", "list.csv"]);
     assert_eq!(code, 0, "{err}");
     assert!(
         out.contains("0 added, 0 updated, 1 unchanged, 1 unsubscribed (left alone)"),
@@ -229,4 +141,11 @@ fn import_leaves_unsubscribed_addresses_alone() {
     let l = list(d);
     assert_eq!(l[0]["email"], "ann@example.org");
     assert_eq!(l[0]["status"], "unsubscribed");
+}
+
+/// `gazette --config gazette.toml subscribers ARGS` in `d`.
+fn subscribers(d: &std::path::Path, args: &[&str]) -> (i32, String, String) {
+    let mut all = vec!["--config", "gazette.toml", "subscribers"];
+    all.extend_from_slice(args);
+    gazette(&all, d)
 }
