@@ -282,6 +282,74 @@ fn measure_send(config: &Path, n: usize, what: &str) -> Row {
     }
 }
 
+/// The floor under any sender: one blocking connection sending the same prepared bytes with the
+/// fewest syscalls (one write per command, the message and its "." in one write), no rendering,
+/// no ledger. `pipelined` sends MAIL, RCPT and DATA in one write (RFC 2920): two round trips per
+/// message instead of four. CPU is this process's user+system time during the loop.
+fn floor(port: u16, template: &Path, n: usize, pipelined: bool) -> Row {
+    use std::io::{Read, Write};
+    let raw = std::fs::read(template).unwrap();
+    let text = String::from_utf8_lossy(&raw).replace("\r\n", "\n");
+    let mut data = String::with_capacity(text.len() + 4096);
+    for line in text.lines() {
+        if line.starts_with('.') {
+            data.push('.');
+        }
+        data.push_str(line);
+        data.push_str("\r\n");
+    }
+    data.push_str(".\r\n");
+    let usage = || {
+        // SAFETY: getrusage writes into the zeroed struct we own.
+        let mut u: libc::rusage = unsafe { std::mem::zeroed() };
+        unsafe { libc::getrusage(libc::RUSAGE_SELF, &mut u) };
+        let secs = |t: libc::timeval| t.tv_sec as f64 + t.tv_usec as f64 / 1e6;
+        secs(u.ru_utime) + secs(u.ru_stime)
+    };
+    let mut conn = std::net::TcpStream::connect(("127.0.0.1", port)).unwrap();
+    conn.set_nodelay(true).unwrap();
+    let mut buf = [0u8; 4096];
+    // Reads until `replies` complete reply lines (no multi-line replies after EHLO).
+    let mut read = |conn: &mut std::net::TcpStream, replies: usize| {
+        let mut got = 0;
+        while got < replies {
+            let k = conn.read(&mut buf).unwrap();
+            assert!(k > 0, "sink closed the connection");
+            got += buf[..k].iter().filter(|&&b| b == b'\n').count();
+        }
+    };
+    read(&mut conn, 1);
+    conn.write_all(b"HELO bench\r\n").unwrap();
+    read(&mut conn, 1);
+    let (t, cpu) = (Instant::now(), usage());
+    for i in 0..n {
+        let mail = "MAIL FROM:<digest@news.example.org>\r\n";
+        let rcpt = format!("RCPT TO:<floor{i:06}@example.net>\r\n");
+        if pipelined {
+            conn.write_all(format!("{mail}{rcpt}DATA\r\n").as_bytes())
+                .unwrap();
+            read(&mut conn, 3);
+        } else {
+            for cmd in [mail, &rcpt, "DATA\r\n"] {
+                conn.write_all(cmd.as_bytes()).unwrap();
+                read(&mut conn, 1);
+            }
+        }
+        conn.write_all(data.as_bytes()).unwrap();
+        read(&mut conn, 1);
+    }
+    let (seconds, cpu_seconds) = (t.elapsed().as_secs_f64(), usage() - cpu);
+    conn.write_all(b"QUIT\r\n").unwrap();
+    let how = if pipelined { "pipelined, 2" } else { "4" };
+    Row {
+        what: format!("floor: Rust, 1 connection, prepared bytes, {how} round trips, no ledger"),
+        messages: n,
+        seconds,
+        cpu_seconds,
+        peak_kb: 0,
+    }
+}
+
 fn smtplib(port: u16, template: &Path, n: usize, procs: usize) -> Row {
     let out = succeeded(
         Command::new(python())
@@ -332,6 +400,11 @@ fn main() {
     if env_usize("GAZETTE_BENCH_SMTPLIB", 1) > 0 {
         rows.push(smtplib(sink.port, &eml, n, 1));
         rows.push(smtplib(sink.port, &eml, n, 4));
+    }
+    // GAZETTE_BENCH_FLOOR=1 adds the floor rows: what sending alone costs the kernel.
+    if env_usize("GAZETTE_BENCH_FLOOR", 0) > 0 {
+        rows.push(floor(sink.port, &eml, n, false));
+        rows.push(floor(sink.port, &eml, n, true));
     }
     let counts = connection_counts();
     for &c in &counts {

@@ -9,7 +9,9 @@ fn main() -> ExitCode {
     restore_sigpipe();
     let cli = gazette::cli::Cli::parse();
     init_tracing(cli.verbose, cli.quiet);
-    let runtime = match tokio::runtime::Builder::new_multi_thread()
+    // One thread: the work is I/O-bound (SMTP, HTTP, fetches), and on one thread the send loop's
+    // connections and ledger hand over without cross-thread wake-ups (BENCHMARKS.md, issue 5).
+    let runtime = match tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
     {

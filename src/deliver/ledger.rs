@@ -1,28 +1,29 @@
 //! Group commit for the send loop. Every ledger step (claim before the SMTP transaction, the
 //! outcome after it) must be durable (`synchronous=FULL`: one fsync per commit) before the
-//! sender goes on, and one fsync per step would cap the loop at about one commit's latency per
-//! step. Here the steps of the parallel connections that arrive while a commit is running are
-//! applied together in the next transaction: same guarded single-row UPDATEs, same durability
-//! before each caller proceeds, fewer fsyncs.
+//! sender goes on. Here the steps of the parallel connections are applied together: same guarded
+//! single-row UPDATEs, same durability before each caller proceeds, fewer fsyncs.
 //!
-//! Parallel connections rarely reach the ledger at the same instant (the SMTP server serves
-//! them in turn), so, like PostgreSQL's `commit_delay`, the writer waits up to
-//! [`COMMIT_DELAY`] for the other senders' steps before it commits; with one sender it never
-//! waits.
+//! The writer is a future run beside the senders on the same thread: no ledger thread and no
+//! cross-thread wake-ups, which cost more CPU than a message's SMTP work on the VMs measured.
+//! When a step arrives, the writer waits until every running sender has a step waiting, or
+//! [`COMMIT_DELAY`] has passed, then commits them all (like PostgreSQL's `commit_delay`). An
+//! SMTP server serves parallel connections in turn, so their replies come one at a time; without
+//! the wait each commit held one or two steps (3,000 messages: 2,897 commits; with 10 ms, 698).
+//! The commit blocks the thread, which is fine: every sender is then waiting for the ledger or
+//! for its server.
 
-use std::sync::{mpsc, Arc};
-use std::time::{Duration, Instant};
+use std::sync::Arc;
 
 use anyhow::Result;
-use tokio::sync::oneshot;
+use tokio::sync::{oneshot, Notify};
 
 use crate::store::{Applied, Step, Store};
 
 /// Jobs in one transaction at most.
 const GROUP: usize = 64;
 
-/// How long the writer waits for the other senders' steps before committing.
-pub const COMMIT_DELAY: Duration = Duration::from_millis(2);
+/// How long a step may wait for the other senders' steps before it is committed anyway.
+const COMMIT_DELAY: std::time::Duration = std::time::Duration::from_millis(10);
 
 struct Job {
     steps: Vec<Step>,
@@ -30,86 +31,120 @@ struct Job {
     done: oneshot::Sender<Result<Vec<Applied>, String>>,
 }
 
-/// A writer thread applying ledger steps in groups; stops when dropped.
+/// The steps waiting for the next commit, and the writer that commits them ([`Ledger::run`]).
 pub struct Ledger {
-    jobs: Option<mpsc::Sender<Job>>,
-    thread: Option<std::thread::JoinHandle<()>>,
+    store: Arc<Store>,
+    /// Senders still running: a group is complete when each of them has a step in it.
+    senders: std::sync::atomic::AtomicUsize,
+    waiting: std::sync::Mutex<Waiting>,
+    wake: Notify,
+}
+
+#[derive(Default)]
+struct Waiting {
+    jobs: Vec<Job>,
+    closed: bool,
 }
 
 impl Ledger {
-    /// Starts the writer for `senders` parallel senders (each waits for its own step).
-    pub fn start(store: Arc<Store>, senders: usize) -> Ledger {
-        let (tx, rx) = mpsc::channel::<Job>();
-        let thread = std::thread::Builder::new()
-            .name("gazette-ledger".into())
-            .spawn(move || {
-                while let Ok(first) = rx.recv() {
-                    let mut jobs = vec![first];
-                    let deadline = Instant::now() + COMMIT_DELAY;
-                    while jobs.len() < senders.clamp(1, GROUP) {
-                        let left = deadline.saturating_duration_since(Instant::now());
-                        match rx.recv_timeout(left) {
-                            Ok(j) => jobs.push(j),
-                            Err(_) => break,
-                        }
-                    }
-                    while jobs.len() < GROUP {
-                        match rx.try_recv() {
-                            Ok(j) => jobs.push(j),
-                            Err(_) => break,
-                        }
-                    }
-                    let now = jobs.iter().map(|j| j.now).max().unwrap_or_default();
-                    let steps: Vec<Step> =
-                        jobs.iter().flat_map(|j| j.steps.iter().cloned()).collect();
-                    match store.apply(&steps, now) {
-                        Ok(applied) => {
-                            let mut applied = applied.into_iter();
-                            for job in jobs {
-                                let mine = applied.by_ref().take(job.steps.len()).collect();
-                                let _ = job.done.send(Ok(mine));
-                            }
-                        }
-                        Err(e) => {
-                            let e = format!("{e:#}");
-                            for job in jobs {
-                                let _ = job.done.send(Err(e.clone()));
-                            }
-                        }
-                    }
-                }
-            })
-            .expect("spawn the ledger thread");
+    pub fn new(store: Arc<Store>, senders: usize) -> Ledger {
         Ledger {
-            jobs: Some(tx),
-            thread: Some(thread),
+            store,
+            senders: senders.into(),
+            waiting: Default::default(),
+            wake: Notify::new(),
         }
     }
 
+    fn waiting(&self) -> std::sync::MutexGuard<'_, Waiting> {
+        self.waiting.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
     /// Applies steps in one transaction (with those of other callers waiting at that moment);
-    /// returns once they are committed.
+    /// returns once they are committed. Needs [`Ledger::run`] polled alongside.
     pub async fn apply(
         &self,
         steps: Vec<Step>,
         now: chrono::DateTime<chrono::Utc>,
     ) -> Result<Vec<Applied>> {
         let (done, rx) = oneshot::channel();
-        self.jobs
-            .as_ref()
-            .expect("ledger running")
-            .send(Job { steps, now, done })
-            .map_err(|_| anyhow::anyhow!("the ledger writer stopped"))?;
+        self.waiting().jobs.push(Job { steps, now, done });
+        self.wake.notify_one();
         rx.await
             .map_err(|_| anyhow::anyhow!("the ledger writer stopped"))?
             .map_err(|e| anyhow::anyhow!("delivery ledger: {e}"))
     }
-}
 
-impl Drop for Ledger {
-    fn drop(&mut self) {
-        drop(self.jobs.take());
-        if let Some(t) = self.thread.take() {
-            let _ = t.join();
+    /// Commits waiting steps, a group at a time, until [`Ledger::close`] is called and nothing
+    /// is left.
+    pub async fn run(&self) {
+        let (mut commits, mut jobs_done) = (0usize, 0usize);
+        loop {
+            let (empty, closed) = {
+                let w = self.waiting();
+                (w.jobs.is_empty(), w.closed)
+            };
+            if empty {
+                if closed {
+                    tracing::debug!(commits, jobs = jobs_done, "ledger writer done");
+                    return;
+                }
+                self.wake.notified().await;
+                continue;
+            }
+            // Wait for the other senders' steps, up to COMMIT_DELAY.
+            let deadline = tokio::time::Instant::now() + COMMIT_DELAY;
+            loop {
+                let senders = self.senders.load(std::sync::atomic::Ordering::SeqCst);
+                if self.waiting().jobs.len() >= senders.clamp(1, GROUP) {
+                    break;
+                }
+                tokio::select! {
+                    _ = self.wake.notified() => {}
+                    _ = tokio::time::sleep_until(deadline) => break,
+                }
+            }
+            let jobs: Vec<Job> = {
+                let mut w = self.waiting();
+                let n = w.jobs.len().min(GROUP);
+                w.jobs.drain(..n).collect()
+            };
+            commits += 1;
+            jobs_done += jobs.len();
+            self.commit(jobs);
+        }
+    }
+
+    /// A sender stopped: groups no longer wait for its steps.
+    pub fn leave(&self) {
+        self.senders
+            .fetch_sub(1, std::sync::atomic::Ordering::SeqCst);
+        self.wake.notify_one();
+    }
+
+    /// Tells [`Ledger::run`] to return once the waiting steps are committed.
+    pub fn close(&self) {
+        self.waiting().closed = true;
+        self.wake.notify_one();
+    }
+
+    fn commit(&self, jobs: Vec<Job>) {
+        let now = jobs.iter().map(|j| j.now).max().unwrap_or_default();
+        let steps: Vec<Step> = jobs.iter().flat_map(|j| j.steps.iter().cloned()).collect();
+        match self.store.apply(&steps, now) {
+            Ok(applied) => {
+                let mut applied = applied.into_iter();
+                for job in jobs {
+                    let mine = applied.by_ref().take(job.steps.len()).collect();
+                    let _ = job.done.send(Ok(mine));
+                }
+            }
+            Err(e) => {
+                let e = format!("{e:#}");
+                for job in jobs {
+                    let _ = job.done.send(Err(e.clone()));
+                }
+            }
         }
     }
 }

@@ -103,14 +103,13 @@ impl Sender<'_> {
     /// backoff up to `delivery.max_attempts`. Returns the final counts.
     pub async fn deliver_issue(&self, issue_id: i64, view: &IssueView) -> Result<DeliveryCounts> {
         let composer = self.composer(view)?;
-        let ledger = Ledger::start(self.store.clone(), self.config.delivery.connections.max(1));
         let mut due_by = (self.clock)();
         let mut outages = 0;
         loop {
             if self.stopping() {
                 break;
             }
-            if let Some(reason) = self.pass(&ledger, issue_id, &composer, due_by).await? {
+            if let Some(reason) = self.pass(issue_id, &composer, due_by).await? {
                 // The circuit breaker: the server cannot be used, so stop and wait (doubling)
                 // instead of spending every row's attempts; give up after `max_attempts`
                 // outages in a row, the rows still queued for the next run.
@@ -171,7 +170,6 @@ impl Sender<'_> {
     /// turns out to be unavailable.
     async fn pass(
         &self,
-        ledger: &Ledger,
         issue_id: i64,
         composer: &Composer<'_>,
         due_by: chrono::DateTime<chrono::Utc>,
@@ -185,9 +183,19 @@ impl Sender<'_> {
             done: false,
         });
         let outage = std::sync::Mutex::new(None);
-        let workers = (0..self.config.delivery.connections.max(1))
-            .map(|_| self.worker(ledger, &rows, composer, &pace, &outage));
-        futures_util::future::try_join_all(workers).await?;
+        let connections = self.config.delivery.connections.max(1);
+        let ledger = Ledger::new(self.store.clone(), connections);
+        let workers = (0..connections).map(|_| async {
+            let done = self.worker(&ledger, &rows, composer, &pace, &outage).await;
+            ledger.leave();
+            done
+        });
+        let senders = async {
+            let done = futures_util::future::try_join_all(workers).await;
+            ledger.close();
+            done
+        };
+        tokio::join!(senders, ledger.run()).0?;
         Ok(outage.into_inner().unwrap_or_else(|e| e.into_inner()))
     }
 
