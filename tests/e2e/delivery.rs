@@ -125,8 +125,9 @@ fn addresses(n: usize) -> Vec<String> {
 
 #[test]
 fn sigkill_mid_issue_then_resume_sends_each_address_exactly_once() {
-    // The sink answers each DATA after 5 ms, so that the kill lands mid-issue.
-    let Some(sink) = SmtpSink::start(&["--delay", "0.005"]) else {
+    // The sink answers each DATA after 5 ms, so that the kill lands mid-issue. It does not offer
+    // PIPELINING here: this test covers the one-command-at-a-time path (the others pipeline).
+    let Some(sink) = SmtpSink::start(&["--delay", "0.005", "--no-pipelining"]) else {
         return;
     };
     let dir = tempdir();
@@ -208,6 +209,10 @@ fn sigkill_mid_issue_then_resume_sends_each_address_exactly_once() {
     let (_, _, err) = run(&config, &["send", "--no-fetch"]);
     assert!(err.contains("nothing"), "{err}");
     assert_eq!(sink.messages().len(), total);
+    assert!(
+        sink.pipelined().iter().all(|&p| !p),
+        "pipelined without PIPELINING"
+    );
 }
 
 #[test]
@@ -401,6 +406,8 @@ fn the_server_gets_a_signed_standard_message_with_both_parts() {
 
     let messages = sink.messages();
     assert_eq!(messages.len(), 2);
+    // The sink offers PIPELINING: each envelope went out in one write.
+    assert_eq!(sink.pipelined(), [true, true]);
     let mut ids = Vec::new();
     for (rcpts, raw) in &messages {
         assert_eq!(rcpts.len(), 1, "only the subscriber is a recipient");

@@ -7,6 +7,9 @@ misbehave on purpose:
   --drop-after N       close the connection without answering the DATA of the Nth message (once)
   --drop-mail N        close the connection on the Nth MAIL FROM (once): nothing was accepted
   --delay SECONDS      wait this long before answering each DATA
+  --no-pipelining      do not offer PIPELINING (RFC 2920) in the EHLO reply; offered by
+                       default, as Postfix and Exim do (aiosmtpd reads pipelined commands but
+                       does not say so)
   --discard            count messages but store nothing (benchmarks); the count is printed
                        as "RECEIVED <n>" on stdout when stdin closes
 Prints "READY <port>" on stdout once it listens on 127.0.0.1.
@@ -22,7 +25,9 @@ from aiosmtpd.smtp import SMTP
 
 
 class Sink:
-    def __init__(self, out, fail451, fail550, drop_after, delay, drop_mail=0, discard=False):
+    def __init__(self, out, fail451, fail550, drop_after, delay, drop_mail=0, discard=False,
+                 pipelining=True):
+        self.pipelining = pipelining
         self.drop_mail = drop_mail
         self.mail_commands = 0
         self.discard = discard
@@ -34,6 +39,12 @@ class Sink:
         self.delay = delay
         self.count = 0
         self.data_commands = 0
+
+    async def handle_EHLO(self, server, session, envelope, hostname, responses):
+        session.host_name = hostname
+        if self.pipelining:
+            responses.insert(1, "250-PIPELINING")
+        return responses
 
     async def handle_MAIL(self, server, session, envelope, address, mail_options):
         self.mail_commands += 1
@@ -52,6 +63,8 @@ class Sink:
             self.seen451.add(addr)
             return "451 4.7.1 <%s>: greylisted, try again later" % address
         envelope.rcpt_tos.append(address)
+        # Whether the client pipelined: its DATA already waits in our read buffer.
+        envelope.pipelined = b"DATA" in bytes(getattr(server._reader, "_buffer", b""))
         return "250 OK"
 
     async def handle_DATA(self, server, session, envelope):
@@ -68,7 +81,8 @@ class Sink:
         with open(stem + ".eml.tmp", "wb") as f:
             f.write(envelope.original_content or envelope.content)
         with open(stem + ".json", "w") as f:
-            json.dump({"mail_from": envelope.mail_from, "rcpt_tos": envelope.rcpt_tos}, f)
+            json.dump({"mail_from": envelope.mail_from, "rcpt_tos": envelope.rcpt_tos,
+                       "pipelined": getattr(envelope, "pipelined", False)}, f)
         os.replace(stem + ".eml.tmp", stem + ".eml")
         return "250 2.0.0 Ok: queued as %06d" % self.count
 
@@ -83,11 +97,12 @@ def main():
     p.add_argument("--delay", type=float, default=0.0)
     p.add_argument("--drop-mail", type=int, default=0)
     p.add_argument("--discard", action="store_true")
+    p.add_argument("--no-pipelining", action="store_true")
     a = p.parse_args()
     os.makedirs(a.dir, exist_ok=True)
     split = lambda s: [x.strip().lower() for x in s.split(",") if x.strip()]
     handler = Sink(a.dir, split(a.fail451), split(a.fail550), a.drop_after, a.delay,
-                   a.drop_mail, a.discard)
+                   a.drop_mail, a.discard, pipelining=not a.no_pipelining)
     port = a.port
     if port == 0:
         import socket

@@ -190,6 +190,26 @@ impl SmtpSink {
     }
 }
 
+impl SmtpSink {
+    /// For each received message, whether its MAIL, RCPT and DATA came in one pipelined write.
+    pub fn pipelined(&self) -> Vec<bool> {
+        let mut names: Vec<_> = std::fs::read_dir(self.dir.path())
+            .unwrap()
+            .filter_map(|e| e.ok().map(|e| e.path()))
+            .filter(|p| p.extension().is_some_and(|x| x == "json"))
+            .collect();
+        names.sort();
+        names
+            .iter()
+            .map(|p| {
+                let env: serde_json::Value =
+                    serde_json::from_str(&std::fs::read_to_string(p).unwrap()).unwrap();
+                env["pipelined"].as_bool().unwrap()
+            })
+            .collect()
+    }
+}
+
 impl Drop for SmtpSink {
     fn drop(&mut self) {
         if let Some(mut stdin) = self.child.stdin.take() {
