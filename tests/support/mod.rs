@@ -165,13 +165,7 @@ impl SmtpSink {
 
     /// Every received message: (envelope recipients, raw bytes), in arrival order.
     pub fn messages(&self) -> Vec<(Vec<String>, Vec<u8>)> {
-        let mut names: Vec<_> = std::fs::read_dir(self.dir.path())
-            .unwrap()
-            .filter_map(|e| e.ok().map(|e| e.path()))
-            .filter(|p| p.extension().is_some_and(|x| x == "eml"))
-            .collect();
-        names.sort();
-        names
+        self.files("eml")
             .into_iter()
             .map(|p| {
                 let env: serde_json::Value = serde_json::from_str(
@@ -191,15 +185,20 @@ impl SmtpSink {
 }
 
 impl SmtpSink {
-    /// For each received message, whether its MAIL, RCPT and DATA came in one pipelined write.
-    pub fn pipelined(&self) -> Vec<bool> {
+    /// The sink's files with this extension, in arrival order.
+    fn files(&self, ext: &str) -> Vec<std::path::PathBuf> {
         let mut names: Vec<_> = std::fs::read_dir(self.dir.path())
             .unwrap()
             .filter_map(|e| e.ok().map(|e| e.path()))
-            .filter(|p| p.extension().is_some_and(|x| x == "json"))
+            .filter(|p| p.extension().is_some_and(|x| x == ext))
             .collect();
         names.sort();
         names
+    }
+
+    /// For each received message, whether its MAIL, RCPT and DATA came in one pipelined write.
+    pub fn pipelined(&self) -> Vec<bool> {
+        self.files("json")
             .iter()
             .map(|p| {
                 let env: serde_json::Value =
