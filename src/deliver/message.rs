@@ -140,11 +140,28 @@ impl EncodedPart {
 
 const SOFT_BREAK: &[u8] = b"=\r\n";
 
-/// `s` with CRLF line endings, quoted-printable encoded.
+/// The longest encoded line, not counting CRLF (RFC 2045 §6.7).
+const MAX_LINE: usize = 76;
+
+/// `s` with CRLF line endings, quoted-printable encoded, its last line short enough to take the
+/// soft line break that joins it to the next piece.
 fn quoted_printable(s: &str) -> Vec<u8> {
-    Body::new_with_encoding(s.to_string(), ContentTransferEncoding::QuotedPrintable)
+    let mut out = Body::new_with_encoding(s.to_string(), ContentTransferEncoding::QuotedPrintable)
         .map(Body::into_vec)
-        .unwrap_or_default()
+        .unwrap_or_default();
+    let last = out
+        .windows(2)
+        .rposition(|w| w == b"\r\n")
+        .map_or(0, |i| i + 2);
+    if out.len() - last >= MAX_LINE {
+        // Break before the last few characters, never inside an `=XX` escape.
+        let mut at = out.len() - 3;
+        if let Some(k) = out[at - 2..at].iter().rposition(|&b| b == b'=') {
+            at = at - 2 + k;
+        }
+        out.splice(at..at, SOFT_BREAK.iter().copied());
+    }
+    out
 }
 
 /// A `List-Id` value (RFC 2919): `"Name" <digest.domain>`, the name RFC 2047-encoded when it is

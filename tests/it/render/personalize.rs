@@ -158,3 +158,30 @@ fn encoded_pieces_decode_to_the_full_render() {
         }
     }
 }
+
+/// A piece whose encoded last line is already 76 characters long is broken before the soft line
+/// break that joins it to the next piece: no line goes over 76 (RFC 2045), and it still decodes
+/// to the same text.
+#[test]
+fn pieces_joined_by_soft_breaks_stay_within_76_characters() {
+    use gazette::deliver::message::EncodedPart;
+    use gazette::render::Piece;
+
+    let renderer = Renderer::new(None).unwrap();
+    let issue = fixtures::issue();
+    let prepared = renderer.prepare_email(&issue).unwrap();
+    let p = fixtures::ada();
+    let filled = prepared.for_recipient(&p).unwrap();
+    let values = filled.values();
+    // 76 plain characters, 74 and an escape (`=3D`), then the next piece.
+    for first in ["a".repeat(76), format!("{}=", "b".repeat(74))] {
+        let pieces = [Piece::Literal(first.clone()), Piece::Literal("z".into())];
+        let body = EncodedPart::new(&pieces).body(&values).into_vec();
+        let text = String::from_utf8(body).unwrap();
+        for line in text.split("\r\n") {
+            assert!(line.len() <= 76, "{} characters: {line:?}", line.len());
+        }
+        let decoded = text.replace("=\r\n", "").replace("=3D", "=");
+        assert_eq!(decoded, format!("{first}z"));
+    }
+}
