@@ -6,7 +6,8 @@
 //! Run: `bash tests/run.sh` once (or create tests/.venv with aiosmtpd), then
 //! `cargo bench --bench deliver` (`GAZETTE_BENCH_N=10000`, `GAZETTE_BENCH_BIG=100000`,
 //! `GAZETTE_BENCH_CONNECTIONS=4,8`; set `GAZETTE_BENCH_BIG=0` to skip the large run,
-//! `GAZETTE_BENCH_SMTPLIB=0` to skip smtplib). Needs `/usr/bin/time`.
+//! `GAZETTE_BENCH_SMTPLIB=0` to skip smtplib, `GAZETTE_BENCH_DKIM=1` to sign every message,
+//! `GAZETTE_BENCH_FLOOR=1` for the floor rows). Needs `/usr/bin/time`.
 
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
@@ -151,6 +152,25 @@ fn connection_counts() -> Vec<usize> {
 }
 
 /// A gazette home with `n` confirmed subscribers, sending to `port`.
+/// With `GAZETTE_BENCH_DKIM=1`, the `[delivery]` lines that sign every message with a new
+/// 2048-bit RSA key (made with `openssl genrsa`).
+fn dkim(dir: &Path) -> String {
+    if env_usize("GAZETTE_BENCH_DKIM", 0) == 0 {
+        return String::new();
+    }
+    let key = dir.join("dkim.pem");
+    succeeded(
+        Command::new("openssl")
+            .args(["genrsa", "-traditional", "-out"])
+            .arg(&key)
+            .arg("2048"),
+    );
+    format!(
+        "dkim_key = \"{}\"\ndkim_selector = \"gz\"\ndkim_domain = \"news.example.org\"",
+        key.display()
+    )
+}
+
 fn home(n: usize, port: u16, connections: usize) -> (tempfile::TempDir, PathBuf) {
     let dir = tempfile::tempdir().unwrap();
     let feed = feed(dir.path());
@@ -170,6 +190,7 @@ path = "{db}"
 url = "smtp://127.0.0.1:{port}"
 max_per_second = 100000
 connections = {connections}
+{dkim}
 
 [[feeds]]
 url = "{feed}"
@@ -184,7 +205,8 @@ max_per_section = {STORIES}
 "#,
             db = dir.path().join("gazette.db").display(),
             connections = connections,
-            feed = feed.display()
+            feed = feed.display(),
+            dkim = dkim(dir.path()),
         ),
     )
     .unwrap();
