@@ -38,7 +38,7 @@ pub struct Gazette {
     pub renderer: Renderer,
     pub clock: Clock,
     /// The DKIM key, read on first use (see [`Gazette::dkim`]).
-    dkim: std::sync::OnceLock<Option<lettre::message::dkim::DkimConfig>>,
+    dkim: std::sync::OnceLock<Option<Arc<lettre::message::dkim::DkimConfig>>>,
 }
 
 /// The next issue of a digest, planned but not stored.
@@ -366,16 +366,18 @@ impl Gazette {
 
 impl Gazette {
     /// The DKIM signing config, when `[delivery]` has one; the key file is read once.
-    pub fn dkim(&self) -> Result<Option<&lettre::message::dkim::DkimConfig>> {
+    pub fn dkim(&self) -> Result<Option<Arc<lettre::message::dkim::DkimConfig>>> {
         if let Some(loaded) = self.dkim.get() {
-            return Ok(loaded.as_ref());
+            return Ok(loaded.clone());
         }
         let d = &self.config.delivery;
         let loaded = match (&d.dkim_key, &d.dkim_selector, &d.dkim_domain) {
-            (Some(k), Some(s), Some(dom)) => Some(crate::deliver::message::dkim_config(k, s, dom)?),
+            (Some(k), Some(s), Some(dom)) => {
+                Some(Arc::new(crate::deliver::message::dkim_config(k, s, dom)?))
+            }
             _ => None,
         };
-        Ok(self.dkim.get_or_init(|| loaded).as_ref())
+        Ok(self.dkim.get_or_init(|| loaded).clone())
     }
 
     /// Delivers an issue's queued rows through `[delivery] url`; `tick` after each finished row.

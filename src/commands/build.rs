@@ -24,7 +24,7 @@ pub async fn run(g: &Gazette, args: BuildArgs, out: Out) -> Result<ExitCode> {
         Format::Html => rendered.html.into_bytes(),
         Format::Text => rendered.text.into_bytes(),
         Format::Markdown => rendered.markdown.into_bytes(),
-        Format::Eml => eml(g, &plan)?,
+        Format::Eml => eml(g, &plan).await?,
     };
     let path = match (&args.out, args.open) {
         (Some(p), _) => Some(p.clone()),
@@ -72,7 +72,7 @@ fn extension(f: Format) -> &'static str {
 }
 
 /// The message one subscriber would get (addressed to `from`, as a sample).
-fn eml(g: &Gazette, plan: &Plan) -> Result<Vec<u8>> {
+async fn eml(g: &Gazette, plan: &Plan) -> Result<Vec<u8>> {
     let tokens = g.tokens()?;
     let transport = crate::deliver::Transport::Outbox(std::env::temp_dir());
     let clock = || g.now();
@@ -105,7 +105,7 @@ fn eml(g: &Gazette, plan: &Plan) -> Result<Vec<u8>> {
         attempts: 0,
         reply: None,
     };
-    Ok(sender.composer(&plan.view)?.compose(&d)?.formatted())
+    Ok(sender.composer(&plan.view)?.compose(&d).await?.formatted())
 }
 
 fn open_in_browser(path: &std::path::Path) -> Result<()> {

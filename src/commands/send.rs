@@ -198,7 +198,7 @@ async fn dry_run(
     view: &crate::render::IssueView,
     mut recipients: Vec<Recipient>,
     tokens: &crate::tokens::Tokens,
-    dkim: Option<&lettre::message::dkim::DkimConfig>,
+    dkim: Option<std::sync::Arc<lettre::message::dkim::DkimConfig>>,
     out: Out,
 ) -> Result<ExitCode> {
     let dir = match g.config.delivery.url.strip_prefix("file://") {
@@ -246,7 +246,7 @@ async fn dry_run(
             attempts: 0,
             reply: None,
         };
-        let message = composer.compose(&d)?;
+        let message = composer.compose(&d).await?;
         let name = format!(
             "{}-{}-{}.eml",
             view.digest.name,

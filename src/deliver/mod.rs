@@ -32,7 +32,7 @@ pub struct Sender<'a> {
     pub renderer: &'a Renderer,
     pub transport: &'a Transport,
     pub tokens: &'a Tokens,
-    pub dkim: Option<&'a lettre::message::dkim::DkimConfig>,
+    pub dkim: Option<Arc<lettre::message::dkim::DkimConfig>>,
     pub clock: &'a (dyn Fn() -> chrono::DateTime<chrono::Utc> + Sync),
     /// Called after each delivery attempt that ends a row's turn (progress bar).
     pub tick: &'a (dyn Fn(&Delivery) + Sync),
@@ -230,7 +230,7 @@ impl Sender<'_> {
             }
             // Rendered before the claim, so that a crash here leaves the row queued, not in
             // doubt.
-            let message = composer.compose(&d);
+            let message = composer.compose(&d).await;
             match self.commit(ledger, pending.take(), Some(&d)).await? {
                 Some(Claim::Claimed) => {}
                 Some(Claim::Skipped(why)) => {
@@ -414,8 +414,24 @@ pub struct Composer<'s> {
 impl Composer<'_> {
     /// This recipient's message: the prepared issue filled in with their address, name and
     /// unsubscribe link (or, when it cannot be, their copy rendered in full), then built and,
-    /// with DKIM configured, signed.
-    pub fn compose(&self, d: &Delivery) -> Result<lettre::Message> {
+    /// with DKIM configured, signed. The RSA signature takes milliseconds (BENCHMARKS.md), so it
+    /// is made on tokio's blocking pool, off the thread that runs the connections.
+    pub async fn compose(&self, d: &Delivery) -> Result<lettre::Message> {
+        let message = self.build(d)?;
+        match self.sender.dkim.clone() {
+            None => Ok(message),
+            Some(dkim) => tokio::task::spawn_blocking(move || {
+                let mut message = message;
+                message.sign(&dkim);
+                message
+            })
+            .await
+            .map_err(|e| anyhow::anyhow!("DKIM signing: {e}")),
+        }
+    }
+
+    /// The unsigned message.
+    fn build(&self, d: &Delivery) -> Result<lettre::Message> {
         let s = self.sender;
         let nl = &s.config.newsletter;
         let unsubscribe_url = s
@@ -456,7 +472,7 @@ impl Composer<'_> {
                 unsubscribe_url: Some(&unsubscribe_url),
                 unsubscribe_mailto: Some(&self.mailto),
             },
-            s.dkim,
+            None,
         )
     }
 }

@@ -231,7 +231,7 @@ pub async fn send_confirmation(
             unsubscribe_url: None,
             unsubscribe_mailto: None,
         },
-        g.dkim()?,
+        g.dkim()?.as_deref(),
     )?;
     let file = format!(
         "confirm-{id}-{nonce:016x}-{}.eml",
