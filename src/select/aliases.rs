@@ -463,6 +463,45 @@ mod tests {
     }
 
     #[test]
+    fn a_french_and_an_english_story_share_names() {
+        let shared = |a: &str, b: &str| {
+            let (ta, tb) = (text::tokenize(a), text::tokenize(b));
+            let b: HashSet<String> = terms(&tb)
+                .into_iter()
+                .map(|t| t.text.into_owned())
+                .collect();
+            let mut common: Vec<String> = terms(&ta)
+                .into_iter()
+                .map(|t| t.text.into_owned())
+                .filter(|t| b.contains(t))
+                .collect();
+            common.sort();
+            common
+        };
+        assert_eq!(
+            shared(
+                "Côte d’Ivoire : le ministre de la défense à Bouaké",
+                "Ivory Coast defence minister in Bouake for talks"
+            ),
+            ["bouake", "coast", "ivory"]
+        );
+        assert_eq!(
+            shared(
+                "Piratage imputé à la Russie : Poutine mis en cause",
+                "Report says Russia hacked, Putin directed campaign"
+            ),
+            ["putin", "russia"]
+        );
+        assert_eq!(
+            shared(
+                "Syrien: Autobombe tötet Dutzende in nordsyrischer Stadt",
+                "Syria: car bomb kills dozens"
+            ),
+            ["syria"]
+        );
+    }
+
+    #[test]
     fn phrases_become_english_words() {
         let terms_of = |s: &str| {
             let tokens = text::tokenize(s);

@@ -4,7 +4,9 @@
 //! [`LEAD_WORDS`] words of its lead, stopwords removed, IDF taken over the stories being
 //! selected plus the stories already sent. A term is a word's stem without accents, and a small
 //! number written as a word counts as its digits (`five`, `cinq`, `fünf` → `5`; see [`term`]),
-//! so `five dead` meets `5 dead` and `Bouaké` meets `Bouake`. Three passes:
+//! so `five dead` meets `5 dead` and `Bouaké` meets `Bouake`; a known name in another language
+//! than English counts as its English words (`Côte d'Ivoire` → `ivory coast`, `Poutine` →
+//! `putin`, `russischen` → `russian`; see [`aliases`]). Three passes:
 //!
 //! 1. Two stories are linked when their cosine similarity is at least [`LINK_THRESHOLD`]
 //!    ([`SAME_SOURCE_EXTRA`] more within one feed) and they were published at most
@@ -25,8 +27,8 @@
 //! What it misses (the labelled set, BENCHMARKS.md): one event told in other words
 //! (`Florida airport assailant` / `Fort Lauderdale shooting suspect`), short title-only stories
 //! of one feed (held to the same-feed threshold, because one feed's stories on one subject are
-//! often different events), and stories in two languages that share no name (`Côte d'Ivoire` /
-//! `Ivory Coast`). Lower thresholds, heavier names, Snowball stemming, prefix truncation,
+//! often different events), and stories in two languages that share little beyond a name or
+//! two (`Piratage imputé à la Russie` / `Report on US election hacking`). Lower thresholds, heavier names, Snowball stemming, prefix truncation,
 //! mutual-nearest-neighbour links and name matching between single stories across languages were
 //! measured and each bought a few pairs of recall with more false merges, or did not hold on
 //! the other half of the set.
