@@ -4,7 +4,9 @@
 //! [`LEAD_WORDS`] words of its lead, stopwords removed, IDF taken over the stories being
 //! selected plus the stories already sent. A term is a word's stem without accents, and a small
 //! number written as a word counts as its digits (`five`, `cinq`, `fünf` → `5`; see [`term`]),
-//! so `five dead` meets `5 dead` and `Bouaké` meets `Bouake`. Three passes:
+//! so `five dead` meets `5 dead` and `Bouaké` meets `Bouake`; a known name in another language
+//! than English counts as its English words (`Côte d'Ivoire` → `ivory coast`, `Poutine` →
+//! `putin`, `russischen` → `russian`; see [`aliases`]). Three passes:
 //!
 //! 1. Two stories are linked when their cosine similarity is at least [`LINK_THRESHOLD`]
 //!    ([`SAME_SOURCE_EXTRA`] more within one feed) and they were published at most
@@ -25,8 +27,8 @@
 //! What it misses (the labelled set, BENCHMARKS.md): one event told in other words
 //! (`Florida airport assailant` / `Fort Lauderdale shooting suspect`), short title-only stories
 //! of one feed (held to the same-feed threshold, because one feed's stories on one subject are
-//! often different events), and stories in two languages that share no name (`Côte d'Ivoire` /
-//! `Ivory Coast`). Lower thresholds, heavier names, Snowball stemming, prefix truncation,
+//! often different events), and stories in two languages that share little beyond a name or
+//! two (`Piratage imputé à la Russie` / `Report on US election hacking`). Lower thresholds, heavier names, Snowball stemming, prefix truncation,
 //! mutual-nearest-neighbour links and name matching between single stories across languages were
 //! measured and each bought a few pairs of recall with more false merges, or did not hold on
 //! the other half of the set.
@@ -36,6 +38,7 @@ use std::collections::HashMap;
 
 use chrono::{DateTime, Utc};
 
+use super::aliases;
 use super::text::{self, Token};
 
 /// Minimum cosine similarity for two stories to be the same event.
@@ -205,11 +208,11 @@ fn attach_across_languages(
     let max_df = ((n as f32 * CROSS_NAME_MAX_SHARE) as u32).max(2);
     let language = |i: usize| text::language(docs[i].title.iter().chain(docs[i].lead.iter()));
     let names_of = |i: usize| {
-        let mut names: Vec<Cow<str>> = docs[i]
-            .title
-            .iter()
-            .filter(|t| is_name(t) && is_event_word(&t.stem))
-            .map(|t| term(&t.stem))
+        let title = docs[i].title;
+        let mut names: Vec<Cow<str>> = event_terms(title)
+            .into_iter()
+            .filter(|t| t.alias || is_name(&title[t.first]))
+            .map(|t| t.text)
             .collect();
         names.sort_unstable();
         names.dedup();
@@ -367,16 +370,20 @@ pub fn similarities(docs: &[Doc]) -> impl Fn(usize, usize) -> f32 {
 }
 
 fn terms<'a>(doc: &Doc<'a>) -> impl Iterator<Item = (Cow<'a, str>, f32)> {
-    let title = doc.title.iter().map(|t| (t.stem.as_str(), TITLE_TF));
-    let lead = doc
-        .lead
-        .iter()
-        .take(LEAD_WORDS)
-        .map(|t| (t.stem.as_str(), 1.0));
-    title
-        .chain(lead)
-        .filter(|(stem, _)| is_event_word(stem))
-        .map(|(stem, w)| (term(stem), w))
+    let lead = &doc.lead[..doc.lead.len().min(LEAD_WORDS)];
+    let title = event_terms(doc.title)
+        .into_iter()
+        .map(|t| (t.text, TITLE_TF));
+    let lead = event_terms(lead).into_iter().map(|t| (t.text, 1.0));
+    title.chain(lead)
+}
+
+/// The [`aliases::terms`] of some tokens that say something about the event: known names,
+/// and [`is_event_word`]s.
+fn event_terms(tokens: &[Token]) -> Vec<aliases::Term<'_>> {
+    let mut terms = aliases::terms(tokens);
+    terms.retain(|t| t.alias || is_event_word(&tokens[t.first].stem));
+    terms
 }
 
 /// The form in which clustering compares a word: its stem without accents (`bouaké` →
@@ -385,6 +392,9 @@ fn terms<'a>(doc: &Doc<'a>) -> impl Iterator<Item = (Cow<'a, str>, f32)> {
 pub fn term(stem: &str) -> Cow<'_, str> {
     match NUMBER_WORDS.binary_search_by(|(w, _)| w.cmp(&stem)) {
         Ok(k) => Cow::Borrowed(NUMBER_WORDS[k].1),
+        Err(_) if stem.contains('\u{2019}') => {
+            Cow::Owned(text::fold(&stem.replace('\u{2019}', "'")).into_owned())
+        }
         Err(_) => text::fold(stem),
     }
 }

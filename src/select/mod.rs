@@ -12,6 +12,7 @@
 //! Invariant: a candidate appears in at most one [`Pick`] (as `index` or in `also`), so no story
 //! appears twice in an issue.
 
+pub mod aliases;
 pub mod cluster;
 pub mod explain;
 pub mod rank;
