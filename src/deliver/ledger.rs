@@ -36,7 +36,8 @@ struct Job {
 /// The steps waiting for the next commit, and the writer that commits them ([`Ledger::run`]).
 pub struct Ledger {
     store: Arc<Store>,
-    /// Senders still running: a group is complete when each of them has a step in it.
+    /// Senders still running: a group is complete when three quarters of them have a step in
+    /// it.
     senders: std::sync::atomic::AtomicUsize,
     waiting: std::sync::Mutex<Waiting>,
     wake: Notify,
