@@ -225,32 +225,24 @@ impl Pool {
                 .chain(std::iter::once(Data.to_string()))
                 .collect();
             let smtp = &mut conn.smtp;
-            let mail = within(t, smtp.command(group)).await;
-            let mut rcpt = Ok(());
+            let mut refused = Refused::default();
+            refused.note(Stage::Mail, within(t, smtp.command(group)).await)?;
             for _ in envelope.to() {
-                let reply = within(t, smtp.read_response()).await;
-                if let Err(e) = reply {
-                    if !e.is_reply() {
-                        return Err(before(e));
-                    }
-                    rcpt = rcpt.and(Err(e));
-                }
+                refused.note(Stage::Before, within(t, smtp.read_response()).await)?;
             }
             let data = within(t, smtp.read_response()).await;
-            match (mail, rcpt, data) {
-                (Err(e), ..) if !e.is_reply() => return Err((Stage::Mail, e)),
-                (_, _, Err(e)) if !e.is_reply() => return Err(before(e)),
-                (Err(e), ..) => return Err((Stage::Mail, e)),
-                (Ok(_), Err(e), Err(_)) => return Err(before(e)),
-                (Ok(_), Ok(()), Err(e)) => return Err(before(e)),
-                // DATA accepted although a recipient was refused: the server is waiting for
+            match (refused.0, data) {
+                (_, Err(e)) if !e.is_reply() => return Err(before(e)),
+                // DATA accepted although an earlier command was refused: the server waits for
                 // content we will not send; the caller drops the connection.
-                (Ok(_), Err(_), Ok(_)) => {
+                (Some(_), Ok(_)) => {
                     return Err(before(StepError::Broken(
-                        "the server took DATA after refusing the recipient".into(),
+                        "the server took DATA after refusing the envelope".into(),
                     )))
                 }
-                (Ok(_), Ok(()), Ok(_)) => {}
+                (Some(first), Err(_)) => return Err(first),
+                (None, Err(e)) => return Err(before(e)),
+                (None, Ok(_)) => {}
             }
         } else {
             within(t, conn.smtp.command(mail))
@@ -277,6 +269,28 @@ impl Pool {
             reply.code(),
             reply.message().collect::<Vec<_>>().join(" ")
         ))
+    }
+}
+
+/// The first refusal among the replies to a pipelined group (the rest of the group must still be
+/// read); a broken connection ends the group at once.
+#[derive(Default)]
+struct Refused(Option<(Stage, StepError)>);
+
+impl Refused {
+    fn note<T>(
+        &mut self,
+        stage: Stage,
+        reply: Result<T, StepError>,
+    ) -> Result<(), (Stage, StepError)> {
+        match reply {
+            Ok(_) => Ok(()),
+            Err(e) if !e.is_reply() => Err((stage, e)),
+            Err(e) => {
+                self.0.get_or_insert((stage, e));
+                Ok(())
+            }
+        }
     }
 }
 

@@ -118,11 +118,7 @@ impl Piece {
         match self {
             Piece::Literal(s) => out.push_str(s),
             Piece::Field(f, e) => escape_into(v.get(*f), *e, out),
-            Piece::Wrap { width, pieces } => {
-                let mut text = String::new();
-                pieces.iter().for_each(|p| p.fill(v, &mut text));
-                out.push_str(&wrap(&text, *width));
-            }
+            Piece::Wrap { width, pieces } => out.push_str(&wrap(&fill_all(pieces, v), *width)),
         }
     }
 
@@ -399,10 +395,8 @@ mod tests {
             name: "<Ann>",
             unsubscribe_url: "https://x.org/?a=1&b=\"2\"",
         };
-        let mut out = String::new();
-        pieces.iter().for_each(|p| p.fill(&v, &mut out));
         assert_eq!(
-            out,
+            fill_all(&pieces, &v),
             "<p class=\"x\">Hi &lt;Ann&gt;,</p>\
              <a href=\"https://x.org/?a=1&amp;b=&quot;2&quot;\">u</a> a&amp;b@x.org"
         );
@@ -419,8 +413,7 @@ mod tests {
             name: "",
             unsubscribe_url: "",
         };
-        let mut out = String::new();
-        pieces.iter().for_each(|p| p.fill(&v, &mut out));
+        let out = fill_all(&pieces, &v);
         let expected = wrap(
             "You are receiving this because someone.with.a.long.address@example.org subscribed.",
             30,

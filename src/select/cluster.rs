@@ -28,10 +28,10 @@
 //! (`Florida airport assailant` / `Fort Lauderdale shooting suspect`), short title-only stories
 //! of one feed (held to the same-feed threshold, because one feed's stories on one subject are
 //! often different events), and stories in two languages that share little beyond a name or
-//! two (`Piratage imputé à la Russie` / `Report on US election hacking`). Lower thresholds, heavier names, Snowball stemming, prefix truncation,
-//! mutual-nearest-neighbour links and name matching between single stories across languages were
-//! measured and each bought a few pairs of recall with more false merges, or did not hold on
-//! the other half of the set.
+//! two (`Piratage imputé à la Russie` / `Report on US election hacking`). Lower thresholds,
+//! heavier names, Snowball stemming, prefix truncation, mutual-nearest-neighbour links and name
+//! matching between single stories across languages were measured and each bought a few pairs
+//! of recall with more false merges, or did not hold on the other half of the set.
 
 use std::borrow::Cow;
 use std::collections::HashMap;
