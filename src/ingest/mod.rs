@@ -4,6 +4,7 @@
 
 pub mod canonical;
 pub mod http;
+pub mod mojibake;
 pub mod parse;
 
 use std::sync::Arc;

@@ -6,6 +6,7 @@
 use sha2::{Digest, Sha256};
 
 use super::canonical::canonical_url;
+use super::mojibake;
 use crate::model::Story;
 
 /// What a feed document holds.
@@ -27,6 +28,7 @@ pub fn parse_feed(
     feed_key: &str,
     now: chrono::DateTime<chrono::Utc>,
 ) -> Result<ParsedFeed, String> {
+    let text = Text::of(bytes);
     let feed = match parse_raw(bytes, base) {
         Ok(f) if !f.entries.is_empty() || !looks_like_it_has_items(bytes) => f,
         first => {
@@ -51,13 +53,13 @@ pub fn parse_feed(
     let stories = feed
         .entries
         .iter()
-        .map(|e| to_story(e, feed_base.as_ref().or(base), feed_key, now))
+        .map(|e| to_story(e, feed_base.as_ref().or(base), feed_key, now, &text))
         .collect();
     Ok(ParsedFeed {
         title: feed
             .title
             .as_ref()
-            .map(|t| clean_text(&t.content))
+            .map(|t| text.plain(&t.content))
             .filter(|t| !t.is_empty()),
         stories,
         ttl_minutes: feed.ttl,
@@ -248,6 +250,7 @@ fn to_story(
     base: Option<&url::Url>,
     feed_key: &str,
     now: chrono::DateTime<chrono::Utc>,
+    text: &Text,
 ) -> Story {
     let entry_base = e.base.as_deref().and_then(|b| url::Url::parse(b).ok());
     let base = entry_base.as_ref().or(base);
@@ -260,17 +263,19 @@ fn to_story(
     let content_html = e
         .content
         .as_ref()
-        .and_then(|c| c.body.clone())
-        .filter(|b| !b.trim().is_empty());
+        .and_then(|c| c.body.as_deref())
+        .filter(|b| !b.trim().is_empty())
+        .map(|b| text.html(b));
     let summary_html = e
         .summary
         .as_ref()
-        .map(|s| s.content.clone())
-        .filter(|s| !s.trim().is_empty());
+        .map(|s| s.content.as_str())
+        .filter(|s| !s.trim().is_empty())
+        .map(|s| text.html(s));
     let mut title = e
         .title
         .as_ref()
-        .map(|t| clean_text(&t.content))
+        .map(|t| text.plain(&t.content))
         .unwrap_or_default();
     if title.is_empty() {
         title = untitled(summary_html.as_deref().or(content_html.as_deref()));
@@ -292,13 +297,13 @@ fn to_story(
         authors: e
             .authors
             .iter()
-            .map(|a| clean_text(&a.name))
+            .map(|a| text.plain(&a.name))
             .filter(|a| !a.is_empty())
             .collect(),
         categories: e
             .categories
             .iter()
-            .map(|c| clean_text(c.label.as_deref().unwrap_or(&c.term)))
+            .map(|c| text.plain(c.label.as_deref().unwrap_or(&c.term)))
             .filter(|c| !c.is_empty())
             .collect(),
         content_html,
@@ -350,6 +355,31 @@ fn stable_id(
         .map(|b| format!("{b:02x}"))
         .collect();
     format!("{feed_key}#sha256:{hex}")
+}
+
+/// How the text of one feed is read: mojibake is decoded again everywhere, and a feed that
+/// shows mojibake anywhere is taken to be mangled throughout, so a lone lead byte in a title
+/// (`Le film Ã voir`) is restored too ([`mojibake::fix`]).
+struct Text {
+    mangled: bool,
+}
+
+impl Text {
+    fn of(bytes: &[u8]) -> Self {
+        Self {
+            mangled: std::str::from_utf8(bytes).is_ok_and(mojibake::shows_mojibake),
+        }
+    }
+
+    /// [`clean_text`], then mojibake decoded.
+    fn plain(&self, s: &str) -> String {
+        mojibake::fix(&clean_text(s), self.mangled).into_owned()
+    }
+
+    /// Mojibake decoded; markup and entities (ASCII) left as they are.
+    fn html(&self, s: &str) -> String {
+        mojibake::fix(s, self.mangled).into_owned()
+    }
 }
 
 /// Tags dropped, entities decoded, whitespace collapsed.
@@ -421,6 +451,45 @@ mod tests {
         assert_eq!(s.title, "AT&T fined");
         assert_eq!(s.url.as_deref(), Some("https://ex.org/a"));
         assert_eq!(s.published, now());
+    }
+
+    #[test]
+    fn mojibake_in_titles_and_summaries_is_decoded_and_correct_text_kept() {
+        // The Spiegel fixture's bytes: UTF-8 read as Windows-1252 and written out as UTF-8.
+        let xml = "<rss version=\"2.0\"><channel><title>SPIEGEL</title>
+            <item><title>FÃ¼nf Tote im Flughafen: TÃ¤ter checkte Waffe legal ein</title>
+            <link>https://ex.org/a</link>
+            <description>&lt;p&gt;Floride : ce que lâ€™on sait &amp;amp; 5 &amp;lt; 6&lt;/p&gt;</description></item>
+            <item><title>Café für Zoë – naïve “quotes”</title><link>https://ex.org/b</link></item>
+            </channel></rss>";
+        let f = parse_feed(xml.as_bytes(), None, "feed", now()).unwrap();
+        assert_eq!(
+            f.stories[0].title,
+            "Fünf Tote im Flughafen: Täter checkte Waffe legal ein"
+        );
+        assert_eq!(
+            f.stories[0].summary_html.as_deref(),
+            Some("<p>Floride : ce que l\u{2019}on sait &amp; 5 &lt; 6</p>"),
+            "markup and entities are left for the sanitizer"
+        );
+        assert_eq!(f.stories[1].title, "Café für Zoë – naïve “quotes”");
+
+        // A lone lead byte before a space is mojibake only if the feed shows it elsewhere.
+        let item = |title: &str| {
+            format!(
+                "<item><title>{title}</title><link>https://ex.org/{}</link></item>",
+                title.len()
+            )
+        };
+        let feed = |items: &str| {
+            format!("<rss version=\"2.0\"><channel><title>T</title>{items}</channel></rss>")
+        };
+        let mangled = feed(&(item("Le film Ã voir ce soir") + &item("lâ€™été")));
+        let f = parse_feed(mangled.as_bytes(), None, "feed", now()).unwrap();
+        assert_eq!(f.stories[0].title, "Le film à voir ce soir");
+        let clean = feed(&item("Le film Ã voir ce soir"));
+        let f = parse_feed(clean.as_bytes(), None, "feed", now()).unwrap();
+        assert_eq!(f.stories[0].title, "Le film Ã voir ce soir");
     }
 
     #[test]
