@@ -383,7 +383,9 @@ fn a_story_in_another_language_joins_the_event_by_its_names() {
 }
 
 /// One event told in other words: the story shares only the event's words (`Florida`,
-/// `airport`, `shooting`, `suspect`), no single report closely.
+/// `airport`, `shooting`, `gunman`), no single report closely. Its cosine with the event's
+/// centroid is 0.23 with IDF over stories and 0.26 with IDF over events (the second round),
+/// so it joins only in the second round.
 fn told_in_other_words(hours_before_the_event: i64) -> Vec<Candidate> {
     let mut c: Vec<Candidate> = across_languages()
         .into_iter()
@@ -393,7 +395,7 @@ fn told_in_other_words(hours_before_the_event: i64) -> Vec<Candidate> {
         "other",
         "times",
         "Florida Airport Assailant May Have Heard Voices Urging Violence, Officials Say",
-        "Officials identified the suspect in the airport shooting that left five dead in Florida.",
+        "Officials identified the gunman in the airport shooting that left five dead in Florida.",
     );
     other.published = c[0].published - Duration::hours(hours_before_the_event);
     c.push(other);

@@ -62,7 +62,12 @@ pub fn load_file(path: &std::path::Path) -> Vec<FixtureItem> {
         .as_ref()
         .map(|t| plain(&t.content))
         .unwrap_or_else(|| file.clone());
-    let fallback = Utc.with_ymd_and_hms(2020, 1, 1, 0, 0, 0).unwrap();
+    // An undated item is dated when gazette first sees it; for a snapshot that is when the
+    // feed was built (its own date), else an arbitrary fixed date.
+    let fallback = feed
+        .updated
+        .or(feed.published)
+        .unwrap_or_else(|| Utc.with_ymd_and_hms(2020, 1, 1, 0, 0, 0).unwrap());
     feed.entries
         .iter()
         .map(|e| {
