@@ -35,10 +35,15 @@ struct Labels {
     topics: BTreeMap<String, HashSet<Key>>,
 }
 
-/// The labelled set to measure: `$GAZETTE_SELECT_LABELS` (a file in `tests/data`), or the
-/// one the method was tuned on.
+/// The set the method was tuned on.
+const TUNED: &str = "select-labels.json";
+/// Five more feeds of the same days, labelled blind after the method was chosen.
+const UNSEEN: &str = "select-labels-unseen.json";
+
+/// The labelled set the diagnostics measure: `$GAZETTE_SELECT_LABELS` (a file in
+/// `tests/data`), or [`TUNED`].
 fn set_from_env() -> String {
-    std::env::var("GAZETTE_SELECT_LABELS").unwrap_or_else(|_| "select-labels.json".into())
+    std::env::var("GAZETTE_SELECT_LABELS").unwrap_or_else(|_| TUNED.into())
 }
 
 fn labels(name: &str) -> Labels {
@@ -278,7 +283,9 @@ fn measure_set(set: &str, half: Option<&str>) -> Option<(f64, f64)> {
 /// What holds today: the precision target, and recall kept from regressing (0.760 measured).
 #[test]
 fn clustering_precision_target_and_recall_floor() {
-    let Some((p, r)) = measure(None) else { return };
+    let Some((p, r)) = measure_set(TUNED, None) else {
+        return;
+    };
     assert!(p >= 0.95, "pairwise clustering precision {p:.3} < 0.95");
     assert!(
         r >= 0.75,
@@ -305,7 +312,7 @@ fn clustering_meets_issue_targets() {
 #[test]
 fn clustering_holds_on_each_half() {
     for (half, floor) in [("a", 0.71), ("b", 0.53)] {
-        let Some((p, r)) = measure(Some(half)) else {
+        let Some((p, r)) = measure_set(TUNED, Some(half)) else {
             return;
         };
         assert!(p >= 0.95, "half {half}: precision {p:.3} < 0.95");
@@ -313,12 +320,13 @@ fn clustering_holds_on_each_half() {
     }
 }
 
-/// The set labelled blind after the method was chosen (`select-labels-unseen.json`: five more
-/// feeds of the same days), so a change tuned on the first set is checked on one it was not
-/// tuned on: precision holds and recall does not fall below what was measured (0.698).
+/// The set labelled blind after the method was chosen ([`UNSEEN`]), so a change tuned on the
+/// first set is checked on one it was not tuned on: precision holds and recall does not fall
+/// below what was measured (0.698). It has since decided one choice (the centroid threshold
+/// 0.25, not 0.20), so the next set the team labels is the truly unseen one.
 #[test]
 fn clustering_holds_on_the_unseen_set() {
-    let Some((p, r)) = measure_set("select-labels-unseen.json", None) else {
+    let Some((p, r)) = measure_set(UNSEEN, None) else {
         return;
     };
     assert!(p >= 0.95, "unseen set: precision {p:.3} < 0.95");
