@@ -151,7 +151,6 @@ fn connection_counts() -> Vec<usize> {
         .collect()
 }
 
-/// A gazette home with `n` confirmed subscribers, sending to `port`.
 /// With `GAZETTE_BENCH_DKIM=1`, the `[delivery]` lines that sign every message with a new
 /// 2048-bit RSA key (made with `openssl genrsa`).
 fn dkim(dir: &Path) -> String {
@@ -171,6 +170,7 @@ fn dkim(dir: &Path) -> String {
     )
 }
 
+/// A gazette home with `n` confirmed subscribers, sending to `port`.
 fn home(n: usize, port: u16, connections: usize) -> (tempfile::TempDir, PathBuf) {
     let dir = tempfile::tempdir().unwrap();
     let feed = feed(dir.path());

@@ -210,13 +210,11 @@ fn attach_to_centroids(
         .flatten()
         .map(|&r| (r, sums[r].0.iter().map(|(_, w)| w * w).sum::<f32>().sqrt()))
         .collect();
-    let mut members: HashMap<usize, Vec<usize>> = HashMap::new();
-    for (i, &r) in roots.iter().enumerate() {
-        if norms.contains_key(&r) {
-            members.entry(r).or_default().push(i);
-        }
-    }
-    let spans: HashMap<usize, Span> = members.iter().map(|(&r, m)| (r, span(docs, m))).collect();
+    let spans: HashMap<usize, Span> = members(&roots)
+        .into_iter()
+        .filter(|(r, _)| norms.contains_key(r))
+        .map(|(r, m)| (r, span(docs, &m)))
+        .collect();
     let mut joins = Vec::new();
     for (i, mut opts) in options.into_iter().enumerate() {
         opts.sort_unstable();
@@ -255,10 +253,7 @@ fn attach_across_languages(
 ) {
     let n = docs.len();
     let roots: Vec<usize> = (0..n).map(|i| uf.find(i)).collect();
-    let mut members: HashMap<usize, Vec<usize>> = HashMap::new();
-    for (i, &r) in roots.iter().enumerate() {
-        members.entry(r).or_default().push(i);
-    }
+    let members = members(&roots);
     let max_df = ((n as f32 * CROSS_NAME_MAX_SHARE) as u32).max(2);
     let language = |i: usize| text::language(docs[i].title.iter().chain(docs[i].lead.iter()));
     let names_of = |i: usize| {
@@ -348,6 +343,15 @@ fn attach_across_languages(
     for (i, r) in joins {
         uf.union(i, r);
     }
+}
+
+/// The members of each cluster, by root, from each doc's root.
+fn members(roots: &[usize]) -> HashMap<usize, Vec<usize>> {
+    let mut members: HashMap<usize, Vec<usize>> = HashMap::new();
+    for (i, &r) in roots.iter().enumerate() {
+        members.entry(r).or_default().push(i);
+    }
+    members
 }
 
 /// A word written as a name: capitalized or with a digit (`Lauderdale`, `FBI`, `2021`).

@@ -182,9 +182,7 @@ impl SmtpSink {
             })
             .collect()
     }
-}
 
-impl SmtpSink {
     /// The sink's files with this extension, in arrival order.
     fn files(&self, ext: &str) -> Vec<std::path::PathBuf> {
         let mut names: Vec<_> = std::fs::read_dir(self.dir.path())
