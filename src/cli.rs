@@ -93,6 +93,9 @@ pub enum Command {
     /// Past issues with delivery counts.
     #[command(subcommand)]
     Issues(IssuesCmd),
+    /// Is the scheduler working, what is queued or in doubt, which feeds fail (exit 1 when not
+    /// healthy).
+    Status,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -166,10 +169,13 @@ pub enum SubscribersCmd {
     List,
     /// Import a CSV file with header `email,name,digests`.
     Import { file: PathBuf },
-    /// Export subscribers as CSV (stdout, or --out).
+    /// Export every subscriber as CSV with a `status` column (stdout, or --out).
     Export {
         #[arg(long)]
         out: Option<PathBuf>,
+        /// Only rows with this status (pending, confirmed, unsubscribed, bouncing).
+        #[arg(long)]
+        status: Option<String>,
     },
 }
 

@@ -12,6 +12,7 @@ pub mod pipeline;
 pub mod render;
 pub mod schedule;
 pub mod select;
+pub mod status;
 pub mod store;
 pub mod tokens;
 pub mod view;

@@ -13,7 +13,7 @@ use crate::ingest::{self, FeedOutcome};
 use crate::model::{StoredLead, StoredStory, SubscriberStatus};
 use crate::render::{IssueView, Renderer};
 use crate::select::{self, Candidate, Selection};
-use crate::store::{IssueContent, NewIssue, Store};
+use crate::store::{Created, IssueContent, NewIssue, Store};
 use crate::tokens;
 
 /// A clock the tests can pin.
@@ -46,6 +46,11 @@ pub struct Plan {
     pub digest: Digest,
     pub window_from: DateTime<Utc>,
     pub window_to: DateTime<Utc>,
+    /// The newest story id when planned: the issue may take stories up to it, the next one
+    /// takes those after it.
+    pub story_cursor: i64,
+    /// The digest's last issue when planned (the issue is stored only if it is still the last).
+    pub after_issue: Option<i64>,
     pub stories: Vec<StoredStory>,
     pub selection: Selection,
     /// Ids of the stories the issue carries (kept ones and their cluster members).
@@ -215,7 +220,11 @@ impl Gazette {
     pub fn plan(&self, digest: &Digest, intro: Option<&std::path::Path>) -> Result<Plan> {
         let now = self.now();
         let window_from = now - digest.window;
-        let stories = self.store.stories_for_digest(&digest.name, window_from)?;
+        let after_issue = self.store.last_issue(&digest.name)?.map(|i| i.id);
+        let story_cursor = self.store.story_cursor()?;
+        let stories = self
+            .store
+            .stories_for_digest(&digest.name, window_from, story_cursor)?;
         let sent = self
             .store
             .sent_stories(&digest.name, now - digest.window * 4)?
@@ -254,11 +263,10 @@ impl Gazette {
             ),
             None => None,
         };
-        let number = self
-            .store
-            .last_issue(&digest.name)?
-            .map(|i| i.number + 1)
-            .unwrap_or(1);
+        let number = match after_issue {
+            Some(id) => self.store.issue(id)?.map_or(1, |i| i.number + 1),
+            None => 1,
+        };
         let view = crate::view::issue_view(
             &self.config,
             digest,
@@ -274,6 +282,8 @@ impl Gazette {
             digest: digest.clone(),
             window_from,
             window_to: now,
+            story_cursor,
+            after_issue,
             stories,
             selection,
             story_ids,
@@ -298,21 +308,22 @@ impl Gazette {
         }
     }
 
-    /// Stores the planned issue with a queued delivery per recipient (one transaction).
-    /// Returns (issue id, number) and the view as stored.
+    /// Stores the planned issue with a queued delivery per recipient (one transaction), unless
+    /// another issue of the digest was stored since it was planned. Returns what was stored and
+    /// the view as stored.
     pub fn publish(
         &self,
         plan: &Plan,
         recipients: &[Recipient],
         slot: Option<&str>,
-    ) -> Result<(i64, i64, IssueView)> {
+    ) -> Result<(Created, Option<IssueView>)> {
         let now = self.now();
         let rows: Vec<_> = recipients
             .iter()
             .map(|r| (r.subscriber_id, r.email.clone(), r.name.clone()))
             .collect();
         let mut stored_view = None;
-        let (id, number) = self.store.create_issue(
+        let created = self.store.create_issue(
             &NewIssue {
                 digest: &plan.digest.name,
                 window_from: plan.window_from,
@@ -321,6 +332,8 @@ impl Gazette {
                 recipients: &rows,
                 message_domain: self.config.newsletter.from.email.domain(),
                 slot,
+                story_cursor: plan.story_cursor,
+                after_issue: plan.after_issue,
             },
             now,
             |id, number| {
@@ -336,7 +349,67 @@ impl Gazette {
                 Ok(content)
             },
         )?;
-        Ok((id, number, stored_view.expect("create_issue calls render")))
+        Ok((created, stored_view))
+    }
+
+    /// Finds the digest's next piece of work: an issue that still has queued deliveries (planned
+    /// by this or another process: it is joined, never planned twice), or else a new issue,
+    /// planned and stored under the digest's planning lock so that only one process plans at a
+    /// time. Waits while another process holds the lock.
+    pub async fn next_issue(&self, digest: &Digest, args: &PlanArgs<'_>) -> Result<NextIssue> {
+        let lock = format!("plan:{}", digest.name);
+        let mut said = false;
+        loop {
+            if let Some(i) = self.store.unfinished_issues(Some(&digest.name))?.pop() {
+                return Ok(NextIssue::Unfinished(i));
+            }
+            if self.store.try_lock(&lock)? {
+                break;
+            }
+            if !said {
+                let holder = self.store.lock_holder(&lock)?.unwrap_or_default();
+                tracing::info!(digest = %digest.name, %holder, "another process is planning this digest's issue; waiting");
+                said = true;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+        }
+        let next = self.plan_locked(digest, args);
+        self.store.unlock(&lock)?;
+        next
+    }
+
+    fn plan_locked(&self, digest: &Digest, args: &PlanArgs<'_>) -> Result<NextIssue> {
+        if let Some(i) = self.store.unfinished_issues(Some(&digest.name))?.pop() {
+            return Ok(NextIssue::Unfinished(i));
+        }
+        let plan = self.plan(digest, args.intro)?;
+        if plan.story_count() == 0 && !digest.send_empty {
+            return Ok(NextIssue::Empty);
+        }
+        let recipients = match args.to {
+            Some(to) => to.to_vec(),
+            None => self.recipients(&digest.name)?,
+        };
+        if recipients.is_empty() && args.require_recipients {
+            anyhow::bail!(
+                "no confirmed subscribers for digest {:?}: add one with `gazette subscribers add EMAIL`, or pass --to ADDR",
+                digest.name
+            );
+        }
+        match self.publish(&plan, &recipients, args.slot)? {
+            (Created::Stored(id, number), Some(view)) => Ok(NextIssue::Planned {
+                id,
+                number,
+                view: Box::new(view),
+                stories: plan.story_count(),
+                recipients: recipients.len(),
+            }),
+            (Created::Superseded(id), _) => match self.store.issue(id)? {
+                Some(i) if i.queued > 0 => Ok(NextIssue::Unfinished(i)),
+                _ => Ok(NextIssue::Empty),
+            },
+            (Created::Stored(..), None) => unreachable!("create_issue renders what it stores"),
+        }
     }
 
     /// The confirmed subscribers of a digest.
@@ -381,17 +454,21 @@ impl Gazette {
     }
 
     /// Delivers an issue's queued rows through `[delivery] url`; `tick` after each finished row.
+    /// Rows left `sending` by a process that is gone are taken over first (they become
+    /// `unknown`); rows another live process is sending are left to it.
     pub async fn deliver(
         &self,
         issue_id: i64,
         view: &IssueView,
         tick: &(dyn Fn(&crate::store::Delivery) + Sync),
         stop: Option<&std::sync::atomic::AtomicBool>,
+        patience: crate::deliver::Patience,
     ) -> Result<crate::store::DeliveryCounts> {
         let transport = crate::deliver::Transport::from_url(
             &self.config.delivery.url,
             self.config.delivery.connections,
         )?;
+        self.take_over_abandoned()?;
         let tokens = self.tokens()?;
         let dkim = self.dkim()?;
         let clock = || self.now();
@@ -405,9 +482,51 @@ impl Gazette {
             clock: &clock,
             tick,
             stop,
+            patience,
         };
         sender.deliver_issue(issue_id, view).await
     }
+
+    /// Marks `unknown` the rows that a process which is gone left `sending`; says so once.
+    pub fn take_over_abandoned(&self) -> Result<usize> {
+        let n = self.store.take_over_abandoned(self.now())?;
+        if n > 0 {
+            tracing::warn!(
+                in_doubt = n,
+                "deliveries in flight when their process stopped are marked unknown, not resent (see `gazette issues show`)"
+            );
+        }
+        Ok(n)
+    }
+}
+
+/// How to plan the next issue.
+#[derive(Default)]
+pub struct PlanArgs<'a> {
+    /// An intro file instead of the digest's own.
+    pub intro: Option<&'a std::path::Path>,
+    /// These recipients instead of the digest's confirmed subscribers.
+    pub to: Option<&'a [Recipient]>,
+    /// The schedule slot the issue belongs to.
+    pub slot: Option<&'a str>,
+    /// Fail, storing nothing, when there is nobody to send to.
+    pub require_recipients: bool,
+}
+
+/// The next piece of work for a digest.
+pub enum NextIssue {
+    /// An issue that still has queued deliveries: deliver it.
+    Unfinished(crate::store::IssueRecord),
+    /// A new issue, stored with a queued delivery per recipient.
+    Planned {
+        id: i64,
+        number: i64,
+        view: Box<IssueView>,
+        stories: usize,
+        recipients: usize,
+    },
+    /// No new stories since the previous issue (and `send_empty` is off): nothing stored.
+    Empty,
 }
 
 /// Who gets an issue.

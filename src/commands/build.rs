@@ -87,6 +87,7 @@ async fn eml(g: &Gazette, plan: &Plan) -> Result<Vec<u8>> {
         clock: &clock,
         tick: &tick,
         stop: None,
+        patience: crate::deliver::Patience::UntilDone,
     };
     let from = &g.config.newsletter.from;
     let d = crate::store::Delivery {

@@ -25,26 +25,71 @@ pub async fn run(path: &Path, smtp: bool, out: Out) -> Result<ExitCode> {
         };
         return Ok(report(&[p], out));
     }
-    if smtp {
-        let transport = Transport::from_url(&config.delivery.url, 1)?;
-        transport
-            .test()
-            .await
-            .map_err(|e| anyhow::anyhow!("delivery.url {}: {e:#}", config.delivery.url))?;
+    let warnings = warnings(&config);
+    for w in &warnings {
+        if !out.json {
+            eprintln!("warning: {}: {w}", path.display());
+        }
     }
+    let session = if smtp {
+        let transport = Transport::from_url(&config.delivery.url, 1)?;
+        let found = transport.test().await.map_err(|e| {
+            anyhow::anyhow!("delivery.url {}: {e:#}", redacted(&config.delivery.url))
+        })?;
+        Some(found)
+    } else {
+        None
+    };
     if out.json {
-        super::output::json(&serde_json::json!({ "ok": true, "problems": [] }))?;
+        super::output::json(
+            &serde_json::json!({ "ok": true, "problems": [], "warnings": warnings, "smtp": session }),
+        )?;
     } else if !out.quiet {
         println!(
-            "{}: ok ({} feeds, {} digests, {} topics{})",
+            "{}: ok ({} feeds, {} digests, {} topics)",
             path.display(),
             config.feeds.len(),
             config.digests.len(),
             config.topics.len(),
-            if smtp { ", SMTP session opened" } else { "" }
         );
+        if let Some(s) = session {
+            println!("delivery.url {}: {s}", redacted(&config.delivery.url));
+        }
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// What is allowed but likely wrong: a DKIM domain that does not align with the From domain
+/// (DMARC then fails on DKIM, RFC 7489 §3.1.1).
+fn warnings(config: &Config) -> Vec<String> {
+    let mut out = Vec::new();
+    if let Some(d) = &config.delivery.dkim_domain {
+        let from = config.newsletter.from.email.domain().to_ascii_lowercase();
+        let d = d.trim_end_matches('.').to_ascii_lowercase();
+        if !aligned(&from, &d) {
+            out.push(format!(
+                "delivery.dkim_domain {d:?} does not align with the From domain {from:?}: DMARC needs the signing domain to be the From domain or a parent of it (relaxed alignment)"
+            ));
+        }
+    }
+    out
+}
+
+/// Relaxed DKIM alignment, approximated without the public-suffix list: the same domain, or one
+/// a parent of the other.
+fn aligned(from: &str, signer: &str) -> bool {
+    from == signer || from.ends_with(&format!(".{signer}")) || signer.ends_with(&format!(".{from}"))
+}
+
+/// The URL without its password.
+fn redacted(url: &str) -> String {
+    match url::Url::parse(url) {
+        Ok(mut u) if u.password().is_some() => {
+            let _ = u.set_password(Some("***"));
+            u.to_string()
+        }
+        _ => url.to_string(),
+    }
 }
 
 fn report(problems: &[Problem], out: Out) -> ExitCode {

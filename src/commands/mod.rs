@@ -11,8 +11,8 @@ mod preview;
 mod schedule;
 mod send;
 mod serve;
+mod status;
 mod subscribers;
-pub use subscribers::normalize_email;
 mod summarize;
 
 use std::process::ExitCode;
@@ -52,6 +52,7 @@ pub async fn run(cli: Cli) -> Result<ExitCode> {
                 Command::Subscribers(cmd) => subscribers::run(&gazette, cmd, out).await,
                 Command::Issues(cmd) => issues::run(&gazette, cmd, out),
                 Command::Serve { bind } => serve::run(&gazette, bind).await,
+                Command::Status => status::run(&gazette, out),
                 Command::Schedule { from, count } => {
                     schedule::run(&gazette, from.as_deref(), count, out)
                 }

@@ -9,116 +9,136 @@ use anyhow::{Context, Result};
 
 use super::{fetch::fetch_with_progress, output, Out};
 use crate::cli::SendArgs;
-use crate::deliver::{self, Sender, Transport};
+use crate::deliver::{self, Patience, Sender, Transport};
 use crate::ingest::FeedStatus;
 use crate::model::DeliveryStatus;
-use crate::pipeline::{Gazette, Recipient};
-use crate::store::{Delivery, DeliveryCounts};
+use crate::pipeline::{Gazette, NextIssue, PlanArgs, Recipient};
+use crate::store::{Delivery, DeliveryCounts, IssueRecord};
 
 pub async fn run(g: &Gazette, args: SendArgs, out: Out) -> Result<ExitCode> {
     let digest = g.config.digest(args.digest.as_deref())?.clone();
-    let tokens = g.tokens()?;
-    let dkim = g.dkim()?;
+    let to = explicit_recipients(g, &args)?;
+    if args.dry_run {
+        if !args.no_fetch {
+            fetch(g, out).await?;
+        }
+        let plan = g.plan(&digest, args.intro.as_deref())?;
+        if plan.story_count() == 0 && !digest.send_empty {
+            say(out, &nothing_new(g, &digest)?);
+            return Ok(ExitCode::SUCCESS);
+        }
+        let recipients = match to {
+            Some(to) => to,
+            None => g.recipients(&digest.name)?,
+        };
+        return dry_run(g, &plan.view, recipients, out).await;
+    }
+    // Fail early on a bad delivery URL, before anything is stored.
+    Transport::from_url(&g.config.delivery.url, g.config.delivery.connections)?;
     let mut failed = false;
-    let mut resumed = 0;
-    if !args.dry_run {
-        // Fail early on a bad delivery URL, before anything is stored.
-        Transport::from_url(&g.config.delivery.url, g.config.delivery.connections)?;
-        let in_doubt = g.store.recover_in_flight(g.now())?;
-        if in_doubt > 0 {
-            eprintln!("{in_doubt} delivery(ies) were in flight when gazette last stopped: marked unknown, not resent (see `gazette issues show`)");
-        }
-        for issue in g
-            .store
-            .unfinished_issues()?
-            .into_iter()
-            .filter(|i| i.digest == digest.name)
-        {
-            say(
-                out,
-                &format!(
-                    "resuming issue #{} of {} ({} queued)",
-                    issue.number, issue.digest, issue.queued
-                ),
-            );
-            let view = g.stored_view(issue.id)?;
-            let counts = deliver(g, issue.id, &view, issue.queued as u64, out).await?;
-            failed |= counts.failed > 0 || counts.unknown > 0;
-            resumed += 1;
-            report(out, issue.id, issue.number, &digest.name, counts);
-        }
+    // First the issues that were interrupted (by a crash, or still being sent by another
+    // process: the queued rows are shared out), then the feeds, then a new issue only if there
+    // are new stories.
+    for issue in g.store.unfinished_issues(Some(&digest.name))? {
+        failed |= resume(g, &issue, out).await?;
     }
     if !args.no_fetch {
-        let outcomes = fetch_with_progress(g, out).await?;
-        let new: usize = outcomes.iter().map(|o| o.new).sum();
-        let errors: Vec<_> = outcomes
-            .iter()
-            .filter(|o| o.status == FeedStatus::Error)
-            .collect();
-        say(
-            out,
-            &format!(
-                "fetched {} feeds: {new} new stories, {} failed",
-                outcomes.len(),
-                errors.len()
-            ),
-        );
-        for e in errors {
-            eprintln!("  {}", e.error.as_deref().unwrap_or("error"));
+        fetch(g, out).await?;
+    }
+    let plan_args = PlanArgs {
+        intro: args.intro.as_deref(),
+        to: to.as_deref(),
+        slot: None,
+        require_recipients: true,
+    };
+    loop {
+        match g.next_issue(&digest, &plan_args).await? {
+            NextIssue::Unfinished(issue) => {
+                let left = resume(g, &issue, out).await?;
+                failed |= left;
+                if g.store.issue(issue.id)?.is_some_and(|i| i.queued > 0) {
+                    break;
+                }
+            }
+            NextIssue::Planned {
+                id,
+                number,
+                view,
+                stories,
+                recipients,
+            } => {
+                say(
+                    out,
+                    &format!(
+                        "issue #{number} of {}: {stories} stories, {recipients} recipients",
+                        digest.name
+                    ),
+                );
+                let mine = deliver(g, id, &view, recipients as u64, out).await?;
+                failed |= report(g, out, id, number, &digest.name, mine)?;
+                break;
+            }
+            NextIssue::Empty => {
+                say(out, &nothing_new(g, &digest)?);
+                break;
+            }
         }
     }
-    let plan = g.plan(&digest, args.intro.as_deref())?;
-    if plan.story_count() == 0 && !digest.send_empty {
-        let last = g.store.last_issue(&digest.name)?;
-        let since = match &last {
-            Some(i) => format!("since issue #{}", i.number),
-            None => format!("in the last {}", humanize(digest.window)),
-        };
-        if let Some(i) = last.filter(|i| i.queued == 0 && resumed == 0) {
-            say(
-                out,
-                &format!(
-                    "issue #{} of {} is already delivered ({} sent, {} failed, {} unknown): nothing to resend",
-                    i.number, i.digest, i.sent, i.failed, i.unknown
-                ),
-            );
-        }
-        say(
-            out,
-            &format!("no new stories for {} {since}: nothing sent", digest.name),
-        );
-        return Ok(if failed {
-            ExitCode::from(1)
-        } else {
-            ExitCode::SUCCESS
-        });
-    }
-    let recipients = recipients(g, &args, &digest.name)?;
-    if args.dry_run {
-        return dry_run(g, &plan.view, recipients, &tokens, dkim, out).await;
-    }
-    if recipients.is_empty() {
-        anyhow::bail!(
-            "no confirmed subscribers for digest {:?}: add one with `gazette subscribers add EMAIL`, or pass --to ADDR",
-            digest.name
-        );
-    }
-    let (id, number, view) = g.publish(&plan, &recipients, None)?;
-    say(
-        out,
-        &format!(
-            "issue #{number} of {}: {} stories, {} recipients",
-            digest.name,
-            plan.story_count(),
-            recipients.len()
-        ),
-    );
-    let counts = deliver(g, id, &view, recipients.len() as u64, out).await?;
-    report(out, id, number, &digest.name, counts);
-    Ok(if failed || counts.failed > 0 || counts.unknown > 0 {
+    Ok(if failed {
         ExitCode::from(1)
     } else {
         ExitCode::SUCCESS
+    })
+}
+
+/// Delivers the queued rows of an issue planned earlier (by this or another process).
+/// Returns whether some of its deliveries failed or are in doubt.
+async fn resume(g: &Gazette, issue: &IssueRecord, out: Out) -> Result<bool> {
+    say(
+        out,
+        &format!(
+            "resuming issue #{} of {} ({} queued)",
+            issue.number, issue.digest, issue.queued
+        ),
+    );
+    let view = g.stored_view(issue.id)?;
+    let mine = deliver(g, issue.id, &view, issue.queued as u64, out).await?;
+    report(g, out, issue.id, issue.number, &issue.digest, mine)
+}
+
+async fn fetch(g: &Gazette, out: Out) -> Result<()> {
+    let outcomes = fetch_with_progress(g, out).await?;
+    let new: usize = outcomes.iter().map(|o| o.new).sum();
+    let errors: Vec<_> = outcomes
+        .iter()
+        .filter(|o| o.status == FeedStatus::Error)
+        .collect();
+    say(
+        out,
+        &format!(
+            "fetched {} feeds: {new} new stories, {} failed",
+            outcomes.len(),
+            errors.len()
+        ),
+    );
+    for e in errors {
+        eprintln!("  {}", e.error.as_deref().unwrap_or("error"));
+    }
+    Ok(())
+}
+
+/// Why nothing was sent: no story since the last issue.
+fn nothing_new(g: &Gazette, digest: &crate::config::Digest) -> Result<String> {
+    Ok(match g.store.last_issue(&digest.name)? {
+        Some(i) => format!(
+            "no new stories for {} since issue #{} ({} sent, {} failed, {} unknown): nothing sent",
+            digest.name, i.number, i.sent, i.failed, i.unknown
+        ),
+        None => format!(
+            "no new stories for {} in the last {}: nothing sent",
+            digest.name,
+            humanize(digest.window)
+        ),
     })
 }
 
@@ -136,9 +156,10 @@ fn humanize(d: chrono::Duration) -> String {
     }
 }
 
-fn recipients(g: &Gazette, args: &SendArgs, digest: &str) -> Result<Vec<Recipient>> {
+/// The `--to` addresses, if any (they replace the subscribers).
+fn explicit_recipients(g: &Gazette, args: &SendArgs) -> Result<Option<Vec<Recipient>>> {
     if args.to.is_empty() {
-        return g.recipients(digest);
+        return Ok(None);
     }
     args.to
         .iter()
@@ -154,9 +175,11 @@ fn recipients(g: &Gazette, args: &SendArgs, digest: &str) -> Result<Vec<Recipien
                 name: mailbox.name.or(sub.and_then(|s| s.name)),
             })
         })
-        .collect()
+        .collect::<Result<Vec<_>>>()
+        .map(Some)
 }
 
+/// Delivers an issue's queued rows; returns what this process did.
 async fn deliver(
     g: &Gazette,
     issue_id: i64,
@@ -165,30 +188,56 @@ async fn deliver(
     out: Out,
 ) -> Result<DeliveryCounts> {
     let bar = output::progress(total, "sending", out);
+    let mine = std::sync::Mutex::new(DeliveryCounts::default());
     let tick = |d: &Delivery| {
         bar.set_message(d.email.clone());
         bar.inc(1);
+        let mut c = mine.lock().unwrap_or_else(|e| e.into_inner());
+        match d.status {
+            DeliveryStatus::Sent => c.sent += 1,
+            DeliveryStatus::Failed => c.failed += 1,
+            _ => c.unknown += 1,
+        }
     };
-    let counts = g.deliver(issue_id, view, &tick, None).await;
+    let done = g
+        .deliver(issue_id, view, &tick, None, Patience::UntilDone)
+        .await;
     bar.finish_and_clear();
-    counts
+    done?;
+    Ok(mine.into_inner().unwrap_or_else(|e| e.into_inner()))
 }
 
-fn report(out: Out, id: i64, number: i64, digest: &str, c: DeliveryCounts) {
+/// Prints what this process did for an issue and the issue's totals; returns whether this
+/// process failed some deliveries or left some in doubt, or rows are still queued.
+fn report(
+    g: &Gazette,
+    out: Out,
+    id: i64,
+    number: i64,
+    digest: &str,
+    mine: DeliveryCounts,
+) -> Result<bool> {
+    let total = g.store.delivery_counts(id)?;
+    let counts = |c: DeliveryCounts| serde_json::json!({"sent": c.sent, "failed": c.failed, "queued": c.queued, "sending": c.sending, "unknown": c.unknown});
     if out.json {
+        // This run's counts; `queued` is what is left.
         println!(
             "{}",
-            serde_json::json!({"issue": id, "digest": digest, "number": number, "sent": c.sent, "failed": c.failed, "queued": c.queued, "unknown": c.unknown})
+            serde_json::json!({"issue": id, "digest": digest, "number": number,
+                "sent": mine.sent, "failed": mine.failed, "queued": total.queued,
+                "unknown": mine.unknown, "total": counts(total)})
         );
     } else if !out.quiet {
         println!(
-            "issue #{number} of {digest} (id {id}): {} sent, {} failed, {} queued, {} unknown",
-            c.sent, c.failed, c.queued, c.unknown
+            "issue #{number} of {digest} (id {id}): {} sent, {} failed, {} unknown by this run; in all {} sent, {} failed, {} queued, {} unknown",
+            mine.sent, mine.failed, mine.unknown, total.sent, total.failed, total.queued, total.unknown
         );
-        if c.failed > 0 || c.unknown > 0 {
+        if total.failed > 0 || total.unknown > 0 {
             println!("details: gazette issues show {id}");
         }
     }
+    // Rows another process is still sending are its job, not a failure of this one.
+    Ok(mine.failed > 0 || mine.unknown > 0 || total.queued > 0)
 }
 
 /// Writes every recipient's message (or one preview copy to `from`) and an HTML preview to the
@@ -197,10 +246,10 @@ async fn dry_run(
     g: &Gazette,
     view: &crate::render::IssueView,
     mut recipients: Vec<Recipient>,
-    tokens: &crate::tokens::Tokens,
-    dkim: Option<std::sync::Arc<lettre::message::dkim::DkimConfig>>,
     out: Out,
 ) -> Result<ExitCode> {
+    let tokens = &g.tokens()?;
+    let dkim = g.dkim()?;
     let dir = match g.config.delivery.url.strip_prefix("file://") {
         Some(d) => PathBuf::from(d),
         None => PathBuf::from("out/outbox"),
@@ -226,6 +275,7 @@ async fn dry_run(
         clock: &clock,
         tick: &tick,
         stop: None,
+        patience: Patience::UntilDone,
     };
     let domain = g.config.newsletter.from.email.domain();
     let mut written = Vec::new();

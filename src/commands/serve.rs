@@ -1,7 +1,12 @@
 //! `gazette serve`: the long-running process — the scheduler (feeds on their own clock, each
 //! digest's issues once per slot) and the web app (subscribe, confirm, unsubscribe, archive,
-//! preview) in one process. SIGTERM / Ctrl-C stops taking new work, lets the message in flight
-//! finish, leaves the rest queued for the next start, and exits 0.
+//! preview, `/healthz`) in one process. SIGTERM / Ctrl-C stops taking new work, lets the message
+//! in flight finish, leaves the rest queued for the next start, and exits 0.
+//!
+//! Exit codes: 0 after a requested stop; 1 when the web app cannot run (the address is taken,
+//! the database cannot be opened); 2 for a bad config. A failing slot, fetch or delivery never
+//! ends the process: the scheduler records it (`gazette status`, `/healthz` answers 503) and
+//! tries again within a minute.
 
 use std::net::SocketAddr;
 use std::process::ExitCode;
@@ -11,6 +16,7 @@ use std::sync::Arc;
 use anyhow::{Context, Result};
 
 use crate::pipeline::Gazette;
+use crate::schedule::health::Health;
 use crate::schedule::runner::Runner;
 use crate::web::{run_server, AppState, WebOptions};
 
@@ -20,10 +26,14 @@ pub async fn run(g: &Gazette, bind: SocketAddr) -> Result<ExitCode> {
     let (stopped_tx, mut stopped_rx) = tokio::sync::watch::channel(false);
     spawn_signal_handler(stop.clone(), wake.clone(), stopped_tx);
 
+    let health = Arc::new(Health::default());
     // The web app gets its own handle on the same database.
     let web = AppState::new(
         Gazette::open(g.config.clone(), g.clock.clone())?,
-        WebOptions::default(),
+        WebOptions {
+            scheduler: Some(health.clone()),
+            ..WebOptions::default()
+        },
     )?;
     let listener = tokio::net::TcpListener::bind(bind)
         .await
@@ -38,11 +48,13 @@ pub async fn run(g: &Gazette, bind: SocketAddr) -> Result<ExitCode> {
     let server = tokio::spawn(run_server(web, listener, async move {
         let _ = stopped_rx.wait_for(|s| *s).await;
     }));
-    let runner = Runner { gazette: g, stop };
-    let scheduled = runner.run(wake).await;
-    let served = server.await.context("web server task")?;
-    scheduled?;
-    served?;
+    let runner = Runner {
+        gazette: g,
+        stop,
+        health,
+    };
+    runner.run(wake).await;
+    server.await.context("web server task")??;
     Ok(ExitCode::SUCCESS)
 }
 

@@ -1,6 +1,8 @@
-//! `gazette subscribers add|remove|list|import|export`. Addresses are parsed (lettre's parser,
-//! at most 254 octets, domain lowercased); a bad CSV line is reported with its number and
-//! nothing from that file is stored, so importing the same file twice changes nothing.
+//! `gazette subscribers add|remove|list|import|export`. Addresses and names are parsed
+//! (`model::EmailAddress`, `model::DisplayName`: no control characters may reach a header); a bad
+//! CSV line is reported with its number and nothing from that file is stored, so importing the
+//! same file twice changes nothing. An address that unsubscribed, bounced or complained stays
+//! suppressed, even after `remove`: `add` and `import` never bring it back, and say so.
 
 use std::process::ExitCode;
 
@@ -8,7 +10,7 @@ use anyhow::{Context, Result};
 
 use super::{output, Out};
 use crate::cli::SubscribersCmd;
-use crate::model::SubscriberStatus;
+use crate::model::{DisplayName, EmailAddress, SubscriberStatus};
 use crate::pipeline::Gazette;
 use crate::store::{NewSubscriber, SubscriberUpsert};
 
@@ -20,7 +22,13 @@ pub async fn run(g: &Gazette, cmd: SubscribersCmd, out: Out) -> Result<ExitCode>
             digests,
             pending,
         } => {
-            let email = normalize_email(&email)?;
+            let email = EmailAddress::parse(&email)?.into_string();
+            let name = match name {
+                Some(n) => DisplayName::parse(&n)
+                    .map_err(|e| anyhow::anyhow!("--name: {e}"))?
+                    .map(DisplayName::into_string),
+                None => None,
+            };
             check_digests(g, &digests)?;
             if pending {
                 return add_pending(g, &email, name.as_deref(), &digests, out).await;
@@ -35,11 +43,15 @@ pub async fn run(g: &Gazette, cmd: SubscribersCmd, out: Out) -> Result<ExitCode>
             say(out, &format!("{email}: {}", upsert_word(r)));
         }
         SubscribersCmd::Remove { email } => {
-            let email = normalize_email(&email)?;
-            if !g.store.remove_subscriber(&email)? {
-                anyhow::bail!("{email} is not a subscriber");
+            let email = EmailAddress::parse(&email)?.into_string();
+            match g.store.remove_subscriber(&email, g.now())? {
+                None => anyhow::bail!("{email} is not a subscriber"),
+                Some(Some(why)) => say(
+                    out,
+                    &format!("{email}: removed; stays suppressed ({why}): never re-subscribed by add or import"),
+                ),
+                Some(None) => say(out, &format!("{email}: removed")),
             }
-            say(out, &format!("{email}: removed"));
         }
         SubscribersCmd::List => {
             let subs = g.store.subscribers()?;
@@ -64,58 +76,23 @@ pub async fn run(g: &Gazette, cmd: SubscribersCmd, out: Out) -> Result<ExitCode>
                 output::table(&["email", "name", "status", "digests"], &rows);
             }
         }
-        SubscribersCmd::Import { file } => {
-            let rows = read_csv(&file)?;
-            for (_, r) in &rows {
-                check_digests(g, &r.digests)
-                    .map_err(|e| anyhow::anyhow!("{}: {e}", file.display()))?;
-            }
-            let batch: Vec<NewSubscriber> = rows
-                .into_iter()
-                .map(|(_, r)| NewSubscriber {
-                    email: r.email,
-                    name: r.name,
-                    digests: r.digests,
-                })
-                .collect();
-            let results =
-                g.store
-                    .upsert_subscribers(&batch, SubscriberStatus::Confirmed, g.now())?;
-            let count = |k: SubscriberUpsert| results.iter().filter(|r| **r == k).count();
-            let (added, updated, same, suppressed) = (
-                count(SubscriberUpsert::Added),
-                count(SubscriberUpsert::Updated),
-                count(SubscriberUpsert::Unchanged),
-                count(SubscriberUpsert::Suppressed),
-            );
-            if out.json {
-                output::json(
-                    &serde_json::json!({"added": added, "updated": updated, "unchanged": same, "unsubscribed": suppressed}),
-                )?;
-            } else {
-                say(
-                    out,
-                    &format!(
-                        "{}: {added} added, {updated} updated, {same} unchanged{}",
-                        file.display(),
-                        if suppressed > 0 {
-                            format!(", {suppressed} unsubscribed (left alone)")
-                        } else {
-                            String::new()
-                        }
-                    ),
-                );
-            }
-        }
-        SubscribersCmd::Export { out: path } => {
+        SubscribersCmd::Import { file } => import(g, &file, out)?,
+        SubscribersCmd::Export { out: path, status } => {
+            let wanted = match status.as_deref() {
+                Some(s) => Some(SubscriberStatus::parse(s).with_context(|| {
+                    format!("--status {s:?}: use pending, confirmed, unsubscribed or bouncing")
+                })?),
+                None => None,
+            };
             let mut w = csv::Writer::from_writer(Vec::new());
-            w.write_record(["email", "name", "digests"])?;
+            w.write_record(["email", "name", "digests", "status"])?;
             for s in g.store.subscribers()? {
-                if s.status == SubscriberStatus::Confirmed {
+                if wanted.is_none_or(|w| w == s.status) {
                     w.write_record([
                         s.email.as_str(),
                         s.name.as_deref().unwrap_or(""),
                         &s.digests.join(";"),
+                        s.status.as_str(),
                     ])?;
                 }
             }
@@ -132,6 +109,90 @@ pub async fn run(g: &Gazette, cmd: SubscribersCmd, out: Out) -> Result<ExitCode>
         }
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// Imports a CSV file. Rows whose `status` column says the address unsubscribed or bounced
+/// elsewhere are suppressed here too (an existing row takes that status); pending rows are not
+/// imported (only the person can confirm); every other row is added or updated as confirmed,
+/// unless the address is suppressed. Each suppressed or skipped line is reported by number.
+fn import(g: &Gazette, file: &std::path::Path, out: Out) -> Result<()> {
+    let rows = read_csv(file)?;
+    for (line, r) in &rows {
+        check_digests(g, &r.digests)
+            .map_err(|e| anyhow::anyhow!("{}:{line}: {e}", file.display()))?;
+    }
+    let now = g.now();
+    let note = |line: usize, email: &str, what: &str| {
+        eprintln!("{}:{line}: {email}: {what}", file.display());
+    };
+    let (mut batch, mut lines, mut closed, mut skipped) = (Vec::new(), Vec::new(), 0, 0);
+    for (line, r) in rows {
+        match r.status {
+            Some(s @ (SubscriberStatus::Unsubscribed | SubscriberStatus::Bouncing)) => {
+                if !g.store.suppress_address(&r.email, s.as_str(), now)? {
+                    if let Some(sub) = g.store.subscriber(&r.email)? {
+                        if sub.status != s {
+                            g.store
+                                .set_subscriber_status(sub.id, s, Some("import"), now)?;
+                        }
+                    }
+                }
+                note(line, &r.email, &format!("{}: suppressed", s.as_str()));
+                closed += 1;
+            }
+            Some(SubscriberStatus::Pending) => {
+                note(
+                    line,
+                    &r.email,
+                    "pending: not imported (only their own confirmation can subscribe them)",
+                );
+                skipped += 1;
+            }
+            _ => {
+                lines.push((line, r.email.clone()));
+                batch.push(NewSubscriber {
+                    email: r.email,
+                    name: r.name,
+                    digests: r.digests,
+                });
+            }
+        }
+    }
+    let results = g
+        .store
+        .upsert_subscribers(&batch, SubscriberStatus::Confirmed, now)?;
+    for ((line, email), r) in lines.iter().zip(&results) {
+        if let SubscriberUpsert::Suppressed(why) = r {
+            note(
+                *line,
+                email,
+                &format!("{why}: not re-subscribed (only their own double opt-in can)"),
+            );
+        }
+    }
+    let count = |k: fn(&SubscriberUpsert) -> bool| results.iter().filter(|r| k(r)).count();
+    let (added, updated, same, suppressed) = (
+        count(|r| *r == SubscriberUpsert::Added),
+        count(|r| *r == SubscriberUpsert::Updated),
+        count(|r| *r == SubscriberUpsert::Unchanged),
+        count(|r| matches!(r, SubscriberUpsert::Suppressed(_))),
+    );
+    if out.json {
+        output::json(
+            &serde_json::json!({"added": added, "updated": updated, "unchanged": same,
+            "suppressed": suppressed + closed, "skipped": skipped}),
+        )?;
+    } else {
+        say(
+            out,
+            &format!(
+                "{}: {added} added, {updated} updated, {same} unchanged, {} suppressed (left alone or closed), {skipped} skipped",
+                file.display(),
+                suppressed + closed
+            ),
+        );
+    }
+    Ok(())
 }
 
 /// Stores the address as pending and sends it the double opt-in mail.
@@ -179,13 +240,13 @@ fn say(out: Out, msg: &str) {
     }
 }
 
-fn upsert_word(r: SubscriberUpsert) -> &'static str {
+fn upsert_word(r: SubscriberUpsert) -> String {
     match r {
-        SubscriberUpsert::Added => "added",
-        SubscriberUpsert::Updated => "updated",
-        SubscriberUpsert::Unchanged => "unchanged (already subscribed)",
-        SubscriberUpsert::Suppressed => {
-            "unsubscribed earlier: left alone (they can subscribe again themselves)"
+        SubscriberUpsert::Added => "added".into(),
+        SubscriberUpsert::Updated => "updated".into(),
+        SubscriberUpsert::Unchanged => "unchanged (already subscribed)".into(),
+        SubscriberUpsert::Suppressed(why) => {
+            format!("{why}: left alone (only their own double opt-in can subscribe them again)")
         }
     }
 }
@@ -197,23 +258,13 @@ fn check_digests(g: &Gazette, digests: &[String]) -> Result<()> {
     Ok(())
 }
 
-/// A valid address, at most 254 octets, no control characters, domain lowercased.
-pub fn normalize_email(raw: &str) -> Result<String> {
-    let s = raw.trim();
-    if s.len() > 254 || s.chars().any(char::is_control) {
-        anyhow::bail!("{raw:?} is not a valid email address");
-    }
-    let addr: lettre::Address = s
-        .parse()
-        .map_err(|e| anyhow::anyhow!("{raw:?} is not a valid email address: {e}"))?;
-    Ok(format!("{}@{}", addr.user(), addr.domain().to_lowercase()))
-}
-
 /// One row of a subscriber CSV.
 pub struct CsvRow {
     pub email: String,
     pub name: Option<String>,
     pub digests: Vec<String>,
+    /// The optional `status` column (as `export` writes it).
+    pub status: Option<SubscriberStatus>,
 }
 
 /// Reads `email,name,digests` rows; every bad line is reported with its number.
@@ -234,7 +285,7 @@ pub fn read_csv(path: &std::path::Path) -> Result<Vec<(usize, CsvRow)>> {
             path.display()
         )
     })?;
-    let (name_col, digests_col) = (col("name"), col("digests"));
+    let (name_col, digests_col, status_col) = (col("name"), col("digests"), col("status"));
     let mut rows = Vec::new();
     let mut errors = Vec::new();
     for (i, record) in reader.records().enumerate() {
@@ -251,12 +302,33 @@ pub fn read_csv(path: &std::path::Path) -> Result<Vec<(usize, CsvRow)>> {
                 .map(str::trim)
                 .filter(|s| !s.is_empty())
         };
-        match normalize_email(field(Some(email_col)).unwrap_or("")) {
+        let name = match DisplayName::parse(field(name_col).unwrap_or("")) {
+            Ok(n) => n.map(DisplayName::into_string),
+            Err(e) => {
+                errors.push(format!("{}:{line}: {e}", path.display()));
+                continue;
+            }
+        };
+        let status = match field(status_col) {
+            None => None,
+            Some(s) => match SubscriberStatus::parse(&s.to_lowercase()) {
+                Some(s) => Some(s),
+                None => {
+                    errors.push(format!(
+                        "{}:{line}: status {s:?}: use confirmed, pending, unsubscribed or bouncing",
+                        path.display()
+                    ));
+                    continue;
+                }
+            },
+        };
+        match EmailAddress::parse(field(Some(email_col)).unwrap_or("")) {
             Ok(email) => rows.push((
                 line,
                 CsvRow {
-                    email,
-                    name: field(name_col).map(str::to_string),
+                    email: email.into_string(),
+                    name,
+                    status,
                     digests: field(digests_col)
                         .map(|d| {
                             d.split(';')

@@ -230,8 +230,39 @@ fn unknown_key(message: &str) -> Option<&str> {
 
 type Report<'a> = dyn FnMut(&str, String) + 'a;
 
-fn validate(raw: RawConfig, path: &Path, report: &mut Report<'_>) -> Config {
-    let base_dir = Path::new(".");
+/// Relative paths in a config file are read from the file's own folder, so a config works from
+/// any working directory.
+fn config_dir(path: &Path) -> &Path {
+    path.parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(Path::new("."))
+}
+
+/// `p` read from `base` (unchanged when absolute), with `dir/..` folded away so that messages
+/// show `out/outbox`, not `config/../out/outbox`.
+fn resolve(base: &Path, p: &str) -> PathBuf {
+    use std::path::Component;
+    let mut out = PathBuf::new();
+    for c in base.join(p).components() {
+        match c {
+            Component::ParentDir
+                if matches!(out.components().next_back(), Some(Component::Normal(_))) =>
+            {
+                out.pop();
+            }
+            Component::CurDir if !out.as_os_str().is_empty() => {}
+            c => out.push(c),
+        }
+    }
+    if out.as_os_str().is_empty() {
+        out.push(".");
+    }
+    out
+}
+
+fn validate(mut raw: RawConfig, path: &Path, report: &mut Report<'_>) -> Config {
+    let base_dir = config_dir(path);
+    resolve_paths(&mut raw, base_dir);
     let newsletter = validate_newsletter(&raw.newsletter, report);
     let ingest = validate_ingest(&raw.ingest, report);
     if raw.summary.lead_max_words == 0 {
@@ -245,7 +276,7 @@ fn validate(raw: RawConfig, path: &Path, report: &mut Report<'_>) -> Config {
         .feeds
         .iter()
         .enumerate()
-        .filter_map(|(i, f)| validate_feed(i, f, ingest.fetch_article, report))
+        .filter_map(|(i, f)| validate_feed(i, f, base_dir, ingest.fetch_article, report))
         .collect::<Vec<_>>();
     if feeds.is_empty() && raw.feeds.is_empty() {
         report("feeds", "no [[feeds]] configured".into());
@@ -267,7 +298,7 @@ fn validate(raw: RawConfig, path: &Path, report: &mut Report<'_>) -> Config {
             }
         })
         .collect();
-    let digests = validate_digests(&raw, base_dir, report);
+    let digests = validate_digests(&raw, report);
     Config {
         path: path.to_path_buf(),
         newsletter,
@@ -278,6 +309,28 @@ fn validate(raw: RawConfig, path: &Path, report: &mut Report<'_>) -> Config {
         feeds,
         digests,
         topics,
+    }
+}
+
+/// Rewrites the paths of the raw config (storage, templates, DKIM key, file:// outbox, intros)
+/// to be read from the config's folder. Feed files are resolved in `validate_feed`: a feed's
+/// `url` as written stays its key in the database.
+fn resolve_paths(raw: &mut RawConfig, base: &Path) {
+    let fix = |p: &mut String| *p = resolve(base, p).display().to_string();
+    fix(&mut raw.storage.path);
+    if let Some(t) = raw.newsletter.templates.as_mut() {
+        fix(t);
+    }
+    if let Some(k) = raw.delivery.dkim_key.as_mut() {
+        fix(k);
+    }
+    if let Some(dir) = raw.delivery.url.strip_prefix("file://") {
+        raw.delivery.url = format!("file://{}", resolve(base, dir).display());
+    }
+    for d in &mut raw.digests {
+        if let Some(i) = d.intro.as_mut() {
+            fix(i);
+        }
     }
 }
 
@@ -438,11 +491,13 @@ fn validate_delivery(raw: &raw::RawDelivery, report: &mut Report<'_>) {
 fn validate_feed(
     i: usize,
     raw: &raw::RawFeed,
+    base: &Path,
     fetch_article: bool,
     report: &mut Report<'_>,
 ) -> Option<Feed> {
     let key = format!("feeds[{i}].url");
     let location = match parse_location(&raw.url) {
+        Ok(FeedLocation::File(p)) => FeedLocation::File(resolve(base, &p.to_string_lossy())),
         Ok(l) => l,
         Err(e) => {
             report(&key, e);
@@ -493,7 +548,7 @@ pub fn parse_location(s: &str) -> Result<FeedLocation, String> {
     Ok(FeedLocation::File(PathBuf::from(s)))
 }
 
-fn validate_digests(raw: &RawConfig, base_dir: &Path, report: &mut Report<'_>) -> Vec<Digest> {
+fn validate_digests(raw: &RawConfig, report: &mut Report<'_>) -> Vec<Digest> {
     if raw.digests.is_empty() {
         report("digests", "no [[digests]] configured".into());
     }
@@ -535,7 +590,7 @@ fn validate_digests(raw: &RawConfig, base_dir: &Path, report: &mut Report<'_>) -
                 report(&k("topics"), format!("no [topics.{t}] defined"));
             }
         }
-        let intro = d.intro.as_ref().map(|p| base_dir.join(p));
+        let intro = d.intro.as_ref().map(PathBuf::from);
         if let Some(p) = &intro {
             if !p.is_file() {
                 report(

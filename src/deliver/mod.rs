@@ -7,15 +7,17 @@
 
 mod ledger;
 pub mod message;
+pub mod reply;
 pub mod smtp;
 pub mod transport;
 
 use std::sync::Arc;
 use std::time::Duration;
 
-use anyhow::Result;
+use anyhow::{Context, Result};
 
 use crate::config::Config;
+use crate::model::DeliveryStatus;
 use crate::render::{IssueView, Personal, PreparedEmail, Renderer};
 use crate::store::{Applied, Claim, Delivery, DeliveryCounts, Step, Store};
 use crate::tokens::Tokens;
@@ -34,10 +36,52 @@ pub struct Sender<'a> {
     pub tokens: &'a Tokens,
     pub dkim: Option<Arc<lettre::message::dkim::DkimConfig>>,
     pub clock: &'a (dyn Fn() -> chrono::DateTime<chrono::Utc> + Sync),
-    /// Called after each delivery attempt that ends a row's turn (progress bar).
+    /// Called after each delivery attempt that ends a row's turn (progress bar), with the row's
+    /// new status: sent, failed or unknown.
     pub tick: &'a (dyn Fn(&Delivery) + Sync),
     /// Set when the process should stop: no new message is started.
     pub stop: Option<&'a std::sync::atomic::AtomicBool>,
+    /// Whether to wait for retries and outages or make one pass.
+    pub patience: Patience,
+}
+
+/// How long [`Sender::deliver_issue`] keeps at an issue.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Patience {
+    /// Until every row is done: waits for rows due later, and through up to `max_attempts`
+    /// outages of the server (`gazette send`).
+    UntilDone,
+    /// One pass over the rows due now; an outage ends it with an error, the rows still queued
+    /// (the scheduler comes back within a minute).
+    OnePass,
+}
+
+/// Refusals in a row that are the sender's problem (policy, content, size) after which the
+/// issue stops, as for an outage: every other recipient would be refused the same way.
+const SENDER_FAULTS_TO_STOP: usize = 3;
+
+/// Renews this process's leases on its `sending` rows and locks every few seconds, for as long
+/// as it lives (see `store::leases`).
+pub struct LeaseKeeper(tokio::task::JoinHandle<()>);
+
+impl LeaseKeeper {
+    pub fn start(store: Arc<Store>) -> LeaseKeeper {
+        LeaseKeeper(tokio::spawn(async move {
+            let every = crate::store::leases::LEASE / 4;
+            loop {
+                tokio::time::sleep(every).await;
+                if let Err(e) = store.renew_leases() {
+                    tracing::warn!(error = %format!("{e:#}"), "could not renew leases");
+                }
+            }
+        }))
+    }
+}
+
+impl Drop for LeaseKeeper {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
 }
 
 /// Rows read from the ledger at a time.
@@ -49,6 +93,13 @@ pub fn backoff(base: Duration, attempts: i64) -> Duration {
     let doublings = attempts.clamp(1, 20) as u32 - 1;
     base.saturating_mul(1 << doublings.min(16))
         .min(Duration::from_secs(3600))
+}
+
+/// [`backoff`] with full jitter: a uniform wait between zero and it, so that the rows refused
+/// together (a greylisting server, a burst of 4xx) do not all come back at the same moment.
+pub fn jittered(base: Duration, attempts: i64) -> Duration {
+    let cap = backoff(base, attempts);
+    cap.mul_f64(rand::random::<f64>())
 }
 
 /// Spaces message starts at most `max_per_second` apart, without tokio's 1 ms timer granularity
@@ -87,6 +138,53 @@ struct Outcome {
     d: Delivery,
     step: Step,
     turn: Turn,
+    /// Whose fault a refusal was (None: not refused).
+    fault: Option<reply::Fault>,
+}
+
+/// Why a pass stopped early: the server could not be used, or it refused several messages in a
+/// row for reasons that are the sender's to fix.
+#[derive(Default)]
+struct Outage {
+    reason: std::sync::Mutex<Option<String>>,
+    sender_faults: std::sync::atomic::AtomicUsize,
+}
+
+impl Outage {
+    fn happened(&self) -> bool {
+        self.reason
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .is_some()
+    }
+
+    fn stop(&self, why: String) {
+        self.reason
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .get_or_insert(why);
+    }
+
+    fn note(&self, o: &Outcome) {
+        use std::sync::atomic::Ordering::SeqCst;
+        match (&o.step, o.fault) {
+            (Step::Release { reply, .. }, _) => self.stop(reply.clone()),
+            (
+                Step::Retry { reply, .. } | Step::Failed { reply, .. },
+                Some(reply::Fault::Sender),
+            ) => {
+                let n = self.sender_faults.fetch_add(1, SeqCst) + 1;
+                if n >= SENDER_FAULTS_TO_STOP {
+                    tracing::error!(refused = n, %reply, "the server refuses our mail for reasons that are ours to fix (policy, authentication, content or size); the issue stops");
+                    self.stop(format!(
+                        "the server refused {n} messages in a row for reasons that are the sender's to fix (policy, authentication, content or size): {reply}"
+                    ));
+                }
+            }
+            (Step::Sent { .. }, _) => self.sender_faults.store(0, SeqCst),
+            _ => {}
+        }
+    }
 }
 
 /// The due rows of one pass, read from the ledger a page at a time.
@@ -100,9 +198,11 @@ struct Rows {
 
 impl Sender<'_> {
     /// Sends every queued delivery of an issue, retrying transient failures with exponential
-    /// backoff up to `delivery.max_attempts`. Returns the final counts.
+    /// backoff up to `delivery.max_attempts` (or, with [`Patience::OnePass`], the rows due now).
+    /// Returns the final counts.
     pub async fn deliver_issue(&self, issue_id: i64, view: &IssueView) -> Result<DeliveryCounts> {
         let composer = self.composer(view)?;
+        let _leases = LeaseKeeper::start(self.store.clone());
         let mut due_by = (self.clock)();
         let mut outages = 0;
         loop {
@@ -115,6 +215,12 @@ impl Sender<'_> {
                 // outages in a row, the rows still queued for the next run.
                 outages += 1;
                 let queued = self.store.delivery_counts(issue_id)?.queued;
+                if self.patience == Patience::OnePass {
+                    self.transport.close().await;
+                    anyhow::bail!(
+                        "{reason}; {queued} deliveries stay queued (tried again within a minute)"
+                    );
+                }
                 if outages >= i64::from(self.config.delivery.max_attempts.max(1)) {
                     self.transport.close().await;
                     anyhow::bail!(
@@ -129,6 +235,9 @@ impl Sender<'_> {
                 continue;
             }
             outages = 0;
+            if self.patience == Patience::OnePass {
+                break;
+            }
             // Rows requeued after a transient failure are due later; wait for the first one.
             let Some(due) = self.store.next_retry(issue_id)? else {
                 break;
@@ -182,7 +291,7 @@ impl Sender<'_> {
             page: Default::default(),
             done: false,
         });
-        let outage = std::sync::Mutex::new(None);
+        let outage = Outage::default();
         let connections = self.config.delivery.connections.max(1);
         let ledger = Ledger::new(self.store.clone(), connections);
         let workers = (0..connections).map(|_| async {
@@ -196,7 +305,10 @@ impl Sender<'_> {
             done
         };
         tokio::join!(senders, ledger.run()).0?;
-        Ok(outage.into_inner().unwrap_or_else(|e| e.into_inner()))
+        Ok(outage
+            .reason
+            .into_inner()
+            .unwrap_or_else(|e| e.into_inner()))
     }
 
     /// Sends rows one after another until none is left. A row's outcome is committed together
@@ -209,10 +321,10 @@ impl Sender<'_> {
         rows: &tokio::sync::Mutex<Rows>,
         composer: &Composer<'_>,
         pace: &Pace,
-        outage: &std::sync::Mutex<Option<String>>,
+        outage: &Outage,
     ) -> Result<()> {
         let mut pending: Option<Outcome> = None;
-        let unavailable = || outage.lock().unwrap_or_else(|e| e.into_inner()).is_some();
+        let unavailable = || outage.happened();
         loop {
             if self.stopping() || unavailable() {
                 break;
@@ -235,18 +347,16 @@ impl Sender<'_> {
                 Some(Claim::Claimed) => {}
                 Some(Claim::Skipped(why)) => {
                     tracing::info!(to = %d.email, "{why}");
-                    (self.tick)(&d);
+                    (self.tick)(&Delivery {
+                        status: DeliveryStatus::Failed,
+                        ..d
+                    });
                     continue;
                 }
                 _ => continue,
             }
             let outcome = self.attempt(d, message).await;
-            if let Step::Release { reply, .. } = &outcome.step {
-                outage
-                    .lock()
-                    .unwrap_or_else(|e| e.into_inner())
-                    .get_or_insert_with(|| reply.clone());
-            }
+            outage.note(&outcome);
             pending = Some(outcome);
         }
         self.commit(ledger, pending.take(), None).await?;
@@ -288,7 +398,12 @@ impl Sender<'_> {
                 tracing::warn!(to = %o.d.email, "subscriber marked bouncing after {BOUNCE_AFTER} permanent failures in a row");
             }
             if matches!(o.turn, Turn::Done) {
-                (self.tick)(&o.d);
+                let status = match o.step {
+                    Step::Sent { .. } => DeliveryStatus::Sent,
+                    Step::Unknown { .. } => DeliveryStatus::Unknown,
+                    _ => DeliveryStatus::Failed,
+                };
+                (self.tick)(&Delivery { status, ..o.d });
             }
         }
         Ok(claim.map(|_| match applied.last() {
@@ -316,6 +431,7 @@ impl Sender<'_> {
                     d,
                     step,
                     turn: Turn::Done,
+                    fault: None,
                 };
             }
         };
@@ -324,46 +440,68 @@ impl Sender<'_> {
         let now = (self.clock)();
         let max_attempts = i64::from(self.config.delivery.max_attempts.max(1));
         let id = d.id;
+        let retry = |reply: String| {
+            let wait = jittered(self.config.delivery.backoff_base(), attempts);
+            tracing::info!(to = %d.email, %reply, ?wait, "refused for now; will retry");
+            let next_attempt = now + chrono::Duration::from_std(wait).unwrap_or_default();
+            let step = Step::Retry {
+                id,
+                reply,
+                next_attempt,
+            };
+            (step, Turn::Requeued)
+        };
+        let fail = |reply: String| {
+            tracing::warn!(to = %d.email, %reply, "delivery failed");
+            let step = Step::Failed {
+                id,
+                reply,
+                bounce_after: None,
+            };
+            (step, Turn::Done)
+        };
+        let fault = match &result {
+            Err(SendError::Permanent(reply)) => Some(reply::fault(reply)),
+            _ => None,
+        };
         let (step, turn) = match result {
             Ok(reply) => (Step::Sent { id, reply }, Turn::Done),
-            Err(SendError::Permanent(reply)) => {
-                tracing::warn!(to = %d.email, %reply, "delivery failed");
-                let bounce_after = Some(BOUNCE_AFTER);
-                let step = Step::Failed {
-                    id,
-                    reply,
-                    bounce_after,
-                };
-                (step, Turn::Done)
-            }
+            Err(SendError::Permanent(reply)) => match fault {
+                // The address is bad: held against the subscriber.
+                Some(reply::Fault::Recipient) => {
+                    tracing::warn!(to = %d.email, %reply, "delivery failed: the address was refused");
+                    let step = Step::Failed {
+                        id,
+                        reply,
+                        bounce_after: Some(BOUNCE_AFTER),
+                    };
+                    (step, Turn::Done)
+                }
+                // A full mailbox, or a refusal that is ours to fix: tried again later, never
+                // held against the subscriber.
+                Some(reply::Fault::MailboxFull | reply::Fault::Sender)
+                    if attempts < max_attempts =>
+                {
+                    retry(reply)
+                }
+                _ => fail(reply),
+            },
             Err(SendError::Unavailable(reply)) => (Step::Release { id, reply }, Turn::Requeued),
             Err(SendError::Ambiguous(reply)) => {
                 tracing::warn!(to = %d.email, %reply, "delivery in doubt; not retried");
                 (Step::Unknown { id, reply }, Turn::Done)
             }
             Err(SendError::Transient(reply)) if attempts >= max_attempts => {
-                let reply = format!("gave up after {attempts} attempts: {reply}");
-                tracing::warn!(to = %d.email, %reply, "delivery failed");
-                let step = Step::Failed {
-                    id,
-                    reply,
-                    bounce_after: None,
-                };
-                (step, Turn::Done)
+                fail(format!("gave up after {attempts} attempts: {reply}"))
             }
-            Err(SendError::Transient(reply)) => {
-                let wait = backoff(self.config.delivery.backoff_base(), attempts);
-                tracing::info!(to = %d.email, %reply, ?wait, "transient failure; will retry");
-                let next_attempt = now + chrono::Duration::from_std(wait).unwrap_or_default();
-                let step = Step::Retry {
-                    id,
-                    reply,
-                    next_attempt,
-                };
-                (step, Turn::Requeued)
-            }
+            Err(SendError::Transient(reply)) => retry(reply),
         };
-        Outcome { d, step, turn }
+        Outcome {
+            d,
+            step,
+            turn,
+            fault,
+        }
     }
 
     /// Renders the issue once for [`Composer::compose`] to fill in per recipient.
@@ -457,7 +595,19 @@ impl Composer<'_> {
                 )
             }
         };
-        let to = lettre::message::Mailbox::new(d.name.clone(), d.email.parse()?);
+        // A name that cannot go into a header (stored before names were checked) fails this
+        // row with the reason; it never reaches lettre's header encoder.
+        let name = match &d.name {
+            Some(n) => {
+                crate::model::DisplayName::parse(n)?.map(crate::model::DisplayName::into_string)
+            }
+            None => None,
+        };
+        let address = d
+            .email
+            .parse()
+            .with_context(|| format!("recipient {:?}", d.email))?;
+        let to = lettre::message::Mailbox::new(name, address);
         message::build(
             message::Email {
                 from: &nl.from,

@@ -15,7 +15,7 @@ use lettre::address::Envelope;
 use lettre::transport::smtp::authentication::{Credentials, Mechanism};
 use lettre::transport::smtp::client::{AsyncSmtpConnection, TlsParameters};
 use lettre::transport::smtp::commands::{Data, Ehlo, Mail, Rcpt, Rset};
-use lettre::transport::smtp::extension::{ClientId, MailBodyParameter, MailParameter};
+use lettre::transport::smtp::extension::{ClientId, Extension, MailBodyParameter, MailParameter};
 use lettre::transport::smtp::Error;
 
 use super::transport::SendError;
@@ -42,6 +42,20 @@ pub enum Security {
     Implicit,
     /// STARTTLS, required: no mail is sent if the upgrade fails.
     StartTls,
+}
+
+/// What a test session found.
+#[derive(Debug, Clone)]
+pub struct SessionInfo {
+    /// The session ran over TLS (implicit, or upgraded with STARTTLS).
+    pub encrypted: bool,
+    /// The server offered STARTTLS (in the last EHLO: after an upgrade it no longer does).
+    pub starttls_offered: bool,
+    /// The AUTH mechanisms offered.
+    pub auth_offered: Vec<&'static str>,
+    /// We logged in with the configured credentials.
+    pub logged_in: bool,
+    pub pipelining: bool,
 }
 
 /// Up to `max` open connections, shared by the senders.
@@ -108,11 +122,28 @@ impl Pool {
         }
     }
 
-    /// Opens a session and checks it works (for `gazette check --smtp`).
-    pub async fn test(&self) -> Result<(), SendError> {
+    /// Opens a session, checks it works and says what it offered (for `gazette check --smtp`).
+    pub async fn test(&self) -> Result<SessionInfo, SendError> {
         let mut conn = self.connect().await?;
+        let info = conn.smtp.server_info();
+        let auth_offered = [
+            (Mechanism::Plain, "PLAIN"),
+            (Mechanism::Login, "LOGIN"),
+            (Mechanism::Xoauth2, "XOAUTH2"),
+        ]
+        .into_iter()
+        .filter(|(m, _)| info.supports_auth_mechanism(*m))
+        .map(|(_, name)| name)
+        .collect();
+        let session = SessionInfo {
+            encrypted: conn.smtp.is_encrypted(),
+            starttls_offered: info.supports_feature(Extension::StartTls),
+            auth_offered,
+            logged_in: self.target.credentials.is_some(),
+            pipelining: conn.pipelining,
+        };
         let _ = conn.smtp.quit().await;
-        Ok(())
+        Ok(session)
     }
 
     /// Politely closes the idle connections.

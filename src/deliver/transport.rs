@@ -59,6 +59,12 @@ impl Transport {
             .password()
             .map(percent_decode)
             .or_else(|| std::env::var("GAZETTE_SMTP_PASSWORD").ok());
+        if security == Security::None && !url.username().is_empty() && !is_loopback(&host) {
+            anyhow::bail!(
+                "delivery.url: smtp:// would send the password in clear text to {host}; use smtp+starttls://{}@{host}:587 (or smtps:// on port 465)",
+                url.username()
+            );
+        }
         let credentials = (!url.username().is_empty()).then(|| {
             Credentials::new(percent_decode(url.username()), password.unwrap_or_default())
         });
@@ -94,17 +100,45 @@ impl Transport {
         }
     }
 
-    /// Opens and closes one SMTP session (for `gazette check --smtp`).
-    pub async fn test(&self) -> Result<()> {
+    /// Opens and closes one SMTP session (for `gazette check --smtp`); says what it found.
+    pub async fn test(&self) -> Result<String> {
         match self {
             Transport::Outbox(dir) => std::fs::create_dir_all(dir)
-                .with_context(|| format!("create outbox {}", dir.display())),
+                .with_context(|| format!("create outbox {}", dir.display()))
+                .map(|_| format!("outbox {} is writable", dir.display())),
             Transport::Smtp(pool) => {
-                pool.test().await.context("SMTP connection")?;
-                Ok(())
+                let s = pool.test().await.context("SMTP connection")?;
+                Ok(format!(
+                    "SMTP session opened; TLS: {}{}; AUTH: {}{}",
+                    if s.encrypted { "yes" } else { "no" },
+                    if !s.encrypted && s.starttls_offered {
+                        " (the server offers STARTTLS: use smtp+starttls://)"
+                    } else {
+                        ""
+                    },
+                    if s.auth_offered.is_empty() {
+                        "none offered".to_string()
+                    } else {
+                        format!("offered {}", s.auth_offered.join(", "))
+                    },
+                    if s.logged_in {
+                        ", logged in"
+                    } else {
+                        ", not used"
+                    }
+                ))
             }
         }
     }
+}
+
+/// `localhost` or a loopback address: the only hosts a password may go to without TLS.
+pub fn is_loopback(host: &str) -> bool {
+    let host = host.trim_matches(['[', ']']);
+    host.eq_ignore_ascii_case("localhost")
+        || host
+            .parse::<std::net::IpAddr>()
+            .is_ok_and(|ip| ip.is_loopback())
 }
 
 fn percent_decode(s: &str) -> String {

@@ -1,4 +1,6 @@
-//! Canonical links: resolved against the feed, tracking parameters and fragments removed.
+//! Canonical links: resolved against the feed, tracking parameters removed. A fragment is kept:
+//! links that differ only in it are different items (a release-notes page with an anchor per
+//! version), and it takes the reader to the right place.
 
 /// Query parameters that only track the reader.
 fn is_tracking(key: &str) -> bool {
@@ -28,7 +30,7 @@ fn is_tracking(key: &str) -> bool {
         )
 }
 
-/// Resolves `href` against `base` and strips tracking parameters and the fragment.
+/// Resolves `href` against `base` and strips tracking parameters (and an empty fragment).
 /// Returns None for links that are not http(s).
 pub fn canonical_url(href: &str, base: Option<&url::Url>) -> Option<String> {
     let href = href.trim();
@@ -43,7 +45,9 @@ pub fn canonical_url(href: &str, base: Option<&url::Url>) -> Option<String> {
     if !matches!(url.scheme(), "http" | "https") {
         return None;
     }
-    url.set_fragment(None);
+    if url.fragment().is_some_and(str::is_empty) {
+        url.set_fragment(None);
+    }
     if url.query().is_some() {
         let kept: Vec<(String, String)> = url
             .query_pairs()
@@ -64,14 +68,14 @@ mod tests {
     use super::canonical_url;
 
     #[test]
-    fn strips_tracking_and_fragment() {
+    fn strips_tracking_and_keeps_the_fragment() {
         assert_eq!(
-            canonical_url(
-                "https://ex.org/a?utm_source=rss&id=3&fbclid=x#comments",
-                None
-            )
-            .as_deref(),
-            Some("https://ex.org/a?id=3")
+            canonical_url("https://ex.org/a?utm_source=rss&id=3&fbclid=x#v1.2", None).as_deref(),
+            Some("https://ex.org/a?id=3#v1.2")
+        );
+        assert_eq!(
+            canonical_url("https://ex.org/a#", None).as_deref(),
+            Some("https://ex.org/a")
         );
         assert_eq!(
             canonical_url("https://ex.org/a?utm_medium=feed", None).as_deref(),

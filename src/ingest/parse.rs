@@ -294,6 +294,8 @@ fn to_story(
         url: link,
         title,
         published,
+        dated: e.published.or(e.updated).is_some(),
+        has_guid: !e.id.trim().is_empty(),
         authors: e
             .authors
             .iter()

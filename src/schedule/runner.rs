@@ -1,6 +1,9 @@
 //! The long-running scheduler behind `gazette serve`: fetches feeds on their own clock, runs each
-//! digest's slots once (claimed in SQLite first), resumes interrupted issues at start, and stops
-//! cleanly. Time comes from the `Gazette`'s clock, so tests drive it without sleeping.
+//! digest's slots once (claimed in the database first), and never gives up: an issue whose
+//! delivery fails keeps its queued rows, which are tried again at least once a minute, and later
+//! slots resume it instead of planning another. Every failure is logged and recorded in
+//! [`Health`] (`GET /healthz`, `gazette status`). Time comes from the `Gazette`'s clock, so tests
+//! drive it without sleeping.
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
@@ -8,9 +11,11 @@ use std::sync::Arc;
 use anyhow::Result;
 use chrono::{DateTime, Utc};
 
+use super::health::{Health, State};
 use super::{decide, runs_between, slot_key, Due};
 use crate::config::{Digest, Feed};
-use crate::pipeline::Gazette;
+use crate::deliver::Patience;
+use crate::pipeline::{Gazette, NextIssue, PlanArgs};
 
 /// What a slot did.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -28,6 +33,36 @@ pub enum SlotOutcome {
         sent: i64,
         failed: i64,
     },
+    /// An earlier issue of the digest still had queued deliveries: the slot delivered those
+    /// instead of planning another.
+    Resumed { id: i64, number: i64 },
+    /// The issue is stored but its delivery failed; its queued rows are tried again on every
+    /// tick.
+    Retrying { id: i64, number: i64, error: String },
+    /// The slot failed before an issue was stored (fetch, planning, the database).
+    Failed(String),
+}
+
+impl SlotOutcome {
+    /// The health this outcome leaves the scheduler in, with the error.
+    fn trouble(&self) -> Option<(State, String)> {
+        match self {
+            SlotOutcome::Retrying { id, number, error } => {
+                Some((State::Retrying, format!("issue {id} (#{number}): {error}")))
+            }
+            SlotOutcome::Failed(error) => Some((State::Failing, error.clone())),
+            _ => None,
+        }
+    }
+}
+
+/// The worse of two troubles: a failing step before a delivery being retried.
+fn worse(a: Option<(State, String)>, b: Option<(State, String)>) -> Option<(State, String)> {
+    match (a, b) {
+        (Some(a), _) if a.0 == State::Failing => Some(a),
+        (_, Some(b)) if b.0 == State::Failing => Some(b),
+        (a, b) => a.or(b),
+    }
 }
 
 /// The scheduler of one process.
@@ -35,6 +70,8 @@ pub struct Runner<'a> {
     pub gazette: &'a Gazette,
     /// Set on SIGTERM / Ctrl-C: no new work is started.
     pub stop: Arc<AtomicBool>,
+    /// What it last did, for `/healthz`.
+    pub health: Arc<Health>,
 }
 
 impl Runner<'_> {
@@ -42,27 +79,16 @@ impl Runner<'_> {
         self.stop.load(Ordering::SeqCst)
     }
 
-    /// At start: recover deliveries that were in flight, finish interrupted issues, and deal with
-    /// slots missed while the server was down (within the lookback of each digest's window).
+    fn set(&self, state: State, error: Option<String>) {
+        self.health.set(&self.gazette.store, state, error);
+    }
+
+    /// At start: finish interrupted issues, and deal with slots missed while the server was down
+    /// (within the lookback of each digest's window).
     pub async fn start(&self) -> Result<Vec<(String, DateTime<Utc>, SlotOutcome)>> {
         let g = self.gazette;
         let now = g.now();
-        let in_doubt = g.store.recover_in_flight(now)?;
-        if in_doubt > 0 {
-            tracing::warn!(
-                in_doubt,
-                "deliveries in flight at the last stop are marked unknown (not resent)"
-            );
-        }
-        for issue in g.store.unfinished_issues()? {
-            if self.stopping() {
-                break;
-            }
-            tracing::info!(issue = issue.id, digest = %issue.digest, queued = issue.queued, "resuming interrupted issue");
-            let view = g.stored_view(issue.id)?;
-            g.deliver(issue.id, &view, &|_| {}, Some(&self.stop))
-                .await?;
-        }
+        let mut trouble = self.resume_unfinished().await;
         // Only the latest slot missed while down is considered: it runs if younger than
         // `catch_up`, otherwise it is skipped and logged.
         let mut out = Vec::new();
@@ -77,18 +103,36 @@ impl Runner<'_> {
                 );
             }
         }
+        for (_, _, o) in &out {
+            trouble = worse(trouble, o.trouble());
+        }
+        self.settle(trouble);
         Ok(out)
     }
 
-    /// One pass at `now`: fetches the feeds that are due, then runs the slots in `(after, now]`.
-    /// Returns what each slot did.
+    /// Records the health a pass leaves: its worst trouble, or ok.
+    fn settle(&self, trouble: Option<(State, String)>) {
+        match trouble {
+            Some((state, error)) => self.set(state, Some(error)),
+            None => self.set(State::Ok, None),
+        }
+    }
+
+    /// One pass at `now`: fetches the feeds that are due, retries the queued rows of issues whose
+    /// delivery failed, then runs the slots in `(after, now]`. Returns what each slot did.
     pub async fn tick(
         &self,
         after: DateTime<Utc>,
         now: DateTime<Utc>,
     ) -> Result<Vec<(String, DateTime<Utc>, SlotOutcome)>> {
         let g = self.gazette;
-        self.fetch_due(now).await?;
+        let mut trouble = None;
+        if let Err(e) = self.fetch_due(now).await {
+            let error = format!("scheduled fetch: {e:#}");
+            tracing::error!(%error, "scheduled fetch failed");
+            trouble = Some((State::Failing, error));
+        }
+        trouble = worse(trouble, self.resume_unfinished().await);
         let mut out = Vec::new();
         for d in &g.config.digests {
             if self.stopping() {
@@ -96,7 +140,50 @@ impl Runner<'_> {
             }
             out.extend(self.run_due(d, after, now).await?);
         }
+        for (_, _, o) in &out {
+            trouble = worse(trouble, o.trouble());
+        }
+        self.settle(trouble);
         Ok(out)
+    }
+
+    /// Delivers the queued rows due now of every issue that has some (interrupted, or whose
+    /// delivery failed earlier). Returns the last failure, if any.
+    async fn resume_unfinished(&self) -> Option<(State, String)> {
+        let g = self.gazette;
+        let issues = match g.store.unfinished_issues(None) {
+            Ok(i) => i,
+            Err(e) => return Some((State::Failing, format!("database: {e:#}"))),
+        };
+        let mut failure = None;
+        for issue in issues {
+            if self.stopping() {
+                break;
+            }
+            tracing::info!(issue = issue.id, digest = %issue.digest, queued = issue.queued, "delivering queued rows of an earlier issue");
+            if let Err(e) = self.deliver(issue.id).await {
+                let error = format!(
+                    "issue {} (#{} of {}): {e:#}",
+                    issue.id, issue.number, issue.digest
+                );
+                tracing::error!(%error, "delivery failed; retrying within a minute");
+                failure = Some(error);
+            }
+        }
+        failure.map(|e| (State::Retrying, e))
+    }
+
+    async fn deliver(&self, issue_id: i64) -> Result<crate::store::DeliveryCounts> {
+        let g = self.gazette;
+        let view = g.stored_view(issue_id)?;
+        g.deliver(
+            issue_id,
+            &view,
+            &|_| {},
+            Some(&self.stop),
+            Patience::OnePass,
+        )
+        .await
     }
 
     async fn run_due(
@@ -113,7 +200,10 @@ impl Runner<'_> {
                 break;
             }
             let outcome = match decision {
-                Due::Run => self.run_slot(d, slot).await?,
+                Due::Run => match self.run_slot(d, slot).await {
+                    Ok(o) => o,
+                    Err(e) => SlotOutcome::Failed(format!("{}: slot {slot}: {e:#}", d.name)),
+                },
                 Due::TooOld => self.skip(d, slot, "missed by more than catch_up")?,
                 Due::Superseded => self.skip(d, slot, "superseded by a later slot")?,
             };
@@ -136,8 +226,9 @@ impl Runner<'_> {
         Ok(SlotOutcome::Skipped(why))
     }
 
-    /// Claims the slot, fetches once more, builds the issue for the window since the previous
-    /// issue, stores it and delivers it.
+    /// Claims the slot, fetches once more, then delivers the digest's unfinished issue if it has
+    /// one, else plans the issue for the stories since the previous one, stores it and delivers
+    /// it. A slot that fails keeps what it stored; the failure is recorded, never fatal.
     pub async fn run_slot(&self, d: &Digest, slot: DateTime<Utc>) -> Result<SlotOutcome> {
         let g = self.gazette;
         let key = slot_key(slot);
@@ -145,28 +236,34 @@ impl Runner<'_> {
             return Ok(SlotOutcome::AlreadyClaimed);
         }
         tracing::info!(digest = %d.name, slot = %slot, "running scheduled issue");
-        let result = self.build_and_send(d, &key).await;
-        let outcome_text = match &result {
-            Ok(SlotOutcome::Issue {
+        let outcome = match self.build_and_send(d, &key).await {
+            Ok(o) => o,
+            Err(e) => {
+                tracing::error!(digest = %d.name, slot = %slot, error = %format!("{e:#}"), "slot failed");
+                g.store
+                    .set_slot_outcome(&d.name, &key, &format!("failed: {e:#}"))?;
+                return Err(e);
+            }
+        };
+        let text = match &outcome {
+            SlotOutcome::Issue {
                 id,
                 number,
                 sent,
                 failed,
-            }) => format!("issue {id} (#{number}): {sent} sent, {failed} failed"),
-            Ok(SlotOutcome::Empty) => "empty: nothing sent".into(),
-            Ok(o) => format!("{o:?}"),
-            Err(e) => format!("failed: {e:#}"),
+            } => format!("issue {id} (#{number}): {sent} sent, {failed} failed"),
+            SlotOutcome::Empty => "empty: nothing sent".into(),
+            SlotOutcome::Resumed { id, number } => {
+                format!("resumed issue {id} (#{number}) instead of planning another")
+            }
+            SlotOutcome::Retrying { id, number, error } => {
+                format!("issue {id} (#{number}): delivery failed, retried every minute: {error}")
+            }
+            o => format!("{o:?}"),
         };
-        g.store.set_slot_outcome(&d.name, &key, &outcome_text)?;
-        match &result {
-            Ok(_) => {
-                tracing::info!(digest = %d.name, slot = %slot, outcome = %outcome_text, "slot done")
-            }
-            Err(e) => {
-                tracing::error!(digest = %d.name, slot = %slot, error = %format!("{e:#}"), "slot failed")
-            }
-        }
-        result
+        g.store.set_slot_outcome(&d.name, &key, &text)?;
+        tracing::info!(digest = %d.name, slot = %slot, outcome = %text, "slot done");
+        Ok(outcome)
     }
 
     async fn build_and_send(&self, d: &Digest, key: &str) -> Result<SlotOutcome> {
@@ -174,19 +271,38 @@ impl Runner<'_> {
         let feeds: Vec<&Feed> = g.config.feeds.iter().collect();
         crate::ingest::fetch_feeds(&g.config, &feeds, &g.store, g.now(), &|_| {}).await?;
         g.summarize_pending().await?;
-        let plan = g.plan(d, None)?;
-        if plan.story_count() == 0 && !d.send_empty {
-            return Ok(SlotOutcome::Empty);
+        let args = PlanArgs {
+            slot: Some(key),
+            ..Default::default()
+        };
+        let (id, number) = match g.next_issue(d, &args).await? {
+            NextIssue::Empty => return Ok(SlotOutcome::Empty),
+            NextIssue::Unfinished(issue) => {
+                if let Err(e) = self.deliver(issue.id).await {
+                    return Ok(self.retrying(issue.id, issue.number, e));
+                }
+                return Ok(SlotOutcome::Resumed {
+                    id: issue.id,
+                    number: issue.number,
+                });
+            }
+            NextIssue::Planned { id, number, .. } => (id, number),
+        };
+        match self.deliver(id).await {
+            Ok(counts) => Ok(SlotOutcome::Issue {
+                id,
+                number,
+                sent: counts.sent,
+                failed: counts.failed,
+            }),
+            Err(e) => Ok(self.retrying(id, number, e)),
         }
-        let recipients = g.recipients(&d.name)?;
-        let (id, number, view) = g.publish(&plan, &recipients, Some(key))?;
-        let counts = g.deliver(id, &view, &|_| {}, Some(&self.stop)).await?;
-        Ok(SlotOutcome::Issue {
-            id,
-            number,
-            sent: counts.sent,
-            failed: counts.failed,
-        })
+    }
+
+    fn retrying(&self, id: i64, number: i64, e: anyhow::Error) -> SlotOutcome {
+        let error = format!("{e:#}");
+        tracing::error!(issue = id, %error, "delivery failed; its queued rows are retried every minute");
+        SlotOutcome::Retrying { id, number, error }
     }
 
     /// Fetches the feeds whose next fetch time has come (interval, Cache-Control, ttl, backoff).
@@ -211,10 +327,19 @@ impl Runner<'_> {
         Ok(())
     }
 
-    /// When the loop should wake next: the earliest next slot or feed fetch, at most a minute on.
+    /// When the loop should wake next: the earliest next slot, at most a minute on; while a
+    /// delivery is being retried, after `[delivery] retry_backoff` (at most a minute).
     pub fn next_wake(&self, now: DateTime<Utc>) -> DateTime<Utc> {
         let g = self.gazette;
         let tz = g.config.newsletter.timezone;
+        let minute = chrono::Duration::seconds(60);
+        let mut latest = now + minute;
+        if !self.health.snapshot().state.healthy() {
+            let retry = chrono::Duration::from_std(g.config.delivery.backoff_base())
+                .unwrap_or(minute)
+                .min(minute);
+            latest = now + retry;
+        }
         let slots = g
             .config
             .digests
@@ -222,15 +347,21 @@ impl Runner<'_> {
             .filter_map(|d| super::next_runs(&d.cron, tz, now, 1).into_iter().next());
         slots
             .min()
-            .unwrap_or(now)
-            .min(now + chrono::Duration::seconds(60))
+            .unwrap_or(latest)
+            .min(latest)
             .max(now + chrono::Duration::seconds(1))
     }
 
-    /// Runs until `stop` is set: start-up work, then ticks. Logs the next run of each digest.
-    pub async fn run(&self, wake: Arc<tokio::sync::Notify>) -> Result<()> {
+    /// Runs until `stop` is set: start-up work, then ticks at least once a minute. A failing
+    /// step is logged and recorded in the health, and tried again on the next tick: the loop
+    /// itself never ends on an error.
+    pub async fn run(&self, wake: Arc<tokio::sync::Notify>) {
         let g = self.gazette;
-        self.start().await?;
+        if let Err(e) = self.start().await {
+            let error = format!("start: {e:#}");
+            tracing::error!(%error, "scheduler start-up step failed; carrying on");
+            self.set(State::Failing, Some(error));
+        }
         let tz = g.config.newsletter.timezone;
         let mut after = g.now();
         for d in &g.config.digests {
@@ -249,18 +380,27 @@ impl Runner<'_> {
                 break;
             }
             let now = g.now();
-            for (digest, _, outcome) in self.tick(after, now).await? {
-                if let SlotOutcome::Issue { .. } | SlotOutcome::Empty = outcome {
-                    if let Some(d) = g.config.digests.iter().find(|d| d.name == digest) {
-                        if let Some(next) = super::next_runs(&d.cron, tz, now, 1).first() {
-                            tracing::info!(digest = %d.name, next = %next.with_timezone(&tz).to_rfc3339(), "next issue");
+            match self.tick(after, now).await {
+                Ok(done) => {
+                    for (digest, _, outcome) in done {
+                        if let SlotOutcome::Issue { .. } | SlotOutcome::Empty = outcome {
+                            if let Some(d) = g.config.digests.iter().find(|d| d.name == digest) {
+                                if let Some(next) = super::next_runs(&d.cron, tz, now, 1).first() {
+                                    tracing::info!(digest = %d.name, next = %next.with_timezone(&tz).to_rfc3339(), "next issue");
+                                }
+                            }
                         }
                     }
+                }
+                Err(e) => {
+                    let error = format!("{e:#}");
+                    tracing::error!(%error, "scheduler tick failed; trying again within a minute");
+                    self.set(State::Failing, Some(error));
                 }
             }
             after = now;
         }
+        self.set(State::Stopped, None);
         tracing::info!("stopped: remaining deliveries stay queued for the next start");
-        Ok(())
     }
 }

@@ -28,6 +28,8 @@ pub struct Delivery {
 #[derive(Debug, Clone, Copy, Default, serde::Serialize)]
 pub struct DeliveryCounts {
     pub queued: i64,
+    /// Being sent right now (by this or another process).
+    pub sending: i64,
     pub sent: i64,
     pub failed: i64,
     pub unknown: i64,
@@ -64,10 +66,11 @@ pub enum Step {
     /// sending → unknown: the connection failed after the message went out and before the
     /// server answered. Reported, never resent automatically.
     Unknown { id: i64, reply: String },
-    /// sending → failed for good. With `bounce_after` (a 5xx from the server) it adds to the
-    /// subscriber's streak of permanent failures, and at `bounce_after` in a row the subscriber
-    /// becomes `bouncing`. Other failures (out of attempts, a message that cannot be built) do
-    /// not count against the subscriber.
+    /// sending → failed for good. With `bounce_after` (the server refused the address: a
+    /// recipient fault, see `deliver::reply`) it adds to the subscriber's streak of permanent
+    /// failures, and at `bounce_after` in a row the subscriber becomes `bouncing`. Other
+    /// failures (out of attempts, a refusal that is the sender's to fix, a message that cannot
+    /// be built) do not count against the subscriber.
     Failed {
         id: i64,
         reply: String,
@@ -145,10 +148,11 @@ impl Step {
                 bounce_after,
             } => {
                 let n = tx.prepare_cached(
-                    "UPDATE deliveries SET status = 'failed', reply = ?2, updated = ?3 WHERE id = ?1 AND status = 'sending'",
+                    "UPDATE deliveries SET status = 'failed', reply = ?2, updated = ?3, counted = ?4
+                     WHERE id = ?1 AND status = 'sending'",
                 )?
                 .execute(
-                    params![id, reply, now],
+                    params![id, reply, now, bounce_after.is_some()],
                 )?;
                 let Some(bounce_after) = bounce_after.filter(|_| n == 1) else {
                     return Ok(Applied::Bounced(false));
@@ -175,12 +179,18 @@ impl Step {
 fn claim(tx: &rusqlite::Transaction<'_>, id: i64, now: &str) -> Result<Claim> {
     let claimed = tx
         .prepare_cached(
-            "UPDATE deliveries SET status = 'sending', attempts = attempts + 1, updated = ?2
+            "UPDATE deliveries SET status = 'sending', attempts = attempts + 1, updated = ?2,
+         owner = ?3, lease_until = ?4
          WHERE id = ?1 AND status = 'queued'
          AND (subscriber_id IS NULL OR EXISTS (SELECT 1 FROM subscribers s
               WHERE s.id = deliveries.subscriber_id AND s.status = 'confirmed'))",
         )?
-        .execute(params![id, now])?;
+        .execute(params![
+            id,
+            now,
+            super::leases::Owner::current_key(),
+            super::ts_millis(super::leases::lease_until())
+        ])?;
     if claimed == 1 {
         return Ok(Claim::Claimed);
     }
@@ -206,18 +216,6 @@ fn claim(tx: &rusqlite::Transaction<'_>, id: i64, now: &str) -> Result<Claim> {
 }
 
 impl Store {
-    /// Rows left in `sending` by a process that died become `unknown`. Returns how many.
-    pub fn recover_in_flight(&self, now: chrono::DateTime<chrono::Utc>) -> Result<usize> {
-        self.write(|tx| {
-            Ok(tx.execute(
-                "UPDATE deliveries SET status = 'unknown', updated = ?1,
-                 reply = 'process stopped during the SMTP transaction: delivery in doubt, not resent'
-                 WHERE status = 'sending'",
-                [ts(now)],
-            )?)
-        })
-    }
-
     /// Up to `limit` queued deliveries of an issue with id > `after` that are due at `now`, in
     /// id order: the send loop pages through these so memory does not grow with the list.
     pub fn due_deliveries(
@@ -383,6 +381,7 @@ impl Store {
                 Some(DeliveryStatus::Queued) => c.queued += n,
                 Some(DeliveryStatus::Sent) => c.sent += n,
                 Some(DeliveryStatus::Failed) => c.failed += n,
+                Some(DeliveryStatus::Sending) => c.sending += n,
                 _ => c.unknown += n,
             }
         }

@@ -74,7 +74,8 @@ impl Store {
             tx.execute(
                 "UPDATE feeds SET title = COALESCE(?2, title), etag = COALESCE(?3, etag),
                  last_modified = COALESCE(?4, last_modified), last_fetch = ?5, last_status = ?6,
-                 last_error = NULL, error_count = 0, next_fetch = ?7 WHERE url = ?1",
+                 last_error = NULL, error_count = 0, next_fetch = ?7, failing_since = NULL
+                 WHERE url = ?1",
                 params![
                     url,
                     title,
@@ -103,7 +104,8 @@ impl Store {
             ensure_feed(tx, url)?;
             tx.execute(
                 "UPDATE feeds SET last_fetch = ?2, last_status = ?5, last_error = ?3,
-                 error_count = error_count + 1, next_fetch = ?4 WHERE url = ?1",
+                 error_count = error_count + 1, next_fetch = ?4,
+                 failing_since = COALESCE(failing_since, ?2) WHERE url = ?1",
                 params![url, ts(now), error, next_fetch.map(ts), status],
             )?;
             Ok(())

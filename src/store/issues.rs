@@ -18,6 +18,21 @@ pub struct NewIssue<'a> {
     pub message_domain: &'a str,
     /// The schedule slot this issue belongs to, if any.
     pub slot: Option<&'a str>,
+    /// The newest story id when the issue was planned: the next issue starts after it.
+    pub story_cursor: i64,
+    /// The digest's last issue when this one was planned. If another process stored an issue
+    /// of the digest since, this one is not stored ([`Created::Superseded`]).
+    pub after_issue: Option<i64>,
+}
+
+/// What storing a planned issue did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Created {
+    /// Stored: (id, number).
+    Stored(i64, i64),
+    /// Another process stored an issue of the digest after this one was planned (its id): the
+    /// plan is stale and nothing was stored.
+    Superseded(i64),
 }
 
 /// What an issue is stored with, rendered once its id and number are known.
@@ -51,23 +66,31 @@ pub struct IssueRecord {
 
 impl Store {
     /// Stores a new issue numbered after the digest's last one, with a queued delivery per
-    /// recipient, in one transaction; `render(id, number)` gives its content. Returns (id, number).
+    /// recipient, in one transaction; `render(id, number)` gives its content.
     pub fn create_issue(
         &self,
         issue: &NewIssue<'_>,
         now: chrono::DateTime<chrono::Utc>,
         render: impl FnOnce(i64, i64) -> Result<IssueContent>,
-    ) -> Result<(i64, i64)> {
+    ) -> Result<Created> {
         self.write(|tx| {
+            let last: Option<i64> = tx.query_row(
+                "SELECT MAX(id) FROM issues WHERE digest = ?1",
+                [issue.digest],
+                |r| r.get(0),
+            )?;
+            if let Some(newer) = last.filter(|l| Some(*l) != issue.after_issue) {
+                return Ok(Created::Superseded(newer));
+            }
             let number: i64 = tx.query_row(
                 "SELECT COALESCE(MAX(number), 0) + 1 FROM issues WHERE digest = ?1",
                 [issue.digest],
                 |r| r.get(0),
             )?;
             tx.execute(
-                "INSERT INTO issues (digest, number, created, window_from, window_to, subject, html, text, view, slot)
-                 VALUES (?1,?2,?3,?4,?5,'','','','',?6)",
-                params![issue.digest, number, ts(now), ts(issue.window_from), ts(issue.window_to), issue.slot],
+                "INSERT INTO issues (digest, number, created, window_from, window_to, subject, html, text, view, slot, story_cursor)
+                 VALUES (?1,?2,?3,?4,?5,'','','','',?6,?7)",
+                params![issue.digest, number, ts(now), ts(issue.window_from), ts(issue.window_to), issue.slot, issue.story_cursor],
             )?;
             let id = tx.last_insert_rowid();
             let c = render(id, number)?;
@@ -87,7 +110,7 @@ impl Store {
                 let mid = format!("<gazette.{}.{id}.{i}.{nonce:016x}@{}>", issue.digest, issue.message_domain);
                 stmt.execute(params![id, sub, email, name, mid, ts(now)])?;
             }
-            Ok((id, number))
+            Ok(Created::Stored(id, number))
         })
     }
 
@@ -112,10 +135,19 @@ impl Store {
             .next())
     }
 
-    /// Issues of any digest that still have queued deliveries (oldest first).
-    pub fn unfinished_issues(&self) -> Result<Vec<IssueRecord>> {
-        let mut v = self.query_issues("", params![])?;
-        v.retain(|i| i.queued > 0);
+    /// Issues that still have queued deliveries (oldest first), of one digest or of all.
+    pub fn unfinished_issues(&self, digest: Option<&str>) -> Result<Vec<IssueRecord>> {
+        let mut v = match digest {
+            Some(d) => self.query_issues(
+                "WHERE i.digest = ?1 AND EXISTS (SELECT 1 FROM deliveries q
+                 WHERE q.issue_id = i.id AND q.status = 'queued')",
+                params![d],
+            )?,
+            None => self.query_issues(
+                "WHERE EXISTS (SELECT 1 FROM deliveries q WHERE q.issue_id = i.id AND q.status = 'queued')",
+                params![],
+            )?,
+        };
         v.reverse();
         Ok(v)
     }

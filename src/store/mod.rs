@@ -7,7 +7,9 @@
 
 mod deliveries;
 mod feeds;
+pub mod health;
 mod issues;
+pub mod leases;
 mod pages;
 mod schema;
 mod slots;
@@ -22,7 +24,7 @@ use rusqlite::{Connection, TransactionBehavior};
 
 pub use deliveries::{Applied, Claim, Delivery, DeliveryCounts, Step};
 pub use feeds::{FeedState, FetchRecord};
-pub use issues::{IssueContent, IssueRecord, NewIssue};
+pub use issues::{Created, IssueContent, IssueRecord, NewIssue};
 pub use subscribers::{
     ConfirmOutcome, ConsentAudit, NewSubscriber, SignupOutcome, SubscriberUpsert,
     CONFIRM_MAILS_PER_DAY, CONFIRM_MAILS_PER_WEEK, PENDING_LIFETIME_DAYS,
@@ -77,6 +79,11 @@ impl Store {
 
 pub(crate) fn ts(t: chrono::DateTime<chrono::Utc>) -> String {
     t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+}
+
+/// A timestamp with milliseconds (leases, which last seconds).
+pub(crate) fn ts_millis(t: chrono::DateTime<chrono::Utc>) -> String {
+    t.to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
 }
 
 pub fn parse_ts(s: &str) -> chrono::DateTime<chrono::Utc> {

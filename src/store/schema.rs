@@ -110,6 +110,49 @@ const MIGRATIONS: &[&str] = &[
     );
     CREATE INDEX confirm_mails_email ON confirm_mails(email, sent_at);
     "#,
+    // 3: every issue exactly once across processes and crashes.
+    // - issues.story_cursor: the last story id when the issue was planned; the next issue of the
+    //   digest takes only stories after it (backfilled from the stories seen by then).
+    // - stories: `dated` (0 when the feed gave no date: published is the first-seen time),
+    //   `has_guid` (0 when the id was derived from the link or text); a story is its GUID
+    //   within its feed, so the URL is no longer unique.
+    // - deliveries: the owner of a `sending` row and its lease; `counted` when the failure was
+    //   held against the subscriber (a recipient fault).
+    // - locks: named leases (planning a digest's issue); suppressions: hashes of addresses that
+    //   may never be re-subscribed by the operator; health: what the scheduler last did.
+    r#"
+    ALTER TABLE issues ADD COLUMN story_cursor INTEGER;
+    UPDATE issues SET story_cursor = COALESCE(
+        (SELECT MAX(s.id) FROM stories s WHERE s.first_seen <= issues.created), 0);
+    ALTER TABLE stories ADD COLUMN dated INTEGER NOT NULL DEFAULT 1;
+    ALTER TABLE stories ADD COLUMN has_guid INTEGER NOT NULL DEFAULT 1;
+    DROP INDEX stories_url;
+    CREATE INDEX stories_url ON stories(url);
+    CREATE INDEX stories_feed ON stories(feed_id);
+    ALTER TABLE deliveries ADD COLUMN owner TEXT;
+    ALTER TABLE deliveries ADD COLUMN lease_until TEXT;
+    ALTER TABLE deliveries ADD COLUMN counted INTEGER NOT NULL DEFAULT 0;
+    CREATE INDEX deliveries_sending ON deliveries(owner) WHERE status = 'sending';
+    ALTER TABLE feeds ADD COLUMN failing_since TEXT;
+    CREATE TABLE locks (
+        name TEXT PRIMARY KEY,
+        owner TEXT NOT NULL,
+        lease_until TEXT NOT NULL
+    );
+    CREATE TABLE suppressions (
+        hash TEXT PRIMARY KEY,
+        reason TEXT NOT NULL,
+        created TEXT NOT NULL
+    );
+    CREATE TABLE health (
+        name TEXT PRIMARY KEY,
+        owner TEXT,
+        state TEXT NOT NULL,
+        last_error TEXT,
+        since TEXT,
+        updated TEXT NOT NULL
+    );
+    "#,
 ];
 
 /// Applies every migration newer than the database's `user_version`, each in its own transaction.

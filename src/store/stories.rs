@@ -7,8 +7,12 @@ use super::{feeds::ensure_feed, parse_ts, ts, Store};
 use crate::model::{StoredLead, StoredStory, Story};
 
 impl Store {
-    /// Stores the stories of one feed; those already known (same GUID or same canonical URL,
-    /// from any feed) are left as they are. Returns the ids of the new ones.
+    /// Stores the stories of one feed. A story is its GUID within its feed: one already known
+    /// (same GUID) is left as it is. A story with the URL of one stored from another feed is
+    /// the same story seen twice and is skipped too; within one feed, items that share a link
+    /// but have their own GUIDs are different stories (a podcast's episodes linking to its
+    /// home page), and only items without a GUID are deduplicated by URL. Returns the ids of the
+    /// new ones.
     pub fn insert_stories(
         &self,
         feed_url: &str,
@@ -17,13 +21,22 @@ impl Store {
     ) -> Result<Vec<i64>> {
         self.write(|tx| {
             let feed_id = ensure_feed(tx, feed_url)?;
-            let mut stmt = tx.prepare(
+            let mut seen_url = tx.prepare_cached(
+                "SELECT EXISTS (SELECT 1 FROM stories WHERE url = ?1 AND (feed_id != ?2 OR ?3))",
+            )?;
+            let mut stmt = tx.prepare_cached(
                 "INSERT INTO stories (feed_id, guid, url, title, published, first_seen, authors,
-                 categories, content_html, summary_html) VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10)
+                 categories, content_html, summary_html, dated, has_guid)
+                 VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12)
                  ON CONFLICT DO NOTHING",
             )?;
             let mut new = Vec::new();
             for s in stories {
+                if let Some(url) = &s.url {
+                    if seen_url.query_row(params![url, feed_id, !s.has_guid], |r| r.get(0))? {
+                        continue;
+                    }
+                }
                 let n = stmt.execute(params![
                     feed_id,
                     s.guid,
@@ -35,6 +48,8 @@ impl Store {
                     serde_json::to_string(&s.categories)?,
                     s.content_html,
                     s.summary_html,
+                    s.dated,
+                    s.has_guid,
                 ])?;
                 if n == 1 {
                     new.push(tx.last_insert_rowid());
@@ -60,17 +75,30 @@ impl Store {
         self.query_stories("WHERE s.lead_source IS NULL", params![])
     }
 
-    /// Stories published since `from` that no earlier issue of `digest` carried, newest first.
+    /// The stories the next issue of `digest` may take: first seen after its previous issue was
+    /// planned (story id above that issue's cursor), published (or, undated, first seen) since
+    /// `from`, up to story id `upto` (the cursor the new issue will record), and carried by no
+    /// issue of the digest. Newest first. A story left out of an issue is below its cursor, so
+    /// it never rolls into the next one.
     pub fn stories_for_digest(
         &self,
         digest: &str,
         from: chrono::DateTime<chrono::Utc>,
+        upto: i64,
     ) -> Result<Vec<StoredStory>> {
         self.query_stories(
-            "WHERE s.published >= ?1 AND NOT EXISTS (SELECT 1 FROM issue_stories x JOIN issues i
-             ON i.id = x.issue_id WHERE x.story_id = s.id AND i.digest = ?2)",
-            params![ts(from), digest],
+            "WHERE s.published >= ?1 AND s.id <= ?3 AND s.id > (SELECT COALESCE(MAX(story_cursor), 0)
+             FROM issues WHERE digest = ?2) AND NOT EXISTS (SELECT 1 FROM issue_stories x
+             JOIN issues i ON i.id = x.issue_id WHERE x.story_id = s.id AND i.digest = ?2)",
+            params![ts(from), digest, upto],
         )
+    }
+
+    /// The id of the newest story: the cursor an issue planned now records.
+    pub fn story_cursor(&self) -> Result<i64> {
+        Ok(self
+            .conn()
+            .query_row("SELECT COALESCE(MAX(id), 0) FROM stories", [], |r| r.get(0))?)
     }
 
     fn query_stories(
@@ -82,7 +110,7 @@ impl Store {
         let sql = format!(
             "SELECT s.id, f.url, COALESCE(f.title, f.url), s.guid, s.url, s.title, s.published,
              s.authors, s.categories, s.content_html, s.summary_html, s.lead_text, s.lead_html,
-             s.lead_source FROM stories s JOIN feeds f ON f.id = s.feed_id {filter}
+             s.lead_source, s.dated, s.has_guid FROM stories s JOIN feeds f ON f.id = s.feed_id {filter}
              ORDER BY s.published DESC, s.id"
         );
         let mut stmt = conn.prepare(&sql)?;
@@ -97,6 +125,8 @@ impl Store {
                     url: r.get(4)?,
                     title: r.get(5)?,
                     published: parse_ts(&r.get::<_, String>(6)?),
+                    dated: r.get(14)?,
+                    has_guid: r.get(15)?,
                     authors: serde_json::from_str(&r.get::<_, String>(7)?).unwrap_or_default(),
                     categories: serde_json::from_str(&r.get::<_, String>(8)?).unwrap_or_default(),
                     content_html: r.get(9)?,

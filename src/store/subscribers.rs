@@ -65,6 +65,9 @@ fn upsert_one(
         )
         .optional()?;
     match existing {
+        None if suppressed(tx, email)?.is_some() => Ok(SubscriberUpsert::Suppressed(
+            "suppressed (removed after unsubscribing or bouncing)",
+        )),
         None => {
             let confirmed = (status == SubscriberStatus::Confirmed).then(|| ts(now));
             tx.execute(
@@ -82,7 +85,10 @@ fn upsert_one(
             Ok(SubscriberUpsert::Added)
         }
         Some((_, _, s)) if s == SubscriberStatus::Unsubscribed.as_str() => {
-            Ok(SubscriberUpsert::Suppressed)
+            Ok(SubscriberUpsert::Suppressed("unsubscribed earlier"))
+        }
+        Some((_, _, s)) if s == SubscriberStatus::Bouncing.as_str() => {
+            Ok(SubscriberUpsert::Suppressed("bouncing"))
         }
         Some((n, d, s)) if n.as_deref() == name && d == digests_json && s == status.as_str() => {
             Ok(SubscriberUpsert::Unchanged)
@@ -103,8 +109,35 @@ pub enum SubscriberUpsert {
     Added,
     Updated,
     Unchanged,
-    /// The address unsubscribed: left as it is (only the subscriber can subscribe again).
-    Suppressed,
+    /// The address unsubscribed, bounced, or was removed after that: left as it is (only the
+    /// subscriber's own double opt-in can subscribe it again). Says which.
+    Suppressed(&'static str),
+}
+
+/// Why an address with no row is suppressed, if it is.
+fn suppressed(tx: &rusqlite::Transaction<'_>, email: &str) -> Result<Option<String>> {
+    Ok(tx
+        .query_row(
+            "SELECT reason FROM suppressions WHERE hash = ?1",
+            [crate::model::suppression_hash(email)],
+            |r| r.get(0),
+        )
+        .optional()?)
+}
+
+/// Keeps an address suppressed (by its hash) after its row is gone.
+fn suppress(
+    tx: &rusqlite::Transaction<'_>,
+    email: &str,
+    reason: &str,
+    now: chrono::DateTime<chrono::Utc>,
+) -> Result<()> {
+    tx.execute(
+        "INSERT INTO suppressions (hash, reason, created) VALUES (?1, ?2, ?3)
+         ON CONFLICT (hash) DO UPDATE SET reason = ?2",
+        params![crate::model::suppression_hash(email), reason, ts(now)],
+    )?;
+    Ok(())
 }
 
 impl Store {
@@ -142,15 +175,64 @@ impl Store {
         })
     }
 
-    /// Removes a subscriber's row; past deliveries keep the address. Returns whether one existed.
-    pub fn remove_subscriber(&self, email: &str) -> Result<bool> {
+    /// Removes a subscriber's row; past deliveries keep the address. An address that had
+    /// unsubscribed or was bouncing stays suppressed, by a hash of it. Returns None when there
+    /// was no such row, else the suppression reason, if any.
+    pub fn remove_subscriber(
+        &self,
+        email: &str,
+        now: chrono::DateTime<chrono::Utc>,
+    ) -> Result<Option<Option<String>>> {
         self.write(|tx| {
+            let status: Option<String> = tx
+                .query_row(
+                    "SELECT status FROM subscribers WHERE email = ?1",
+                    [email],
+                    |r| r.get(0),
+                )
+                .optional()?;
+            let Some(status) = status else {
+                return Ok(None);
+            };
+            let keep = matches!(status.as_str(), "unsubscribed" | "bouncing");
+            if keep {
+                suppress(tx, email, &status, now)?;
+            }
             tx.execute(
                 "UPDATE deliveries SET subscriber_id = NULL WHERE email = ?1",
                 [email],
             )?;
-            Ok(tx.execute("DELETE FROM subscribers WHERE email = ?1", [email])? == 1)
+            tx.execute("DELETE FROM subscribers WHERE email = ?1", [email])?;
+            Ok(Some(keep.then_some(status)))
         })
+    }
+
+    /// Suppresses an address that has no row (an import of someone who unsubscribed
+    /// elsewhere). Returns false when the address has a row (its status decides).
+    pub fn suppress_address(
+        &self,
+        email: &str,
+        reason: &str,
+        now: chrono::DateTime<chrono::Utc>,
+    ) -> Result<bool> {
+        self.write(|tx| {
+            let known: bool = tx.query_row(
+                "SELECT EXISTS (SELECT 1 FROM subscribers WHERE email = ?1)",
+                [email],
+                |r| r.get(0),
+            )?;
+            if !known {
+                suppress(tx, email, reason, now)?;
+            }
+            Ok(!known)
+        })
+    }
+
+    /// Why an address is suppressed by hash (its row is gone), if it is.
+    pub fn suppression(&self, email: &str) -> Result<Option<String>> {
+        let mut conn = self.conn();
+        let tx = conn.transaction()?;
+        suppressed(&tx, email)
     }
 
     /// Every subscriber, ordered by address.
@@ -305,6 +387,11 @@ impl Store {
                          WHERE id = ?1",
                         params![id, ts(now), ip, user_agent],
                     )?;
+                    // Their own opt-in lifts an earlier suppression.
+                    tx.execute(
+                        "DELETE FROM suppressions WHERE hash = ?1",
+                        [crate::model::suppression_hash(&email_of(tx, id)?)],
+                    )?;
                     Ok(ConfirmOutcome::Confirmed)
                 }
                 _ => Ok(ConfirmOutcome::NotPending),
@@ -381,6 +468,14 @@ impl Store {
             )
             .optional()?)
     }
+}
+
+fn email_of(tx: &rusqlite::Transaction<'_>, id: i64) -> Result<String> {
+    Ok(
+        tx.query_row("SELECT email FROM subscribers WHERE id = ?1", [id], |r| {
+            r.get(0)
+        })?,
+    )
 }
 
 fn row_to_subscriber(r: &rusqlite::Row<'_>) -> rusqlite::Result<Subscriber> {

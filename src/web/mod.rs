@@ -8,6 +8,7 @@
 //! signed token is the authorization.
 
 mod archive;
+mod health;
 mod pages;
 mod preview;
 mod security;
@@ -35,6 +36,8 @@ pub struct WebOptions {
     pub subscribe_window: Duration,
     /// Reverse proxies whose `X-Forwarded-For` is believed (the rightmost untrusted hop counts).
     pub trusted_proxies: Vec<IpAddr>,
+    /// The scheduler running in this process (`serve`), whose health `/healthz` reports.
+    pub scheduler: Option<Arc<crate::schedule::health::Health>>,
 }
 
 impl Default for WebOptions {
@@ -43,6 +46,7 @@ impl Default for WebOptions {
             subscribe_limit: 5,
             subscribe_window: Duration::from_secs(600),
             trusted_proxies: Vec::new(),
+            scheduler: None,
         }
     }
 }
@@ -144,6 +148,7 @@ pub fn router(state: AppState) -> Router {
         .route("/archive", get(archive::list))
         .route("/issues/{id}", get(archive::issue))
         .route("/feed.xml", get(archive::feed))
+        .route("/healthz", get(health::healthz))
         .fallback(pages::not_found)
         .layer(axum::extract::DefaultBodyLimit::max(16 * 1024))
         .layer(axum::middleware::map_response(security::headers))

@@ -68,11 +68,7 @@ fn parse_form(body: &[u8]) -> SubscribeForm {
     for (k, v) in url::form_urlencoded::parse(body) {
         match &*k {
             "email" => f.email = v.into_owned(),
-            "name" => {
-                let name: String = v.chars().filter(|c| !c.is_control()).take(100).collect();
-                let name = name.trim();
-                f.name = (!name.is_empty()).then(|| name.to_string());
-            }
+            "name" => f.name = Some(v.into_owned()),
             "digest" => f.digests.push(v.into_owned()),
             "csrf" => f.csrf = Some(v.into_owned()),
             "website" => f.honeypot |= !v.trim().is_empty(),
@@ -110,8 +106,8 @@ pub async fn submit(State(state): State<AppState>, req: axum::extract::Request) 
         tracing::info!(%ip, "subscribe: honeypot filled; ignored");
         return check_inbox(&state);
     }
-    let email = match crate::commands::normalize_email(&form.email) {
-        Ok(e) => e,
+    let email = match crate::model::EmailAddress::parse(&form.email) {
+        Ok(e) => e.into_string(),
         Err(_) => {
             return form_page(
                 &state,
@@ -119,6 +115,18 @@ pub async fn submit(State(state): State<AppState>, req: axum::extract::Request) 
                 StatusCode::BAD_REQUEST,
                 Some("That does not look like an email address."),
                 "",
+            )
+        }
+    };
+    let name = match crate::model::DisplayName::parse(form.name.as_deref().unwrap_or("")) {
+        Ok(n) => n.map(crate::model::DisplayName::into_string),
+        Err(_) => {
+            return form_page(
+                &state,
+                &parts.headers,
+                StatusCode::BAD_REQUEST,
+                Some("Please give a name of at most 100 characters, on one line."),
+                &email,
             )
         }
     };
@@ -137,7 +145,7 @@ pub async fn submit(State(state): State<AppState>, req: axum::extract::Request) 
     let now = g.now();
     let outcome = g.store.purge_expired_pending(now).and_then(|_| {
         g.store
-            .request_subscription(&email, form.name.as_deref(), &digests, now)
+            .request_subscription(&email, name.as_deref(), &digests, now)
     });
     match outcome {
         Ok(SignupOutcome::SendConfirmation(id)) => spawn_confirmation(&state, id, email, digests),

@@ -12,7 +12,7 @@ use mail_parser::{MessageParser, MimeHeaders};
 use crate::support::{config_text, gazette, python, root, tempdir, write_config, SmtpSink};
 
 /// An RSS feed of `n` stories published in the last hours, the first titled `first_title`.
-fn feed(dir: &Path, first_title: &str, n: usize) -> PathBuf {
+pub(crate) fn feed(dir: &Path, first_title: &str, n: usize) -> PathBuf {
     let now = chrono::Utc::now();
     let mut items = String::new();
     for i in 0..n {
@@ -44,7 +44,7 @@ fn feed(dir: &Path, first_title: &str, n: usize) -> PathBuf {
 }
 
 /// A config sending to `sink` with the given `[delivery]` extras and digest options.
-fn setup(dir: &Path, sink: &SmtpSink, delivery: &str, digest: &str) -> PathBuf {
+pub(crate) fn setup(dir: &Path, sink: &SmtpSink, delivery: &str, digest: &str) -> PathBuf {
     let feed = feed(dir, "Data brokers face new rules", 3);
     let text = config_text(
         dir,
@@ -63,7 +63,7 @@ fn setup(dir: &Path, sink: &SmtpSink, delivery: &str, digest: &str) -> PathBuf {
 }
 
 /// Imports `emails` as confirmed subscribers.
-fn import(dir: &Path, config: &Path, emails: &[String]) {
+pub(crate) fn import(dir: &Path, config: &Path, emails: &[String]) {
     let csv = dir.join("subs.csv");
     let mut text = String::from("email,name,digests\n");
     for e in emails {
@@ -74,21 +74,21 @@ fn import(dir: &Path, config: &Path, emails: &[String]) {
     assert_eq!(code, 0, "import: {err}");
 }
 
-fn run(config: &Path, args: &[&str]) -> (i32, String, String) {
+pub(crate) fn run(config: &Path, args: &[&str]) -> (i32, String, String) {
     let mut all = vec!["--config", config.to_str().unwrap()];
     all.extend_from_slice(args);
     gazette(&all, config.parent().unwrap())
 }
 
 /// `gazette issues show ID --json`.
-fn show(config: &Path, id: i64) -> serde_json::Value {
+pub(crate) fn show(config: &Path, id: i64) -> serde_json::Value {
     let (code, out, err) = run(config, &["--json", "issues", "show", &id.to_string()]);
     assert_eq!(code, 0, "issues show: {err}");
     serde_json::from_str(&out).unwrap()
 }
 
 /// Delivery rows of an issue by email: (status, attempts, reply).
-fn rows(issue: &serde_json::Value) -> HashMap<String, (String, i64, String)> {
+pub(crate) fn rows(issue: &serde_json::Value) -> HashMap<String, (String, i64, String)> {
     issue["deliveries"]
         .as_array()
         .unwrap()
@@ -107,7 +107,7 @@ fn rows(issue: &serde_json::Value) -> HashMap<String, (String, i64, String)> {
 }
 
 /// How many messages each envelope recipient got.
-fn received(sink: &SmtpSink) -> HashMap<String, usize> {
+pub(crate) fn received(sink: &SmtpSink) -> HashMap<String, usize> {
     let mut n = HashMap::new();
     for (rcpts, _) in sink.messages() {
         for r in rcpts {
@@ -117,7 +117,7 @@ fn received(sink: &SmtpSink) -> HashMap<String, usize> {
     n
 }
 
-fn addresses(n: usize) -> Vec<String> {
+pub(crate) fn addresses(n: usize) -> Vec<String> {
     (0..n)
         .map(|i| format!("reader{i:03}@example.net"))
         .collect()

@@ -14,3 +14,5 @@ mod serve;
 
 /// Delivery: exactly once across SIGKILL, retries, bounces, dropped connections, DKIM (issue 5).
 mod delivery;
+/// Every issue exactly once across processes, kills and outages; refusals classified (issue 14).
+mod exactly_once;

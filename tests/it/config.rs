@@ -112,3 +112,106 @@ fn init_writes_a_config_that_checks_and_takes_feeds_from_opml() {
     assert_eq!(code, 1, "refuses to overwrite");
     assert!(err.contains("not overwriting"), "{err}");
 }
+
+/// Issue 14: relative paths in a config are read from the config file's folder, so a copied
+/// config works from any working directory: `fetch` and `send --dry-run` of the demo run from
+/// `/`, and the outbox lands next to the config, not in the current folder.
+#[test]
+fn relative_paths_resolve_from_the_config_folder() {
+    let dir = tempdir();
+    let home = dir.path().join("site");
+    for rel in [
+        "config/demo.toml",
+        "config/demo/intro.md",
+        "config/demo/feeds/policy-wire-rss.xml",
+        "config/demo/feeds/digital-rights-atom.xml",
+        "config/demo/feeds/market-watch.json",
+    ] {
+        let to = home.join(rel);
+        std::fs::create_dir_all(to.parent().unwrap()).unwrap();
+        std::fs::copy(root().join(rel), to).unwrap();
+    }
+    let config = home.join("config/demo.toml");
+    let elsewhere = tempdir();
+    let (code, out, err) = gazette(
+        &["--config", config.to_str().unwrap(), "send", "--dry-run"],
+        elsewhere.path(),
+    );
+    assert_eq!(code, 0, "{err}");
+    assert!(out.contains("wrote "), "{out}");
+    assert!(
+        home.join("out/demo/gazette.db").is_file(),
+        "database next to the config"
+    );
+    assert!(
+        std::fs::read_dir(home.join("out/outbox")).unwrap().count() >= 2,
+        "outbox next to the config"
+    );
+    assert!(
+        std::fs::read_dir(elsewhere.path())
+            .unwrap()
+            .next()
+            .is_none(),
+        "nothing written in the current folder"
+    );
+    let c = Config::from_file(&config).unwrap();
+    assert_eq!(
+        c.digests[0].intro.as_deref(),
+        Some(home.join("config/demo/intro.md").as_path())
+    );
+    // The feed keys stay as written, so stories keep their ids whatever the working folder.
+    assert_eq!(c.feeds[0].url, "demo/feeds/policy-wire-rss.xml");
+}
+
+/// Issue 14: `smtp://` with a user to a host that is not loopback would send AUTH in clear
+/// text: refused, naming `smtp+starttls://`. `check` warns when the DKIM domain does not align
+/// with the From domain.
+#[test]
+fn clear_text_auth_is_refused_and_unaligned_dkim_is_warned_about() {
+    let err = match gazette::deliver::Transport::from_url("smtp://ann:pw@mail.example.org:25", 1) {
+        Err(e) => format!("{e:#}"),
+        Ok(_) => panic!("clear-text AUTH to a remote host was accepted"),
+    };
+    assert!(
+        err.contains("clear text") && err.contains("smtp+starttls://ann@mail.example.org:587"),
+        "{err}"
+    );
+    assert!(gazette::deliver::Transport::from_url("smtp://ann:pw@127.0.0.1:2525", 1).is_ok());
+    assert!(gazette::deliver::Transport::from_url("smtp://mail.example.org:25", 1).is_ok());
+
+    let dir = tempdir();
+    let d = dir.path();
+    let key = d.join("dkim.pem");
+    let made = std::process::Command::new("openssl")
+        .args(["genrsa", "-traditional", "-out"])
+        .arg(&key)
+        .arg("2048")
+        .output();
+    if !made.is_ok_and(|o| o.status.success()) {
+        eprintln!("skipping the DKIM half: no openssl");
+        return;
+    }
+    let text = crate::support::config_text(
+        d,
+        "file:///tmp/outbox",
+        "[[feeds]]\nurl = \"x.xml\"\n[[digests]]\nname = \"weekly\"\n",
+    )
+    .replace(
+        "max_per_second = 1000\n",
+        "max_per_second = 1000\ndkim_key = \"dkim.pem\"\ndkim_selector = \"s1\"\ndkim_domain = \"mailer.example.com\"\n",
+    );
+    crate::support::write_config(d, &text);
+    let (code, _, err) = gazette(&["--config", "gazette.toml", "check"], d);
+    assert_eq!(code, 0, "{err}");
+    assert!(
+        err.contains("dkim_domain \"mailer.example.com\" does not align with the From domain \"news.example.org\""),
+        "{err}"
+    );
+    crate::support::write_config(d, &text.replace("mailer.example.com", "example.org"));
+    let (code, _, err) = gazette(&["--config", "gazette.toml", "check"], d);
+    assert_eq!(code, 0, "{err}");
+    assert!(
+        !err.contains("does not align"),
+        "a parent domain aligns: {err}"
+    );
+}

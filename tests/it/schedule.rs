@@ -68,6 +68,7 @@ fn runner(g: &Gazette) -> Runner<'_> {
     Runner {
         gazette: g,
         stop: Default::default(),
+        health: Default::default(),
     }
 }
 
@@ -173,9 +174,12 @@ async fn a_restart_in_the_middle_of_an_issue_finishes_it_without_repeats() {
         .unwrap();
     g.summarize_pending().await.unwrap();
     let plan = g.plan(&digest, None).unwrap();
-    let (id, _, _) = g
+    let (gazette::store::Created::Stored(id, _), _) = g
         .publish(&plan, &g.recipients("weekly").unwrap(), Some(&key))
-        .unwrap();
+        .unwrap()
+    else {
+        panic!("nothing else stored an issue")
+    };
     assert_eq!(outbox(dir.path()), 0);
     drop(g);
     let g = gazette_at(dir.path(), clock);

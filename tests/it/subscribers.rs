@@ -73,7 +73,7 @@ fn import_rejects_bad_lines_by_number_and_is_idempotent() {
     assert!(out.contains("0 added, 0 updated, 3 unchanged"), "{out}");
     let (code, csv, _) = subscribers(d, &["export"]);
     assert_eq!(code, 0);
-    assert_eq!(csv, "email,name,digests\nann@example.org,Ann,weekly;daily\nbo@example.org,,\ncy@example.org,\"Cy, Jr.\",daily\n");
+    assert_eq!(csv, "email,name,digests,status\nann@example.org,Ann,weekly;daily,confirmed\nbo@example.org,,,confirmed\ncy@example.org,\"Cy, Jr.\",daily,confirmed\n");
 }
 
 /// `add --pending` stores a pending subscriber and sends the double opt-in mail.
@@ -135,12 +135,144 @@ fn import_leaves_unsubscribed_addresses_alone() {
     let (code, out, err) = subscribers(d, &["import", "list.csv"]);
     assert_eq!(code, 0, "{err}");
     assert!(
-        out.contains("0 added, 0 updated, 1 unchanged, 1 unsubscribed (left alone)"),
+        out.contains("0 added, 0 updated, 1 unchanged, 1 suppressed"),
         "{out}"
+    );
+    assert!(
+        err.contains("list.csv:2: ann@example.org: unsubscribed earlier: not re-subscribed"),
+        "each suppressed line is named: {err}"
     );
     let l = list(d);
     assert_eq!(l[0]["email"], "ann@example.org");
     assert_eq!(l[0]["status"], "unsubscribed");
+}
+
+/// Issue 14: `remove` of an unsubscribed or bouncing address keeps it suppressed (by hash), so
+/// neither `add` nor `import` brings it back; `import` never turns `bouncing` into `confirmed`;
+/// `export` writes every row with its status, `--status` filters, and importing that export
+/// elsewhere keeps the unsubscribed suppressed.
+#[test]
+fn remove_then_import_never_resubscribes_and_export_keeps_every_status() {
+    let dir = setup();
+    let d = dir.path();
+    std::fs::write(
+        d.join("list.csv"),
+        "email,name,digests\nann@example.org,Ann,\nbo@example.org,Bo,\ncy@example.org,Cy,\n",
+    )
+    .unwrap();
+    assert_eq!(subscribers(d, &["import", "list.csv"]).0, 0);
+    {
+        use gazette::model::SubscriberStatus::{Bouncing, Unsubscribed};
+        let store = gazette::store::Store::open(&d.join("gazette.db")).unwrap();
+        let now = chrono::Utc::now();
+        let ann = store.subscriber("ann@example.org").unwrap().unwrap();
+        store
+            .set_subscriber_status(ann.id, Unsubscribed, Some("one-click"), now)
+            .unwrap();
+        let bo = store.subscriber("bo@example.org").unwrap().unwrap();
+        store
+            .set_subscriber_status(bo.id, Bouncing, None, now)
+            .unwrap();
+    }
+    let (code, csv, _) = subscribers(d, &["export"]);
+    assert_eq!(code, 0);
+    assert_eq!(
+        csv,
+        "email,name,digests,status\nann@example.org,Ann,,unsubscribed\nbo@example.org,Bo,,bouncing\ncy@example.org,Cy,,confirmed\n"
+    );
+    let (_, csv, _) = subscribers(d, &["export", "--status", "bouncing"]);
+    assert_eq!(
+        csv,
+        "email,name,digests,status\nbo@example.org,Bo,,bouncing\n"
+    );
+    std::fs::write(d.join("export.csv"), subscribers(d, &["export"]).1).unwrap();
+
+    let (code, out, _) = subscribers(d, &["remove", "ann@example.org"]);
+    assert_eq!(code, 0);
+    assert!(out.contains("stays suppressed"), "{out}");
+    let (code, out, err) = subscribers(d, &["import", "list.csv"]);
+    assert_eq!(code, 0, "{err}");
+    assert!(
+        out.contains("0 added, 0 updated, 1 unchanged, 2 suppressed"),
+        "{out}"
+    );
+    assert!(
+        err.contains("list.csv:2: ann@example.org: suppressed"),
+        "{err}"
+    );
+    assert!(
+        err.contains("list.csv:3: bo@example.org: bouncing"),
+        "{err}"
+    );
+    let (code, out, _) = subscribers(d, &["add", "ann@example.org"]);
+    assert_eq!(code, 0);
+    assert!(out.contains("suppressed"), "{out}");
+    let statuses: Vec<(String, String)> = list(d)
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| {
+            (
+                s["email"].as_str().unwrap().into(),
+                s["status"].as_str().unwrap().into(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        statuses,
+        [
+            ("bo@example.org".to_string(), "bouncing".to_string()),
+            ("cy@example.org".to_string(), "confirmed".to_string())
+        ]
+    );
+
+    // The export, imported into a new list, keeps the unsubscribed and bouncing suppressed.
+    let other = setup();
+    std::fs::copy(d.join("export.csv"), other.path().join("export.csv")).unwrap();
+    let (code, out, _) = subscribers(other.path(), &["import", "export.csv"]);
+    assert_eq!(code, 0);
+    assert!(out.contains("1 added"), "{out}");
+    assert_eq!(list(other.path()).as_array().unwrap().len(), 1);
+    let (_, out, _) = subscribers(other.path(), &["add", "ann@example.org"]);
+    assert!(out.contains("suppressed"), "{out}");
+}
+
+/// Issue 14: a name with CR/LF (or another control character) is refused at every entrance,
+/// naming the field or the CSV line, and nothing is stored.
+#[test]
+fn names_with_line_breaks_are_refused_by_add_and_import() {
+    let dir = setup();
+    let d = dir.path();
+    let (code, _, err) = subscribers(
+        d,
+        &[
+            "add",
+            "eve@example.org",
+            "--name",
+            "Eve\r\nBcc: x@evil.example",
+        ],
+    );
+    assert_eq!(code, 1);
+    assert!(
+        err.contains("--name") && err.contains("control character"),
+        "{err}"
+    );
+    std::fs::write(
+        d.join("crlf.csv"),
+        "email,name,digests\nok@example.org,Ok,\neve@example.org,\"Eve\r\nBcc: x@evil.example\",\n",
+    )
+    .unwrap();
+    let (code, _, err) = subscribers(d, &["import", "crlf.csv"]);
+    assert_eq!(code, 1);
+    assert!(
+        err.contains("crlf.csv:3:") && err.contains("control character"),
+        "{err}"
+    );
+    assert_eq!(
+        list(d).as_array().unwrap().len(),
+        0,
+        "nothing from a bad file is stored"
+    );
 }
 
 /// `gazette --config gazette.toml subscribers ARGS` in `d`.

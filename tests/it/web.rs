@@ -204,7 +204,7 @@ impl World {
         let reader = g.store.subscriber("reader@example.org").unwrap().unwrap();
         let digest = g.config.digest(Some("weekly")).unwrap().clone();
         let plan = g.plan(&digest, None).unwrap();
-        let (id, _, _) = g
+        let (gazette::store::Created::Stored(id, _), _) = g
             .publish(
                 &plan,
                 &[Recipient {
@@ -214,7 +214,10 @@ impl World {
                 }],
                 None,
             )
-            .unwrap();
+            .unwrap()
+        else {
+            panic!("nothing else stored an issue")
+        };
         for d in g.store.deliveries(id).unwrap() {
             assert_eq!(
                 g.store.claim(d.id, now).unwrap(),

@@ -3,7 +3,9 @@
 Stores every accepted message as DIR/NNNNNN.eml with its envelope in DIR/NNNNNN.json, and can
 misbehave on purpose:
   --fail451 ADDR,...   answer 451 to the first RCPT of each listed address (a retry succeeds)
-  --fail550 ADDR,...   answer 550 to every RCPT of each listed address
+  --fail550 ADDR,...   answer 550 5.1.1 (unknown user) to every RCPT of each listed address
+  --policy550 ADDR,... answer 550 5.7.1 (refused by policy: the sender's problem) to every RCPT
+                       of each listed address
   --drop-after N       close the connection without answering the DATA of the Nth message (once)
   --drop-mail N        close the connection on the Nth MAIL FROM (once): nothing was accepted
   --delay SECONDS      wait this long before answering each DATA
@@ -26,7 +28,8 @@ from aiosmtpd.smtp import SMTP
 
 class Sink:
     def __init__(self, out, fail451, fail550, drop_after, delay, drop_mail=0, discard=False,
-                 pipelining=True):
+                 pipelining=True, policy550=()):
+        self.policy550 = set(policy550)
         self.pipelining = pipelining
         self.drop_mail = drop_mail
         self.mail_commands = 0
@@ -59,6 +62,8 @@ class Sink:
         addr = address.lower()
         if addr in self.fail550:
             return "550 5.1.1 <%s>: mailbox unavailable" % address
+        if addr in self.policy550:
+            return "550 5.7.1 <%s>: message refused by policy (sender reputation)" % address
         if addr in self.fail451 and addr not in self.seen451:
             self.seen451.add(addr)
             return "451 4.7.1 <%s>: greylisted, try again later" % address
@@ -93,6 +98,7 @@ def main():
     p.add_argument("--port", type=int, default=0)
     p.add_argument("--fail451", default="")
     p.add_argument("--fail550", default="")
+    p.add_argument("--policy550", default="")
     p.add_argument("--drop-after", type=int, default=0)
     p.add_argument("--delay", type=float, default=0.0)
     p.add_argument("--drop-mail", type=int, default=0)
@@ -102,7 +108,8 @@ def main():
     os.makedirs(a.dir, exist_ok=True)
     split = lambda s: [x.strip().lower() for x in s.split(",") if x.strip()]
     handler = Sink(a.dir, split(a.fail451), split(a.fail550), a.drop_after, a.delay,
-                   a.drop_mail, a.discard, pipelining=not a.no_pipelining)
+                   a.drop_mail, a.discard, pipelining=not a.no_pipelining,
+                   policy550=split(a.policy550))
     port = a.port
     if port == 0:
         import socket
