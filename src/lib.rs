@@ -6,6 +6,7 @@ pub mod commands;
 pub mod config;
 pub mod deliver;
 pub mod extract;
+pub mod html;
 pub mod ingest;
 pub mod model;
 pub mod pipeline;

@@ -104,27 +104,45 @@ impl Gazette {
         tokens::Tokens::load(dir)
     }
 
-    /// Fetches every feed and picks the lead of each new story.
+    /// Fetches every feed and picks the lead of each new story; what article pages were
+    /// refused or cut is added to the notes of their feed.
     pub async fn refresh(&self, tick: &(dyn Fn(&FeedOutcome) + Sync)) -> Result<Vec<FeedOutcome>> {
-        let outcomes = ingest::fetch_all(&self.config, &self.store, self.now(), tick).await?;
-        self.summarize_pending().await?;
+        let mut outcomes = ingest::fetch_all(&self.config, &self.store, self.now(), tick).await?;
+        let mut notes = self.summarize_pending().await?;
+        for o in &mut outcomes {
+            if let Some(n) = notes.remove(&o.url) {
+                o.notes.extend(n);
+            }
+        }
         Ok(outcomes)
     }
 
     /// Picks a lead for every stored story that has none yet: from the feed's full content;
     /// else, when the feed gives only a teaser, from the article page (fetched politely, once,
-    /// and cached; unless `fetch_article = false`); else from the summary.
-    pub async fn summarize_pending(&self) -> Result<usize> {
+    /// and cached, within the bounds of `ingest::pages`; unless `fetch_article = false`); else
+    /// from the summary. Returns the notes of the article-page run, per feed.
+    pub async fn summarize_pending(&self) -> Result<ingest::pages::Notes> {
         let pending = self.store.stories_without_lead()?;
-        let wanted: Vec<String> = pending.iter().filter_map(|s| self.page_wanted(s)).collect();
-        self.fetch_pages(&wanted).await?;
+        let wanted: Vec<ingest::pages::PageRequest> = pending
+            .iter()
+            .filter_map(|s| {
+                Some(ingest::pages::PageRequest {
+                    feed_url: s.feed_url.clone(),
+                    url: self.page_wanted(s)?,
+                    published: s.story.published,
+                })
+            })
+            .collect();
+        let notes =
+            ingest::pages::fetch_pages(&self.config, &self.store, wanted, self.now()).await?;
         for s in &pending {
             let base = s.story.url.as_deref().and_then(|u| url::Url::parse(u).ok());
             let page = match self.page_wanted(s) {
                 Some(url) => self
                     .store
                     .cached_page(&url)?
-                    .and_then(|(status, body)| body.filter(|_| status == "ok")),
+                    .and_then(|(status, body)| body.filter(|_| status == "ok"))
+                    .map(|p| crate::html::flatten_deep(&p).0.into_owned()),
                 None => None,
             };
             let lead = extract::choose(
@@ -148,7 +166,7 @@ impl Gazette {
             };
             self.store.set_lead(s.id, &stored)?;
         }
-        Ok(pending.len())
+        Ok(notes)
     }
 
     /// The article URL to fetch for a story whose feed gives only a teaser.
@@ -161,58 +179,6 @@ impl Gazette {
         (feed.fetch_article && teaser)
             .then(|| s.story.url.clone())
             .flatten()
-    }
-
-    /// Fetches the pages not cached yet, `ingest.concurrency` at a time and at most `per_host`
-    /// per host; each result (page or error) is cached so a page is fetched once.
-    async fn fetch_pages(&self, urls: &[String]) -> Result<()> {
-        use futures_util::stream::{self, StreamExt};
-        let mut todo = Vec::new();
-        for u in urls {
-            if self.store.cached_page(u)?.is_none() && !todo.contains(u) {
-                todo.push(u.clone());
-            }
-        }
-        if todo.is_empty() {
-            return Ok(());
-        }
-        let fetcher = crate::ingest::http::Fetcher::new(&self.config.ingest)?;
-        let results: Vec<(String, Result<String, String>)> = stream::iter(todo)
-            .map(|u| {
-                let fetcher = fetcher.clone();
-                async move {
-                    let r = match url::Url::parse(&u) {
-                        Ok(url) => fetcher
-                            .fetch(&crate::config::FeedLocation::Http(url), &Default::default())
-                            .await
-                            .map_err(|e| format!("fetch {u}: {e}"))
-                            .and_then(|f| match f {
-                                crate::ingest::http::Fetched::Body { bytes, .. } => {
-                                    Ok(String::from_utf8_lossy(&bytes).into_owned())
-                                }
-                                crate::ingest::http::Fetched::NotModified => {
-                                    Err(format!("fetch {u}: 304"))
-                                }
-                            }),
-                        Err(e) => Err(format!("bad URL {u}: {e}")),
-                    };
-                    (u, r)
-                }
-            })
-            .buffer_unordered(self.config.ingest.concurrency)
-            .collect()
-            .await;
-        let now = self.now();
-        for (u, r) in results {
-            match r {
-                Ok(body) => self.store.store_page(&u, "ok", Some(&body), now)?,
-                Err(e) => {
-                    tracing::warn!(page = %u, error = %e, "article page not fetched; using the feed's text");
-                    self.store.store_page(&u, &e, None, now)?
-                }
-            }
-        }
-        Ok(())
     }
 
     /// Plans the next issue of `digest`: the stories since its last issue (at most `window`

@@ -13,6 +13,7 @@ pub async fn run(source: &str, config: Option<&Config>, out: Out) -> Result<Exit
     let location = parse_location(source).map_err(|e| anyhow::anyhow!("{source}: {e}"))?;
     let (bytes, url) = read(&location, config).await?;
     let html = String::from_utf8_lossy(&bytes);
+    let (html, _) = crate::html::flatten_deep(&html);
     let (title, lead, kind) = if is_page(&html) {
         let page = extract::extract_page(&html, url.as_ref());
         (page.title, page.lead, LeadSource::Article)

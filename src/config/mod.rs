@@ -96,6 +96,12 @@ pub struct Ingest {
     pub max_bytes: u64,
     pub fetch_article: bool,
     pub user_agent: String,
+    /// Networks feed-supplied URLs and redirects may reach although not public.
+    pub allow_private: Vec<ipnet::IpNet>,
+    pub article_fetch_limit: usize,
+    pub fetch_budget: std::time::Duration,
+    pub max_entries: usize,
+    pub max_entry_bytes: usize,
 }
 
 /// Where a feed is read from.
@@ -408,11 +414,22 @@ fn validate_ingest(raw: &raw::RawIngest, report: &mut Report<'_>) -> Ingest {
     let connect_timeout = dur("ingest.connect_timeout", &raw.connect_timeout, 10)
         .to_std()
         .unwrap_or_default();
+    let fetch_budget = dur("ingest.fetch_budget", &raw.fetch_budget, 120)
+        .to_std()
+        .unwrap_or_default();
     if raw.concurrency == 0 {
         report("ingest.concurrency", "must be at least 1".into());
     }
     if raw.per_host == 0 {
         report("ingest.per_host", "must be at least 1".into());
+    }
+    let allow_private =
+        crate::ingest::guard::parse_networks(&raw.allow_private).unwrap_or_else(|e| {
+            report("ingest.allow_private", e);
+            Vec::new()
+        });
+    if raw.max_entries == 0 {
+        report("ingest.max_entries", "must be at least 1".into());
     }
     Ingest {
         interval,
@@ -423,6 +440,11 @@ fn validate_ingest(raw: &raw::RawIngest, report: &mut Report<'_>) -> Ingest {
         max_bytes: raw.max_bytes,
         fetch_article: raw.fetch_article,
         user_agent: raw.user_agent.clone().unwrap_or_else(default_user_agent),
+        allow_private,
+        article_fetch_limit: raw.article_fetch_limit,
+        fetch_budget,
+        max_entries: raw.max_entries.max(1),
+        max_entry_bytes: raw.max_entry_bytes.max(1024),
     }
 }
 

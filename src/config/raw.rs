@@ -116,6 +116,22 @@ pub struct RawIngest {
     #[serde(default = "default_true")]
     pub fetch_article: bool,
     pub user_agent: Option<String>,
+    /// Networks (CIDR) that URLs from feed content and redirects may reach although they are
+    /// private, loopback or link-local. Default: none.
+    #[serde(default)]
+    pub allow_private: Vec<String>,
+    /// Article pages fetched per feed per run, at most.
+    #[serde(default = "default_article_fetch_limit")]
+    pub article_fetch_limit: usize,
+    /// Time one fetch run may spend on article pages, in all.
+    #[serde(default = "default_fetch_budget")]
+    pub fetch_budget: String,
+    /// Entries read from one feed document, at most (the newest first in document order).
+    #[serde(default = "default_max_entries")]
+    pub max_entries: usize,
+    /// Bytes of one entry's content or summary kept, at most.
+    #[serde(default = "default_max_entry_bytes")]
+    pub max_entry_bytes: usize,
 }
 
 impl Default for RawIngest {
@@ -129,6 +145,11 @@ impl Default for RawIngest {
             max_bytes: default_max_bytes(),
             fetch_article: true,
             user_agent: None,
+            allow_private: Vec::new(),
+            article_fetch_limit: default_article_fetch_limit(),
+            fetch_budget: default_fetch_budget(),
+            max_entries: default_max_entries(),
+            max_entry_bytes: default_max_entry_bytes(),
         }
     }
 }
@@ -231,6 +252,18 @@ fn default_connect_timeout() -> String {
 }
 fn default_max_bytes() -> u64 {
     10 * 1024 * 1024
+}
+fn default_article_fetch_limit() -> usize {
+    30
+}
+fn default_fetch_budget() -> String {
+    "2m".into()
+}
+fn default_max_entries() -> usize {
+    2000
+}
+fn default_max_entry_bytes() -> usize {
+    1 << 20
 }
 fn default_true() -> bool {
     true

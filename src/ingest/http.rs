@@ -1,6 +1,12 @@
-//! Fetching bytes politely: one reqwest client with timeouts, a body-size cap, at most 5
-//! redirects, gzip/br, an honest User-Agent and conditional GET; `file://` URLs and plain paths
-//! read from disk under the same cap. At most `per_host` requests run at once per host.
+//! Fetching bytes politely and safely: reqwest with timeouts, a body-size cap, gzip/br, an honest
+//! User-Agent and conditional GET; `file://` URLs and plain paths read from disk under the same
+//! cap. At most `per_host` requests run at once per host.
+//!
+//! Redirects (at most 5) are followed here, not by reqwest, so that every hop passes the SSRF
+//! [`Guard`]: a configured feed URL is the operator's choice and may point anywhere (and so may
+//! its redirects within the same host and port), but where it redirects elsewhere, and every URL
+//! taken from feed content ([`Trust::FeedContent`]: article pages), may only reach public
+//! addresses.
 
 use std::collections::HashMap;
 use std::path::Path;
@@ -9,6 +15,7 @@ use std::time::Duration;
 
 use tokio::sync::Semaphore;
 
+use super::guard::Guard;
 use crate::config::{FeedLocation, Ingest};
 
 /// Why a fetch failed; the message names what went wrong (the caller adds the URL).
@@ -25,6 +32,9 @@ pub enum FetchError {
     Timeout,
     #[error("too many redirects")]
     Redirects,
+    /// The SSRF guard refused the address (the message names it and says why).
+    #[error("{0}")]
+    Refused(String),
     #[error("{0}")]
     Network(String),
     #[error("read {path}: {error}")]
@@ -63,10 +73,27 @@ pub enum Fetched {
     },
 }
 
+/// Where a URL came from, which decides what it may reach.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Trust {
+    /// A feed URL from the config: the operator's choice, any address (its redirects are
+    /// guarded).
+    Operator,
+    /// A URL from a feed's content (an item's link): public addresses only, on every hop.
+    FeedContent,
+}
+
+/// Redirects followed at most.
+const MAX_REDIRECTS: usize = 5;
+
 /// A shared, polite HTTP fetcher.
 #[derive(Clone)]
 pub struct Fetcher {
-    client: reqwest::Client,
+    /// For the first request to an operator's URL: the system resolver.
+    open: reqwest::Client,
+    /// For everything else: the guard is the resolver.
+    guarded: reqwest::Client,
+    guard: Guard,
     max_bytes: u64,
     per_host: usize,
     hosts: Arc<Mutex<HashMap<String, Arc<Semaphore>>>>,
@@ -74,25 +101,29 @@ pub struct Fetcher {
 
 impl Fetcher {
     pub fn new(cfg: &Ingest) -> anyhow::Result<Fetcher> {
-        let client = reqwest::Client::builder()
-            .user_agent(cfg.user_agent.clone())
-            .connect_timeout(cfg.connect_timeout)
-            .timeout(cfg.timeout)
-            .redirect(reqwest::redirect::Policy::limited(5))
-            .gzip(true)
-            .brotli(true)
-            .deflate(true)
-            .no_proxy()
-            .build()?;
+        let guard = Guard::new(cfg.allow_private.clone());
+        let builder = || {
+            reqwest::Client::builder()
+                .user_agent(cfg.user_agent.clone())
+                .connect_timeout(cfg.connect_timeout)
+                .timeout(cfg.timeout)
+                .redirect(reqwest::redirect::Policy::none())
+                .gzip(true)
+                .brotli(true)
+                .deflate(true)
+                .no_proxy()
+        };
         Ok(Fetcher {
-            client,
+            open: builder().build()?,
+            guarded: builder().dns_resolver(Arc::new(guard.clone())).build()?,
+            guard,
             max_bytes: cfg.max_bytes,
             per_host: cfg.per_host,
             hosts: Default::default(),
         })
     }
 
-    /// Fetches a feed or page, conditionally when validators are given.
+    /// Fetches a configured feed, conditionally when validators are given.
     pub async fn fetch(
         &self,
         location: &FeedLocation,
@@ -100,16 +131,25 @@ impl Fetcher {
     ) -> Result<Fetched, FetchError> {
         match location {
             FeedLocation::File(path) => self.read_file(path),
-            FeedLocation::Http(url) => {
-                let permit = self.host_slot(url).acquire_owned().await;
-                let out = self.get(url, validators).await;
-                drop(permit);
-                out
-            }
+            FeedLocation::Http(url) => self.fetch_url(url, Trust::Operator, validators).await,
         }
     }
 
-    fn host_slot(&self, url: &url::Url) -> Arc<Semaphore> {
+    /// Fetches an http(s) URL, every hop checked as `trust` says.
+    pub async fn fetch_url(
+        &self,
+        url: &url::Url,
+        trust: Trust,
+        validators: &Validators,
+    ) -> Result<Fetched, FetchError> {
+        let permit = self.host_slot(url).acquire_owned().await;
+        let out = self.get(url, trust, validators).await;
+        drop(permit);
+        out
+    }
+
+    /// The semaphore that lets at most `per_host` requests run at once to the URL's host.
+    pub fn host_slot(&self, url: &url::Url) -> Arc<Semaphore> {
         let key = format!(
             "{}:{}",
             url.host_str().unwrap_or(""),
@@ -143,18 +183,51 @@ impl Fetcher {
         })
     }
 
-    async fn get(&self, url: &url::Url, validators: &Validators) -> Result<Fetched, FetchError> {
-        let mut req = self.client.get(url.clone()).header(
-            reqwest::header::ACCEPT,
-            "application/rss+xml, application/atom+xml, application/feed+json, application/xml;q=0.9, text/xml;q=0.9, text/html;q=0.8, */*;q=0.5",
-        );
-        if let Some(etag) = &validators.etag {
-            req = req.header(reqwest::header::IF_NONE_MATCH, etag);
-        }
-        if let Some(lm) = &validators.last_modified {
-            req = req.header(reqwest::header::IF_MODIFIED_SINCE, lm);
-        }
-        let mut resp = req.send().await.map_err(classify)?;
+    /// One GET, following redirects by hand: the first hop of an operator's URL goes anywhere,
+    /// every other hop must pass the guard. Does not wait for the host's turn (`fetch_url` does).
+    pub async fn get(
+        &self,
+        start: &url::Url,
+        trust: Trust,
+        validators: &Validators,
+    ) -> Result<Fetched, FetchError> {
+        let mut url = start.clone();
+        let mut hops = 0;
+        let mut resp = loop {
+            // A redirect that stays on the operator's host reaches nothing new.
+            let same_host = url.host() == start.host()
+                && url.port_or_known_default() == start.port_or_known_default();
+            let guarded = trust == Trust::FeedContent || (hops > 0 && !same_host);
+            if guarded {
+                self.guard.check_url(&url).map_err(FetchError::Refused)?;
+            }
+            let client = if guarded { &self.guarded } else { &self.open };
+            let mut req = client.get(url.clone()).header(
+                reqwest::header::ACCEPT,
+                "application/rss+xml, application/atom+xml, application/feed+json, application/xml;q=0.9, text/xml;q=0.9, text/html;q=0.8, */*;q=0.5",
+            );
+            if let Some(etag) = &validators.etag {
+                req = req.header(reqwest::header::IF_NONE_MATCH, etag);
+            }
+            if let Some(lm) = &validators.last_modified {
+                req = req.header(reqwest::header::IF_MODIFIED_SINCE, lm);
+            }
+            let resp = req.send().await.map_err(classify)?;
+            if !resp.status().is_redirection() || resp.status() == reqwest::StatusCode::NOT_MODIFIED
+            {
+                break resp;
+            }
+            let Some(next) =
+                header(&resp, reqwest::header::LOCATION).and_then(|l| url.join(&l).ok())
+            else {
+                break resp;
+            };
+            hops += 1;
+            if hops > MAX_REDIRECTS {
+                return Err(FetchError::Redirects);
+            }
+            url = next;
+        };
         let status = resp.status();
         if status == reqwest::StatusCode::NOT_MODIFIED {
             return Ok(Fetched::NotModified);
@@ -203,6 +276,14 @@ fn header(resp: &reqwest::Response, name: reqwest::header::HeaderName) -> Option
 }
 
 fn classify(e: reqwest::Error) -> FetchError {
+    // A refusal by the guard (as reqwest's resolver) is the guard's message, not a network error.
+    let mut src = std::error::Error::source(&e);
+    while let Some(s) = src {
+        if let Some(r) = s.downcast_ref::<super::guard::Refused>() {
+            return FetchError::Refused(r.0.clone());
+        }
+        src = s.source();
+    }
     if e.is_timeout() {
         FetchError::Timeout
     } else if e.is_redirect() {

@@ -3,8 +3,11 @@
 //! failed fetch never resets what was seen before.
 
 pub mod canonical;
+pub mod charset;
+pub mod guard;
 pub mod http;
 pub mod mojibake;
+pub mod pages;
 pub mod parse;
 
 use std::sync::Arc;
@@ -51,6 +54,9 @@ pub struct FeedOutcome {
     #[serde(skip)]
     pub entries: usize,
     pub error: Option<String>,
+    /// What was refused or cut (SSRF refusals, limits, article pages not fetched): never a
+    /// failure of the feed, which `error` is for.
+    pub notes: Vec<String>,
 }
 
 /// Fetches every feed of the config, at most `ingest.concurrency` at once; `tick` is called
@@ -142,16 +148,27 @@ async fn fetch_one(
                 new: 0,
                 entries: 0,
                 error: None,
+                notes: Vec::new(),
             }
         }
         Ok(Fetched::Body {
             bytes,
             final_url,
+            content_type,
             validators,
             max_age,
-            ..
         }) => store_body(
-            store, feed, config, &bytes, final_url, validators, max_age, now,
+            store,
+            feed,
+            config,
+            &bytes,
+            Fetch {
+                final_url,
+                content_type,
+                validators,
+                max_age,
+            },
+            now,
         ),
         Err(e) => {
             let msg = fetch_error_message(feed, &e);
@@ -193,22 +210,40 @@ fn fetch_error_message(feed: &Feed, e: &FetchError) -> String {
     format!("fetch {}: {e}", feed.url)
 }
 
-#[allow(clippy::too_many_arguments)]
+/// What came with a fetched body.
+struct Fetch {
+    final_url: Option<url::Url>,
+    content_type: Option<String>,
+    validators: Validators,
+    max_age: Option<std::time::Duration>,
+}
+
 fn store_body(
     store: &Store,
     feed: &Feed,
     config: &Config,
     bytes: &[u8],
-    final_url: Option<url::Url>,
-    validators: Validators,
-    max_age: Option<std::time::Duration>,
+    fetch: Fetch,
     now: chrono::DateTime<chrono::Utc>,
 ) -> FeedOutcome {
+    let Fetch {
+        final_url,
+        content_type,
+        validators,
+        max_age,
+    } = fetch;
     let base = final_url.or_else(|| match &feed.location {
         crate::config::FeedLocation::Http(u) => Some(u.clone()),
         crate::config::FeedLocation::File(_) => None,
     });
-    let parsed = match parse::parse_feed(bytes, base.as_ref(), &feed.url, now) {
+    let options = parse::Options {
+        base: base.as_ref(),
+        content_type: content_type.as_deref(),
+        max_entries: config.ingest.max_entries,
+        max_entry_bytes: config.ingest.max_entry_bytes,
+        ..parse::Options::new(&feed.url, now)
+    };
+    let parsed = match parse::parse_with(bytes, &options) {
         Ok(p) => p,
         Err(e) => {
             let msg = format!("parse {}: {e}", feed.url);
@@ -260,6 +295,7 @@ fn store_body(
         new,
         entries: parsed.stories.len(),
         error: None,
+        notes: parsed.notes,
     }
 }
 
@@ -271,5 +307,6 @@ fn failed(feed: &Feed, title: Option<String>, error: String) -> FeedOutcome {
         new: 0,
         entries: 0,
         error: Some(error),
+        notes: Vec::new(),
     }
 }

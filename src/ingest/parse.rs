@@ -6,6 +6,7 @@
 use sha2::{Digest, Sha256};
 
 use super::canonical::canonical_url;
+use super::charset;
 use super::mojibake;
 use crate::model::Story;
 
@@ -18,17 +19,75 @@ pub struct ParsedFeed {
     pub ttl_minutes: Option<u32>,
     /// How often the feed says it is updated (`sy:updatePeriod` / `sy:updateFrequency`).
     pub update_every: Option<chrono::Duration>,
+    /// What the limits cut (entries over `max_entries`, texts over `max_entry_bytes`, deep
+    /// nesting), for the fetch report.
+    pub notes: Vec<String>,
 }
 
-/// Parses a feed document. `base` is where it came from (for relative links); `feed_key`
-/// scopes GUIDs that are not globally unique; `now` is the first-seen time.
+/// How to read one feed document.
+#[derive(Debug, Clone)]
+pub struct Options<'a> {
+    /// Where it came from (for relative links).
+    pub base: Option<&'a url::Url>,
+    /// Scopes GUIDs that are not globally unique (the feed's configured URL).
+    pub feed_key: &'a str,
+    /// The first-seen time (and the date of undated entries).
+    pub now: chrono::DateTime<chrono::Utc>,
+    /// The HTTP Content-Type, for its charset.
+    pub content_type: Option<&'a str>,
+    /// Entries read at most, in document order.
+    pub max_entries: usize,
+    /// Bytes of one entry's content or summary kept at most.
+    pub max_entry_bytes: usize,
+}
+
+impl<'a> Options<'a> {
+    /// The defaults of `[ingest]`.
+    pub fn new(feed_key: &'a str, now: chrono::DateTime<chrono::Utc>) -> Options<'a> {
+        Options {
+            base: None,
+            feed_key,
+            now,
+            content_type: None,
+            max_entries: 2000,
+            max_entry_bytes: 1 << 20,
+        }
+    }
+}
+
+/// Parses a feed document with the default limits. `base` is where it came from (for
+/// relative links); `feed_key` scopes GUIDs that are not globally unique; `now` is the
+/// first-seen time.
 pub fn parse_feed(
     bytes: &[u8],
     base: Option<&url::Url>,
     feed_key: &str,
     now: chrono::DateTime<chrono::Utc>,
 ) -> Result<ParsedFeed, String> {
+    parse_with(
+        bytes,
+        &Options {
+            base,
+            ..Options::new(feed_key, now)
+        },
+    )
+}
+
+/// Parses a feed document: decoded to UTF-8 first (`charset`), old dialects read as RSS 2.0,
+/// then feed-rs, then a repaired copy when that fails. A document with `<item>` or `<entry>`
+/// elements that yields no story is an error, never a silent zero. Limits (entries, entry size,
+/// HTML nesting) are applied and reported in `notes`.
+pub fn parse_with(bytes: &[u8], o: &Options<'_>) -> Result<ParsedFeed, String> {
+    if !is_json(bytes) && xml_depth_exceeds(bytes, MAX_XML_DEPTH) {
+        return Err(format!(
+            "not a feed gazette can read: elements nested more than {MAX_XML_DEPTH} deep"
+        ));
+    }
+    let (utf8, decoded_from) = charset::to_utf8(bytes, o.content_type);
+    let bytes = dialect(&utf8);
+    let bytes = bytes.as_ref();
     let text = Text::of(bytes);
+    let base = o.base;
     let feed = match parse_raw(bytes, base) {
         Ok(f) if !f.entries.is_empty() || !looks_like_it_has_items(bytes) => f,
         first => {
@@ -44,17 +103,44 @@ pub fn parse_feed(
             }
         }
     };
+    if feed.entries.is_empty() && looks_like_it_has_items(bytes) {
+        return Err(format!(
+            "not a feed gazette can read: the document has item or entry elements, but none could be read as a story ({})",
+            decoded_from.map_or_else(|| "UTF-8".to_string(), |e| format!("decoded from {}", e.name()))
+        ));
+    }
+    let mut notes = Vec::new();
+    if feed.entries.len() > o.max_entries {
+        notes.push(format!(
+            "{} of {} entries read (max_entries = {})",
+            o.max_entries,
+            feed.entries.len(),
+            o.max_entries
+        ));
+    }
     let feed_base = feed
         .links
         .iter()
         .find(|l| l.rel.as_deref().is_none_or(|r| r == "alternate"))
         .and_then(|l| url::Url::parse(&l.href).ok())
         .or_else(|| base.cloned());
+    let mut limits = Limits::new(o.max_entry_bytes);
     let stories = feed
         .entries
         .iter()
-        .map(|e| to_story(e, feed_base.as_ref().or(base), feed_key, now, &text))
+        .take(o.max_entries)
+        .map(|e| {
+            to_story(
+                e,
+                feed_base.as_ref().or(base),
+                o.feed_key,
+                o.now,
+                &text,
+                &mut limits,
+            )
+        })
         .collect();
+    notes.extend(limits.notes());
     Ok(ParsedFeed {
         title: feed
             .title
@@ -64,7 +150,161 @@ pub fn parse_feed(
         stories,
         ttl_minutes: feed.ttl,
         update_every: syndication_period(bytes),
+        notes,
     })
+}
+
+/// Element nesting a feed document may have. Real feeds stay under 20; quick-xml counts levels
+/// in a `u16` (65,536 nested elements overflow it), and no parser should walk such a tree.
+const MAX_XML_DEPTH: usize = 1000;
+
+/// Whether elements nest deeper than `limit` (one pass; comments, CDATA, processing
+/// instructions and declarations skipped; an ASCII-compatible encoding assumed, which is where
+/// the risk is: UTF-16 documents are decoded before the parser and checked by it).
+fn xml_depth_exceeds(bytes: &[u8], limit: usize) -> bool {
+    let mut depth = 0usize;
+    let mut i = 0;
+    while let Some(p) = memchr::memchr(b'<', &bytes[i..]) {
+        let at = i + p;
+        let rest = &bytes[at..];
+        let skip_to = |end: &[u8]| memchr::memmem::find(rest, end).map(|q| at + q + end.len());
+        let next = if rest.starts_with(b"<!--") {
+            skip_to(b"-->")
+        } else if rest.starts_with(b"<![CDATA[") {
+            skip_to(b"]]>")
+        } else if rest.starts_with(b"<?") {
+            skip_to(b"?>")
+        } else if rest.starts_with(b"<!") {
+            skip_to(b">")
+        } else if rest.starts_with(b"</") {
+            depth = depth.saturating_sub(1);
+            skip_to(b">")
+        } else {
+            let end = memchr::memchr(b'>', rest).map(|q| at + q);
+            if let Some(e) = end {
+                if e > at + 1 && bytes[e - 1] != b'/' && bytes[at + 1].is_ascii_alphabetic() {
+                    depth += 1;
+                    if depth > limit {
+                        return true;
+                    }
+                }
+            }
+            end.map(|e| e + 1)
+        };
+        match next {
+            Some(n) => i = n,
+            None => return false,
+        }
+    }
+    false
+}
+
+/// Old dialects read as the standard ones feed-rs knows:
+/// - RSS 2.0 has no namespace, but some publishers gave `<rss>` a default one (UserLand's
+///   `http://backend.userland.com/rss2`, `http://purl.org/rss/2.0/`, …), which hides every
+///   element from a namespace-aware parser: the default namespace of `<rss>` is dropped.
+/// - Atom 0.3 (`http://purl.org/atom/ns#`) is read as Atom 1.0: its namespace replaced, and
+///   `issued`, `modified` and `tagline` renamed `published`, `updated` and `subtitle`.
+fn dialect(bytes: &[u8]) -> std::borrow::Cow<'_, [u8]> {
+    use std::borrow::Cow;
+    let head = &bytes[..bytes.len().min(8192)];
+    if let Some(rss) = root_tag(head, b"<rss") {
+        let tag = &head[rss.0..rss.1];
+        for attr in [&b" xmlns=\""[..], b" xmlns='"] {
+            if let Some(at) = memchr::memmem::find(tag, attr) {
+                let quote = attr[attr.len() - 1];
+                let value_start = rss.0 + at + attr.len();
+                let Some(len) = memchr::memchr(quote, &bytes[value_start..]) else {
+                    break;
+                };
+                let mut out = Vec::with_capacity(bytes.len());
+                out.extend_from_slice(&bytes[..rss.0 + at]);
+                out.extend_from_slice(&bytes[value_start + len + 1..]);
+                return Cow::Owned(out);
+            }
+        }
+    }
+    const ATOM_03: &[u8] = b"http://purl.org/atom/ns#";
+    if root_tag(head, b"<feed").is_some() && memchr::memmem::find(head, ATOM_03).is_some() {
+        let text = String::from_utf8_lossy(bytes)
+            .replacen("http://purl.org/atom/ns#", "http://www.w3.org/2005/Atom", 1)
+            .replace("<issued>", "<published>")
+            .replace("</issued>", "</published>")
+            .replace("<modified>", "<updated>")
+            .replace("</modified>", "</updated>")
+            .replace("<tagline", "<subtitle")
+            .replace("</tagline>", "</subtitle>");
+        return Cow::Owned(text.into_bytes());
+    }
+    Cow::Borrowed(bytes)
+}
+
+/// Where the root element's start tag `<name …>` is: (start, end) in `head`.
+fn root_tag(head: &[u8], open: &[u8]) -> Option<(usize, usize)> {
+    let mut from = 0;
+    while let Some(p) = memchr::memmem::find(&head[from..], open) {
+        let at = from + p;
+        let next = head.get(at + open.len()).copied();
+        if matches!(next, Some(b' ' | b'\t' | b'\r' | b'\n' | b'>')) {
+            let end = at + memchr::memchr(b'>', &head[at..])?;
+            return Some((at, end));
+        }
+        from = at + open.len();
+    }
+    None
+}
+
+/// The per-entry limits of one document, and what they cut.
+struct Limits {
+    max_bytes: usize,
+    truncated: usize,
+    flattened: usize,
+}
+
+impl Limits {
+    fn new(max_bytes: usize) -> Limits {
+        Limits {
+            max_bytes,
+            truncated: 0,
+            flattened: 0,
+        }
+    }
+
+    /// An entry's HTML within the size cap, with nesting deeper than `html::MAX_DEPTH` flattened.
+    fn html(&mut self, s: &str) -> String {
+        let mut s = s;
+        if s.len() > self.max_bytes {
+            let mut end = self.max_bytes;
+            while !s.is_char_boundary(end) {
+                end -= 1;
+            }
+            s = &s[..end];
+            self.truncated += 1;
+        }
+        let (flat, dropped) = crate::html::flatten_deep(s);
+        if dropped > 0 {
+            self.flattened += 1;
+        }
+        flat.into_owned()
+    }
+
+    fn notes(&self) -> Vec<String> {
+        let mut notes = Vec::new();
+        if self.truncated > 0 {
+            notes.push(format!(
+                "{} entry text(s) cut at max_entry_bytes ({} bytes)",
+                self.truncated, self.max_bytes
+            ));
+        }
+        if self.flattened > 0 {
+            notes.push(format!(
+                "{} entry text(s) nested deeper than {} elements were flattened",
+                self.flattened,
+                crate::html::MAX_DEPTH
+            ));
+        }
+        notes
+    }
 }
 
 /// The RSS syndication module's update period (feed-rs does not read it): `hourly`, `daily`,
@@ -251,6 +491,7 @@ fn to_story(
     feed_key: &str,
     now: chrono::DateTime<chrono::Utc>,
     text: &Text,
+    limits: &mut Limits,
 ) -> Story {
     let entry_base = e.base.as_deref().and_then(|b| url::Url::parse(b).ok());
     let base = entry_base.as_ref().or(base);
@@ -265,13 +506,13 @@ fn to_story(
         .as_ref()
         .and_then(|c| c.body.as_deref())
         .filter(|b| !b.trim().is_empty())
-        .map(|b| text.html(b));
+        .map(|b| limits.html(&text.html(b)));
     let summary_html = e
         .summary
         .as_ref()
         .map(|s| s.content.as_str())
         .filter(|s| !s.trim().is_empty())
-        .map(|s| text.html(s));
+        .map(|s| limits.html(&text.html(s)));
     let mut title = e
         .title
         .as_ref()
@@ -512,6 +753,21 @@ mod tests {
         )
         .unwrap_err();
         assert!(err.contains("not a feed"), "{err}");
+    }
+
+    #[test]
+    fn nesting_past_the_limit_is_refused_before_the_parser() {
+        let deep = format!(
+            "<rss version=\"2.0\"><channel><title>t</title>{}x",
+            "<link>".repeat(70_000)
+        );
+        let err = parse_feed(deep.as_bytes(), None, "f", now()).unwrap_err();
+        assert!(err.contains("nested more than 1000 deep"), "{err}");
+        assert!(!xml_depth_exceeds(
+            b"<a><b/><!-- <c><c><c> --><![CDATA[<d><d>]]><e></e></a>",
+            2
+        ));
+        assert!(xml_depth_exceeds(b"<a><b><c>", 2));
     }
 
     #[test]

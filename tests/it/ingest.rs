@@ -106,6 +106,15 @@ fn app(h: Hits) -> Router {
         .with_state(h)
 }
 
+/// The path of a feed in tests/data/feeds.
+fn data_file(name: &str) -> String {
+    root()
+        .join("tests/data/feeds")
+        .join(name)
+        .display()
+        .to_string()
+}
+
 fn bytes_of(n: usize) -> axum::body::Bytes {
     axum::body::Bytes::from(vec![b'x'; n])
 }
@@ -297,19 +306,93 @@ async fn duplicate_guids_are_stored_once() {
 /// fragment are different items; the URL deduplicates items without a GUID, and across feeds.
 #[tokio::test]
 async fn identity_is_the_guid_within_a_feed_and_the_url_across_feeds() {
-    let file = |name: &str| root().join("tests/data/feeds").join(name).display().to_string();
     let (_dir, config, store) = setup(&[
-        file("rss2-shared-link-own-guids.xml"),
-        file("rss2-fragment-links-no-guids.xml"),
-        file("rss2-cross-posted.xml"),
+        data_file("rss2-shared-link-own-guids.xml"),
+        data_file("rss2-fragment-links-no-guids.xml"),
+        data_file("rss2-cross-posted.xml"),
     ]);
     let out = run(&config, &store).await;
     assert_eq!(out[0].new, 5, "five episodes, one shared link: {out:?}");
-    assert_eq!(out[1].new, 2, "#v2.1 and #v2.0; the repeated #v2.0 once: {out:?}");
-    assert_eq!(out[2].new, 1, "the re-post of #v2.1 is the same story: {out:?}");
+    assert_eq!(
+        out[1].new, 2,
+        "#v2.1 and #v2.0; the repeated #v2.0 once: {out:?}"
+    );
+    assert_eq!(
+        out[2].new, 1,
+        "the re-post of #v2.1 is the same story: {out:?}"
+    );
     let again = run(&config, &store).await;
     assert!(again.iter().all(|o| o.new == 0), "{again:?}");
     assert_eq!(store.story_count().unwrap(), 8);
+}
+
+/// Issue 15: a windows-1251 feed in UserLand's old default namespace gives its items with their
+/// Cyrillic titles (it gave 0 stories and no error); a document whose entries cannot be read is
+/// an error naming the problem, never a silent zero.
+#[tokio::test]
+async fn legacy_encodings_and_dialects_are_read_and_unreadable_entries_are_an_error() {
+    let (_dir, config, store) = setup(&[
+        data_file("rss2-userland-windows-1251.xml"),
+        data_file("entries-in-an-unknown-dialect.xml"),
+    ]);
+    let out = run(&config, &store).await;
+    assert_eq!(out[0].status, FeedStatus::New, "{:?}", out[0]);
+    assert_eq!(out[0].new, 3);
+    assert_eq!(out[0].title.as_deref(), Some("Новости регулирования"));
+    let stories = store
+        .stories_for_digest("weekly", chrono::DateTime::UNIX_EPOCH, i64::MAX)
+        .unwrap();
+    let titles: Vec<_> = stories.iter().map(|s| s.story.title.as_str()).collect();
+    assert!(
+        titles.contains(&"Регулятор ужесточил экспортный контроль"),
+        "{titles:?}"
+    );
+    assert_eq!(out[1].status, FeedStatus::Error, "{:?}", out[1]);
+    let err = out[1].error.as_deref().unwrap();
+    assert!(
+        err.contains("item or entry elements") && err.contains("none could be read"),
+        "{err}"
+    );
+}
+
+/// Issue 15: old dialects and legacy encodings (tests/data/feeds/dialects/, one file each) give
+/// their entries, with the titles decoded.
+#[test]
+fn every_dialect_and_encoding_gives_its_entries() {
+    let dir = root().join("tests/data/feeds/dialects");
+    let expect = [
+        ("atom-0.3.xml", "First post"),
+        ("rss-0.90-netscape.xml", "One"),
+        ("rss-0.92-latin1.xml", "Café item"),
+        ("rss-1.0-rdf.xml", "One"),
+        ("rss-2.0-default-namespace.xml", "One"),
+        ("rss-2.0-shift_jis.xml", "輸出規制が強化された"),
+        ("rss-2.0-euc-jp.xml", "輸出規制が強化された"),
+        ("rss-2.0-gb2312.xml", "出口管制收紧"),
+        ("rss-2.0-big5.xml", "出口管制收緊"),
+        ("rss-2.0-euc-kr.xml", "수출 통제 강화"),
+        ("rss-2.0-koi8-r.xml", "Экспортный контроль"),
+        ("rss-2.0-iso-8859-7.xml", "Έλεγχοι εξαγωγών"),
+        ("rss-2.0-utf-16-bom.xml", "Ωμέγα"),
+    ];
+    for (file, title) in expect {
+        let bytes = std::fs::read(dir.join(file)).unwrap();
+        let feed = gazette::ingest::parse::parse_feed(&bytes, None, file, chrono::Utc::now())
+            .unwrap_or_else(|e| panic!("{file}: {e}"));
+        assert!(!feed.stories.is_empty(), "{file}: no story");
+        assert_eq!(feed.stories[0].title, title, "{file}");
+    }
+    let atom = std::fs::read(dir.join("atom-0.3.xml")).unwrap();
+    let feed = gazette::ingest::parse::parse_feed(&atom, None, "a", chrono::Utc::now()).unwrap();
+    assert_eq!(feed.stories.len(), 2);
+    assert!(
+        feed.stories[0].dated,
+        "Atom 0.3 <issued> is the published date"
+    );
+    assert_eq!(
+        feed.stories[0].published.to_rfc3339(),
+        "2026-11-23T10:00:00+00:00"
+    );
 }
 
 /// A teaser-only feed: the lead comes from the article page, fetched once and cached; with
@@ -348,7 +431,11 @@ async fn teaser_feeds_take_the_lead_from_the_article_page_fetched_once() {
     for fetch_article in [true, false] {
         let dir = tempdir();
         let feeds = format!("[[feeds]]\nurl = \"{}\"\nfetch_article = {fetch_article}\n[[digests]]\nname = \"weekly\"\n", server.url("/feed.xml"));
-        let text = config_text(dir.path(), "file:///tmp/outbox", &feeds);
+        // The test's page server is on loopback, which feed links may reach only when opened.
+        let text = config_text(dir.path(), "file:///tmp/outbox", &feeds).replace(
+            "[ingest]\n",
+            "[ingest]\nallow_private = [\"127.0.0.1/32\"]\n",
+        );
         let config = Config::parse(&text, std::path::Path::new("t.toml")).unwrap();
         let g = gazette::pipeline::Gazette::open(config, Arc::new(chrono::Utc::now)).unwrap();
         g.refresh(&|_| {}).await.unwrap();

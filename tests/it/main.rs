@@ -8,6 +8,8 @@ mod support;
 mod config;
 /// The real-world and malformed feed corpus in ../shared/fixtures.
 mod corpus;
+/// Structure-aware fuzzing of feeds and pages, and the findings kept (issue 15).
+mod fuzz;
 /// Feeds over real HTTP on 127.0.0.1: conditional GET, 429, redirects, huge, hanging, gzip, HTML.
 mod ingest;
 /// Lead paragraphs on fixtures.
@@ -22,5 +24,7 @@ mod select_feeds;
 mod select_labels;
 /// Subscribers from the command line and CSV.
 mod subscribers;
+/// Untrusted feeds: SSRF guard, redirects, bounded article pages (issue 15).
+mod untrusted;
 /// The web app over HTTP: every route, tokens, CSRF, one-click, escaping, Atom.
 mod web;

@@ -234,6 +234,11 @@ pub struct HttpServer {
 
 impl HttpServer {
     pub fn start(app: axum::Router) -> HttpServer {
+        Self::start_on("127.0.0.1", app)
+    }
+
+    /// The server on another loopback address (`127.0.0.2`…): an "internal" host in SSRF tests.
+    pub fn start_on(ip: &'static str, app: axum::Router) -> HttpServer {
         let (tx, rx) = tokio::sync::oneshot::channel::<()>();
         let (addr_tx, addr_rx) = std::sync::mpsc::channel();
         std::thread::spawn(move || {
@@ -243,7 +248,7 @@ impl HttpServer {
                 .build()
                 .unwrap();
             rt.block_on(async move {
-                let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+                let listener = tokio::net::TcpListener::bind((ip, 0)).await.unwrap();
                 addr_tx.send(listener.local_addr().unwrap()).unwrap();
                 axum::serve(listener, app)
                     .with_graceful_shutdown(async {
