@@ -6,7 +6,10 @@
 //!
 //! Reports (1) parse + normalize in memory, single thread, gazette vs feedparser; (2) the full
 //! ingest path — HTTP from a loopback server, parse, dedupe, SQLite — as feeds/s and entries/s;
-//! and peak memory (VmHWM) of each process.
+//! (3) end to end: the release `gazette fetch` of every feed from file:// (fetch_article off,
+//! a fresh database on disk each round, every story stored durably with its lead) against
+//! feedparser parsing the same files, interleaved, medians of ROUNDS; and peak memory (VmHWM)
+//! of each process.
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -147,6 +150,82 @@ fn main() {
         "\npeak RSS of the gazette bench process: {} MB",
         vm_hwm_kib() / 1024
     );
+    end_to_end(&files, &py, &script);
+}
+
+/// (3): `gazette fetch` end to end against feedparser, in one run.
+fn end_to_end(files: &[PathBuf], py: &Path, script: &Path) {
+    let tmp = tempfile::tempdir().unwrap();
+    let mut toml = format!(
+        "[newsletter]\nname = \"b\"\nfrom = \"b@example.org\"\n[storage]\npath = \"{}\"\n\
+         [delivery]\nurl = \"file://{}\"\n[ingest]\nfetch_article = false\nmax_bytes = 20000000\n\
+         [[digests]]\nname = \"d\"\n",
+        tmp.path().join("bench.db").display(),
+        tmp.path().join("out").display()
+    );
+    for f in files {
+        toml.push_str(&format!("[[feeds]]\nurl = \"file://{}\"\n", f.display()));
+    }
+    let config = tmp.path().join("bench.toml");
+    std::fs::write(&config, toml).unwrap();
+    let (mut ours, mut theirs) = (Vec::new(), Vec::new());
+    let mut cpu = Vec::new();
+    let mut rss = 0;
+    for _ in 0..ROUNDS {
+        for f in std::fs::read_dir(tmp.path()).unwrap().flatten() {
+            if f.file_name().to_string_lossy().starts_with("bench.db") {
+                std::fs::remove_file(f.path()).unwrap();
+            }
+        }
+        let out = std::process::Command::new("/usr/bin/time")
+            .args(["-f", "%e %U %S %M"])
+            .arg(env!("CARGO_BIN_EXE_gazette"))
+            .args(["-q", "--config"])
+            .arg(&config)
+            .arg("fetch")
+            .output()
+            .expect("run gazette fetch under /usr/bin/time");
+        let times = String::from_utf8_lossy(&out.stderr);
+        let t: Vec<f64> = times
+            .lines()
+            .last()
+            .unwrap_or("")
+            .split_whitespace()
+            .filter_map(|v| v.parse().ok())
+            .collect();
+        if t.len() == 4 {
+            ours.push(t[0]);
+            cpu.push(t[1] + t[2]);
+            rss = rss.max(t[3] as i64);
+        }
+        if let Ok(o) = std::process::Command::new(py)
+            .arg(script)
+            .arg("1")
+            .args(
+                files
+                    .iter()
+                    .filter(|f| f.extension().is_none_or(|x| x != "json")),
+            )
+            .output()
+        {
+            if let Ok(v) = serde_json::from_slice::<serde_json::Value>(&o.stdout) {
+                theirs.push(v["seconds"].as_f64().unwrap_or(0.0));
+            }
+        }
+    }
+    let median = |v: &mut Vec<f64>| {
+        v.sort_by(|a, b| a.total_cmp(b));
+        v.get(v.len() / 2).copied().unwrap_or(f64::NAN)
+    };
+    let (g, c, p) = (median(&mut ours), median(&mut cpu), median(&mut theirs));
+    println!("\n| end to end, {} feeds from file:// (medians of {ROUNDS}, interleaved) | wall s | CPU s | peak RSS |", files.len());
+    println!("|---|---|---|---|");
+    println!(
+        "| `gazette fetch` (release, durable, leads picked) | {g:.2} | {c:.2} | {} MB |",
+        rss / 1024
+    );
+    println!("| Python feedparser, parse only (no JSON Feed) | {p:.2} | | |");
+    println!("\nend-to-end ratio feedparser / gazette: {:.1}x", p / g);
 }
 
 fn vm_hwm_kib() -> i64 {

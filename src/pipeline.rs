@@ -135,37 +135,24 @@ impl Gazette {
             .collect();
         let notes =
             ingest::pages::fetch_pages(&self.config, &self.store, wanted, self.now()).await?;
-        for s in &pending {
-            let base = s.story.url.as_deref().and_then(|u| url::Url::parse(u).ok());
-            let page = match self.page_wanted(s) {
+        let mut work = Vec::with_capacity(pending.len());
+        for s in pending {
+            let page = match self.page_wanted(&s) {
                 Some(url) => self
                     .store
                     .cached_page(&url)?
-                    .and_then(|(status, body)| body.filter(|_| status == "ok"))
-                    .map(|p| crate::html::flatten_deep(&p).0.into_owned()),
+                    .and_then(|(status, body)| body.filter(|_| status == "ok")),
                 None => None,
             };
-            let lead = extract::choose(
-                s.story.content_html.as_deref(),
-                s.story.summary_html.as_deref(),
-                page.as_deref(),
-                base.as_ref(),
-            );
-            let n = self.config.summary.lead_paragraphs;
-            let stored = match lead {
-                Some((lead, source)) => StoredLead {
-                    text: lead.text(n),
-                    html: lead.html(n),
-                    source: source.as_str().into(),
-                },
-                None => StoredLead {
-                    text: String::new(),
-                    html: String::new(),
-                    source: "none".into(),
-                },
-            };
-            self.store.set_lead(s.id, &stored)?;
+            work.push((s, page));
         }
+        let n = self.config.summary.lead_paragraphs;
+        // Lead extraction is CPU work: on the blocking pool, spread over every core.
+        let leads = tokio::task::spawn_blocking(move || {
+            par_map(work, |(s, page)| (s.id, lead_of(s, page.as_deref(), n)))
+        })
+        .await?;
+        self.store.set_leads(&leads)?;
         Ok(notes)
     }
 
@@ -464,6 +451,51 @@ impl Gazette {
         }
         Ok(n)
     }
+}
+
+/// The lead of a story: from its content, the article page (flattened first: it is untrusted
+/// HTML), or its summary ([`extract::choose`]); an empty lead with source `none` when there is
+/// nothing to take.
+fn lead_of(s: &StoredStory, page: Option<&str>, paragraphs: usize) -> StoredLead {
+    let base = s.story.url.as_deref().and_then(|u| url::Url::parse(u).ok());
+    let page = page.map(|p| crate::html::flatten_deep(p).0);
+    match extract::choose(
+        s.story.content_html.as_deref(),
+        s.story.summary_html.as_deref(),
+        page.as_deref(),
+        base.as_ref(),
+    ) {
+        Some((lead, source)) => StoredLead {
+            text: lead.text(paragraphs),
+            html: lead.html(paragraphs),
+            source: source.as_str().into(),
+        },
+        None => StoredLead {
+            text: String::new(),
+            html: String::new(),
+            source: "none".into(),
+        },
+    }
+}
+
+/// `f` over `items` on every core (scoped threads, items in contiguous chunks), results in order.
+fn par_map<T: Sync, R: Send>(items: Vec<T>, f: impl Fn(&T) -> R + Sync) -> Vec<R> {
+    let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
+    if threads < 2 || items.len() < 16 {
+        return items.iter().map(&f).collect();
+    }
+    let chunk = items.len().div_ceil(threads);
+    std::thread::scope(|scope| {
+        let f = &f;
+        let handles: Vec<_> = items
+            .chunks(chunk)
+            .map(|c| scope.spawn(move || c.iter().map(f).collect::<Vec<R>>()))
+            .collect();
+        handles
+            .into_iter()
+            .flat_map(|h| h.join().unwrap_or_else(|e| std::panic::resume_unwind(e)))
+            .collect()
+    })
 }
 
 /// How to plan the next issue.

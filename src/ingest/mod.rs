@@ -16,7 +16,7 @@ use futures_util::stream::{self, StreamExt};
 use serde::Serialize;
 
 use crate::config::{Config, Feed};
-use crate::store::{FetchRecord, Store};
+use crate::store::{FetchRecord, FetchWrite, Store};
 use http::{FetchError, Fetched, Fetcher, Validators};
 
 /// What happened to one feed in one fetch.
@@ -71,7 +71,13 @@ pub async fn fetch_all(
     fetch_feeds(config, &feeds, store, now, tick).await
 }
 
-/// Fetches the given feeds (outcomes in the same order).
+/// Feeds written to the database in one transaction (one fsync) as their fetches finish.
+const WRITE_GROUP: usize = 64;
+
+/// Fetches the given feeds (outcomes in the same order): `ingest.concurrency` at once, each
+/// document parsed on the blocking pool (all cores), and the results written in groups of
+/// [`WRITE_GROUP`] feeds, each group one durable transaction. When this returns, every story is
+/// stored.
 pub async fn fetch_feeds(
     config: &Config,
     feeds: &[&Feed],
@@ -80,33 +86,63 @@ pub async fn fetch_feeds(
     tick: &(dyn Fn(&FeedOutcome) + Sync),
 ) -> anyhow::Result<Vec<FeedOutcome>> {
     let fetcher = Fetcher::new(&config.ingest)?;
-    let mut outcomes: Vec<(usize, FeedOutcome)> = stream::iter(feeds.iter().enumerate())
+    let mut found = stream::iter(feeds.iter().enumerate())
         .map(|(i, feed)| {
             let fetcher = fetcher.clone();
-            let store = store.clone();
-            async move {
-                let outcome = fetch_one(&fetcher, &store, feed, config, now).await;
-                tick(&outcome);
-                (i, outcome)
-            }
+            async move { (i, fetch_one(&fetcher, store, feed, config, now).await) }
         })
-        .buffer_unordered(config.ingest.concurrency)
-        .collect()
-        .await;
-    outcomes.sort_by_key(|(i, _)| *i);
-    Ok(outcomes.into_iter().map(|(_, o)| o).collect())
+        .buffer_unordered(config.ingest.concurrency);
+    let mut outcomes: Vec<Option<FeedOutcome>> = vec![None; feeds.len()];
+    let mut group = Vec::new();
+    loop {
+        let next = found.next().await;
+        let done = next.is_none();
+        group.extend(next);
+        if group.len() >= WRITE_GROUP || (done && !group.is_empty()) {
+            for (i, outcome) in write_group(store, feeds, config, std::mem::take(&mut group), now) {
+                log(&outcome);
+                tick(&outcome);
+                outcomes[i] = Some(outcome);
+            }
+        }
+        if done {
+            break;
+        }
+    }
+    Ok(outcomes.into_iter().flatten().collect())
 }
 
+/// What fetching one feed found, before it is stored.
+enum Found {
+    /// The server answered 304.
+    NotModified,
+    /// A document, parsed.
+    Parsed {
+        parsed: parse::ParsedFeed,
+        validators: Validators,
+        max_age: Option<std::time::Duration>,
+    },
+    /// The fetch or the parse failed: recorded with this status, to be fetched again at `next`.
+    Failed {
+        status: &'static str,
+        error: String,
+        next: chrono::DateTime<chrono::Utc>,
+    },
+    /// Not asked: the server wants us to wait; nothing is recorded.
+    Waiting(String),
+}
+
+/// Fetches and parses one feed; writes nothing.
 async fn fetch_one(
     fetcher: &Fetcher,
     store: &Store,
     feed: &Feed,
     config: &Config,
     now: chrono::DateTime<chrono::Utc>,
-) -> FeedOutcome {
+) -> (Option<String>, Found) {
     let state = match store.feed_state(&feed.url) {
         Ok(s) => s,
-        Err(e) => return failed(feed, None, format!("{e:#}")),
+        Err(e) => return (feed.name.clone(), Found::Waiting(format!("{e:#}"))),
     };
     let title = feed.name.clone().or(state.title.clone());
     if state.last_status.as_deref() == Some(RATE_LIMITED) {
@@ -117,84 +153,219 @@ async fn fetch_one(
             .filter(|t| *t > now)
         {
             let err = state.last_error.clone().unwrap_or_default();
-            return failed(
-                feed,
-                title,
-                format!("{err} (not retried before {})", until.to_rfc3339()),
-            );
+            let error = format!("{err} (not retried before {})", until.to_rfc3339());
+            return (title, Found::Waiting(error));
         }
     }
     let validators = Validators {
         etag: state.etag.clone(),
         last_modified: state.last_modified.clone(),
     };
-    let result = fetcher.fetch(&feed.location, &validators).await;
-    let outcome = match result {
-        Ok(Fetched::NotModified) => {
-            let next = Some(now + config.ingest.interval);
-            let _ = store.record_feed_ok(
-                &feed.url,
-                &FetchRecord {
-                    status: "not_modified",
-                    next_fetch: next,
-                    ..Default::default()
-                },
-                now,
-            );
-            FeedOutcome {
-                url: feed.url.clone(),
-                title,
-                status: FeedStatus::NotModified,
-                new: 0,
-                entries: 0,
-                error: None,
-                notes: Vec::new(),
-            }
-        }
+    let backoff_next = now + backoff(config.ingest.interval, state.error_count);
+    let found = match fetcher.fetch(&feed.location, &validators).await {
+        Ok(Fetched::NotModified) => Found::NotModified,
         Ok(Fetched::Body {
             bytes,
             final_url,
             content_type,
             validators,
             max_age,
-        }) => store_body(
-            store,
-            feed,
-            config,
-            &bytes,
-            Fetch {
-                final_url,
-                content_type,
-                validators,
-                max_age,
-            },
-            now,
-        ),
+        }) => {
+            let base = final_url.or_else(|| match &feed.location {
+                crate::config::FeedLocation::Http(u) => Some(u.clone()),
+                crate::config::FeedLocation::File(_) => None,
+            });
+            let (key, limits) = (
+                feed.url.clone(),
+                (config.ingest.max_entries, config.ingest.max_entry_bytes),
+            );
+            // Parsing is CPU work: on the blocking pool, so feeds parse on every core and the
+            // runtime keeps serving (the web app shares it in `serve`).
+            let parsed = tokio::task::spawn_blocking(move || {
+                parse::parse_with(
+                    &bytes,
+                    &parse::Options {
+                        base: base.as_ref(),
+                        content_type: content_type.as_deref(),
+                        max_entries: limits.0,
+                        max_entry_bytes: limits.1,
+                        ..parse::Options::new(&key, now)
+                    },
+                )
+            })
+            .await
+            .unwrap_or_else(|e| Err(format!("parser crashed: {e}")));
+            match parsed {
+                Ok(parsed) => Found::Parsed {
+                    parsed,
+                    validators,
+                    max_age,
+                },
+                Err(e) => Found::Failed {
+                    status: "error",
+                    error: format!("parse {}: {e}", feed.url),
+                    next: backoff_next,
+                },
+            }
+        }
         Err(e) => {
-            let msg = fetch_error_message(feed, &e);
-            let (status, next) = match e.retry_after() {
-                Some(d) => (
-                    RATE_LIMITED,
-                    now + chrono::Duration::from_std(d).unwrap_or_default(),
-                ),
-                None => (
-                    "error",
-                    now + backoff(config.ingest.interval, state.error_count),
-                ),
-            };
-            let _ = store.record_feed_error(&feed.url, status, &msg, Some(next), now);
-            failed(feed, title, msg)
+            let error = fetch_error_message(feed, &e);
+            match e.retry_after() {
+                Some(d) => Found::Failed {
+                    status: RATE_LIMITED,
+                    error,
+                    next: now + chrono::Duration::from_std(d).unwrap_or_default(),
+                },
+                None => Found::Failed {
+                    status: "error",
+                    error,
+                    next: backoff_next,
+                },
+            }
         }
     };
+    (title, found)
+}
+
+/// Writes what a group of feeds found in one transaction; returns each feed's outcome.
+fn write_group(
+    store: &Store,
+    feeds: &[&Feed],
+    config: &Config,
+    group: Vec<(usize, (Option<String>, Found))>,
+    now: chrono::DateTime<chrono::Utc>,
+) -> Vec<(usize, FeedOutcome)> {
+    let writes: Vec<FetchWrite<'_>> = group
+        .iter()
+        .filter_map(|(i, (_, found))| {
+            let url = feeds[*i].url.as_str();
+            Some(match found {
+                Found::NotModified => FetchWrite::Fetched {
+                    url,
+                    stories: &[],
+                    record: FetchRecord {
+                        status: "not_modified",
+                        next_fetch: Some(now + config.ingest.interval),
+                        ..Default::default()
+                    },
+                },
+                Found::Parsed {
+                    parsed,
+                    validators,
+                    max_age,
+                } => FetchWrite::Fetched {
+                    url,
+                    stories: &parsed.stories,
+                    record: FetchRecord {
+                        status: "",
+                        title: feeds[*i].name.as_deref().or(parsed.title.as_deref()),
+                        etag: validators.etag.as_deref(),
+                        last_modified: validators.last_modified.as_deref(),
+                        next_fetch: Some(now + next_wait(config, parsed, *max_age)),
+                    },
+                },
+                Found::Failed {
+                    status,
+                    error,
+                    next,
+                } => FetchWrite::Failed {
+                    url,
+                    status,
+                    error,
+                    next_fetch: Some(*next),
+                },
+                Found::Waiting(_) => return None,
+            })
+        })
+        .collect();
+    let mut written = match store.record_fetches(&writes, now) {
+        Ok(w) => w.into_iter(),
+        Err(e) => {
+            // The whole transaction failed (the database itself): every feed says so.
+            let error = format!("store: {e:#}");
+            return group
+                .into_iter()
+                .map(|(i, (title, _))| (i, failed(feeds[i], title, error.clone())))
+                .collect();
+        }
+    };
+    group
+        .into_iter()
+        .map(|(i, (title, found))| {
+            let feed = feeds[i];
+            let outcome = match found {
+                Found::Waiting(error) => failed(feed, title, error),
+                Found::Failed { error, .. } => {
+                    let _ = written.next();
+                    failed(feed, title, error)
+                }
+                Found::NotModified => match written.next() {
+                    Some(Err(e)) => failed(feed, title, format!("store {}: {e}", feed.url)),
+                    _ => FeedOutcome {
+                        url: feed.url.clone(),
+                        title,
+                        status: FeedStatus::NotModified,
+                        new: 0,
+                        entries: 0,
+                        error: None,
+                        notes: Vec::new(),
+                    },
+                },
+                Found::Parsed { parsed, .. } => match written.next() {
+                    Some(Ok(new)) => FeedOutcome {
+                        url: feed.url.clone(),
+                        title: feed.name.clone().or(parsed.title),
+                        status: if new.is_empty() {
+                            FeedStatus::Unchanged
+                        } else {
+                            FeedStatus::New
+                        },
+                        new: new.len(),
+                        entries: parsed.stories.len(),
+                        error: None,
+                        notes: parsed.notes,
+                    },
+                    Some(Err(e)) => failed(feed, title, format!("store {}: {e}", feed.url)),
+                    None => failed(feed, title, "store: no result".into()),
+                },
+            };
+            (i, outcome)
+        })
+        .collect()
+}
+
+/// When to fetch a feed again: the longest of `interval`, its `ttl`, Cache-Control `max-age`
+/// and its syndication update period.
+fn next_wait(
+    config: &Config,
+    parsed: &parse::ParsedFeed,
+    max_age: Option<std::time::Duration>,
+) -> chrono::Duration {
+    let ttl = parsed
+        .ttl_minutes
+        .map(|m| chrono::Duration::minutes(m.into()));
+    let max_age = max_age.and_then(|d| chrono::Duration::from_std(d).ok());
+    [
+        Some(config.ingest.interval),
+        ttl,
+        max_age,
+        parsed.update_every,
+    ]
+    .into_iter()
+    .flatten()
+    .max()
+    .unwrap_or_default()
+}
+
+fn log(outcome: &FeedOutcome) {
     match outcome.status {
         FeedStatus::Error => {
-            tracing::warn!(feed = %feed.url, error = outcome.error.as_deref().unwrap_or(""), "feed failed")
+            tracing::warn!(feed = %outcome.url, error = outcome.error.as_deref().unwrap_or(""), "feed failed")
         }
         s => {
-            tracing::info!(feed = %feed.url, status = s.as_str(), new = outcome.new, "feed fetched")
+            tracing::info!(feed = %outcome.url, status = s.as_str(), new = outcome.new, "feed fetched")
         }
     }
-    outcome
 }
 
 /// `last_status` of a feed whose server asked us to wait (429/503 with Retry-After): even a
@@ -208,95 +379,6 @@ fn backoff(interval: chrono::Duration, errors: i64) -> chrono::Duration {
 
 fn fetch_error_message(feed: &Feed, e: &FetchError) -> String {
     format!("fetch {}: {e}", feed.url)
-}
-
-/// What came with a fetched body.
-struct Fetch {
-    final_url: Option<url::Url>,
-    content_type: Option<String>,
-    validators: Validators,
-    max_age: Option<std::time::Duration>,
-}
-
-fn store_body(
-    store: &Store,
-    feed: &Feed,
-    config: &Config,
-    bytes: &[u8],
-    fetch: Fetch,
-    now: chrono::DateTime<chrono::Utc>,
-) -> FeedOutcome {
-    let Fetch {
-        final_url,
-        content_type,
-        validators,
-        max_age,
-    } = fetch;
-    let base = final_url.or_else(|| match &feed.location {
-        crate::config::FeedLocation::Http(u) => Some(u.clone()),
-        crate::config::FeedLocation::File(_) => None,
-    });
-    let options = parse::Options {
-        base: base.as_ref(),
-        content_type: content_type.as_deref(),
-        max_entries: config.ingest.max_entries,
-        max_entry_bytes: config.ingest.max_entry_bytes,
-        ..parse::Options::new(&feed.url, now)
-    };
-    let parsed = match parse::parse_with(bytes, &options) {
-        Ok(p) => p,
-        Err(e) => {
-            let msg = format!("parse {}: {e}", feed.url);
-            let state = store.feed_state(&feed.url).unwrap_or_default();
-            let next = now + backoff(config.ingest.interval, state.error_count);
-            let _ = store.record_feed_error(&feed.url, "error", &msg, Some(next), now);
-            return failed(feed, feed.name.clone(), msg);
-        }
-    };
-    let title = feed.name.clone().or(parsed.title.clone());
-    let new = match store.insert_stories(&feed.url, &parsed.stories, now) {
-        Ok(ids) => ids.len(),
-        Err(e) => return failed(feed, title, format!("store {}: {e:#}", feed.url)),
-    };
-    let status = if new > 0 {
-        FeedStatus::New
-    } else {
-        FeedStatus::Unchanged
-    };
-    let ttl = parsed
-        .ttl_minutes
-        .map(|m| chrono::Duration::minutes(m.into()));
-    let max_age = max_age.and_then(|d| chrono::Duration::from_std(d).ok());
-    let wait = [
-        Some(config.ingest.interval),
-        ttl,
-        max_age,
-        parsed.update_every,
-    ]
-    .into_iter()
-    .flatten()
-    .max()
-    .unwrap_or_default();
-    let stored_title = feed.name.as_deref().or(parsed.title.as_deref());
-    let record = FetchRecord {
-        status: status.as_str(),
-        title: stored_title,
-        etag: validators.etag.as_deref(),
-        last_modified: validators.last_modified.as_deref(),
-        next_fetch: Some(now + wait),
-    };
-    if let Err(e) = store.record_feed_ok(&feed.url, &record, now) {
-        return failed(feed, title, format!("store {}: {e:#}", feed.url));
-    }
-    FeedOutcome {
-        url: feed.url.clone(),
-        title,
-        status,
-        new,
-        entries: parsed.stories.len(),
-        error: None,
-        notes: parsed.notes,
-    }
 }
 
 fn failed(feed: &Feed, title: Option<String>, error: String) -> FeedOutcome {

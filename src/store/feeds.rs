@@ -29,7 +29,50 @@ pub struct FetchRecord<'a> {
     pub next_fetch: Option<chrono::DateTime<chrono::Utc>>,
 }
 
+/// What one fetch of one feed writes (see [`Store::record_fetches`]).
+#[derive(Debug)]
+pub enum FetchWrite<'a> {
+    /// Fetched (or not modified, with no stories): its stories and what was learned. An empty
+    /// `record.status` is filled in: `new` or `unchanged`.
+    Fetched {
+        url: &'a str,
+        stories: &'a [crate::model::Story],
+        record: FetchRecord<'a>,
+    },
+    /// Failed (`status`: `error` or `rate_limited`): nothing seen before is touched.
+    Failed {
+        url: &'a str,
+        status: &'a str,
+        error: &'a str,
+        next_fetch: Option<chrono::DateTime<chrono::Utc>>,
+    },
+}
+
 impl Store {
+    /// Writes the fetches of many feeds in one transaction (one fsync), each feed in its own
+    /// savepoint, so that one feed's failure leaves the others written. Returns, per write, the
+    /// ids of the new stories (none for a failure) or why that feed's write failed.
+    pub fn record_fetches(
+        &self,
+        writes: &[FetchWrite<'_>],
+        now: chrono::DateTime<chrono::Utc>,
+    ) -> Result<Vec<Result<Vec<i64>, String>>> {
+        self.write(|tx| {
+            writes
+                .iter()
+                .map(|w| {
+                    tx.execute_batch("SAVEPOINT feed")?;
+                    let done = write_one(tx, w, now);
+                    if done.is_err() {
+                        tx.execute_batch("ROLLBACK TO feed")?;
+                    }
+                    tx.execute_batch("RELEASE feed")?;
+                    Ok(done.map_err(|e| format!("{e:#}")))
+                })
+                .collect()
+        })
+    }
+
     /// The state of the feed at `url` (default when never fetched).
     pub fn feed_state(&self, url: &str) -> Result<FeedState> {
         let conn = self.conn();
@@ -53,70 +96,68 @@ impl Store {
             .optional()?;
         Ok(row.unwrap_or_default())
     }
+}
 
-    /// Records a successful fetch. Validators and the title are only replaced when the new value
-    /// is present.
-    pub fn record_feed_ok(
-        &self,
-        url: &str,
-        r: &FetchRecord<'_>,
-        now: chrono::DateTime<chrono::Utc>,
-    ) -> Result<()> {
-        let FetchRecord {
-            status,
-            title,
-            etag,
-            last_modified,
-            next_fetch,
-        } = *r;
-        self.write(|tx| {
-            ensure_feed(tx, url)?;
-            tx.execute(
+/// One feed's fetch, inside the group's transaction.
+fn write_one(
+    tx: &rusqlite::Transaction<'_>,
+    w: &FetchWrite<'_>,
+    now: chrono::DateTime<chrono::Utc>,
+) -> Result<Vec<i64>> {
+    match w {
+        FetchWrite::Fetched {
+            url,
+            stories,
+            record,
+        } => {
+            let feed_id = ensure_feed(tx, url)?;
+            let new = super::stories::insert(tx, feed_id, stories, now)?;
+            let status = match record.status {
+                "" if new.is_empty() => "unchanged",
+                "" => "new",
+                s => s,
+            };
+            // Validators and the title are only replaced when the new value is present.
+            tx.prepare_cached(
                 "UPDATE feeds SET title = COALESCE(?2, title), etag = COALESCE(?3, etag),
                  last_modified = COALESCE(?4, last_modified), last_fetch = ?5, last_status = ?6,
                  last_error = NULL, error_count = 0, next_fetch = ?7, failing_since = NULL
-                 WHERE url = ?1",
-                params![
-                    url,
-                    title,
-                    etag,
-                    last_modified,
-                    ts(now),
-                    status,
-                    next_fetch.map(ts)
-                ],
-            )?;
-            Ok(())
-        })
-    }
-
-    /// Records a failed fetch (`status`: `error` or `rate_limited`). Nothing seen before is
-    /// touched: validators and stories stay.
-    pub fn record_feed_error(
-        &self,
-        url: &str,
-        status: &str,
-        error: &str,
-        next_fetch: Option<chrono::DateTime<chrono::Utc>>,
-        now: chrono::DateTime<chrono::Utc>,
-    ) -> Result<()> {
-        self.write(|tx| {
-            ensure_feed(tx, url)?;
-            tx.execute(
+                 WHERE id = ?1",
+            )?
+            .execute(params![
+                feed_id,
+                record.title,
+                record.etag,
+                record.last_modified,
+                ts(now),
+                status,
+                record.next_fetch.map(ts)
+            ])?;
+            Ok(new)
+        }
+        FetchWrite::Failed {
+            url,
+            status,
+            error,
+            next_fetch,
+        } => {
+            // Nothing seen before is touched: validators and stories stay.
+            let feed_id = ensure_feed(tx, url)?;
+            tx.prepare_cached(
                 "UPDATE feeds SET last_fetch = ?2, last_status = ?5, last_error = ?3,
                  error_count = error_count + 1, next_fetch = ?4,
-                 failing_since = COALESCE(failing_since, ?2) WHERE url = ?1",
-                params![url, ts(now), error, next_fetch.map(ts), status],
-            )?;
-            Ok(())
-        })
+                 failing_since = COALESCE(failing_since, ?2) WHERE id = ?1",
+            )?
+            .execute(params![feed_id, ts(now), error, next_fetch.map(ts), status])?;
+            Ok(Vec::new())
+        }
     }
 }
 
 pub(super) fn ensure_feed(tx: &rusqlite::Transaction<'_>, url: &str) -> Result<i64> {
-    tx.execute(
-        "INSERT INTO feeds (url) VALUES (?1) ON CONFLICT (url) DO NOTHING",
-        [url],
-    )?;
-    Ok(tx.query_row("SELECT id FROM feeds WHERE url = ?1", [url], |r| r.get(0))?)
+    tx.prepare_cached("INSERT INTO feeds (url) VALUES (?1) ON CONFLICT (url) DO NOTHING")?
+        .execute([url])?;
+    Ok(tx
+        .prepare_cached("SELECT id FROM feeds WHERE url = ?1")?
+        .query_row([url], |r| r.get(0))?)
 }

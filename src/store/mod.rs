@@ -23,7 +23,7 @@ use anyhow::{Context, Result};
 use rusqlite::{Connection, TransactionBehavior};
 
 pub use deliveries::{Applied, Claim, Delivery, DeliveryCounts, Step};
-pub use feeds::{FeedState, FetchRecord};
+pub use feeds::{FeedState, FetchRecord, FetchWrite};
 pub use issues::{Created, IssueContent, IssueRecord, NewIssue};
 pub use subscribers::{
     ConfirmOutcome, ConsentAudit, NewSubscriber, SignupOutcome, SubscriberUpsert,

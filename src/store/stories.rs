@@ -6,6 +6,50 @@ use rusqlite::params;
 use super::{feeds::ensure_feed, parse_ts, ts, Store};
 use crate::model::{StoredLead, StoredStory, Story};
 
+/// Inserts the stories of one feed in `tx` (see [`Store::insert_stories`]); the ids of the new.
+pub(super) fn insert(
+    tx: &rusqlite::Transaction<'_>,
+    feed_id: i64,
+    stories: &[Story],
+    now: chrono::DateTime<chrono::Utc>,
+) -> Result<Vec<i64>> {
+    let mut seen_url = tx.prepare_cached(
+        "SELECT EXISTS (SELECT 1 FROM stories WHERE url = ?1 AND (feed_id != ?2 OR ?3))",
+    )?;
+    let mut stmt = tx.prepare_cached(
+        "INSERT INTO stories (feed_id, guid, url, title, published, first_seen, authors,
+         categories, content_html, summary_html, dated, has_guid)
+         VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12)
+         ON CONFLICT DO NOTHING",
+    )?;
+    let mut new = Vec::new();
+    for s in stories {
+        if let Some(url) = &s.url {
+            if seen_url.query_row(params![url, feed_id, !s.has_guid], |r| r.get(0))? {
+                continue;
+            }
+        }
+        let n = stmt.execute(params![
+            feed_id,
+            s.guid,
+            s.url,
+            s.title,
+            ts(s.published),
+            ts(now),
+            serde_json::to_string(&s.authors)?,
+            serde_json::to_string(&s.categories)?,
+            s.content_html,
+            s.summary_html,
+            s.dated,
+            s.has_guid,
+        ])?;
+        if n == 1 {
+            new.push(tx.last_insert_rowid());
+        }
+    }
+    Ok(new)
+}
+
 impl Store {
     /// Stores the stories of one feed. A story is its GUID within its feed: one already known
     /// (same GUID) is left as it is. A story with the URL of one stored from another feed is
@@ -21,51 +65,24 @@ impl Store {
     ) -> Result<Vec<i64>> {
         self.write(|tx| {
             let feed_id = ensure_feed(tx, feed_url)?;
-            let mut seen_url = tx.prepare_cached(
-                "SELECT EXISTS (SELECT 1 FROM stories WHERE url = ?1 AND (feed_id != ?2 OR ?3))",
-            )?;
-            let mut stmt = tx.prepare_cached(
-                "INSERT INTO stories (feed_id, guid, url, title, published, first_seen, authors,
-                 categories, content_html, summary_html, dated, has_guid)
-                 VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12)
-                 ON CONFLICT DO NOTHING",
-            )?;
-            let mut new = Vec::new();
-            for s in stories {
-                if let Some(url) = &s.url {
-                    if seen_url.query_row(params![url, feed_id, !s.has_guid], |r| r.get(0))? {
-                        continue;
-                    }
-                }
-                let n = stmt.execute(params![
-                    feed_id,
-                    s.guid,
-                    s.url,
-                    s.title,
-                    ts(s.published),
-                    ts(now),
-                    serde_json::to_string(&s.authors)?,
-                    serde_json::to_string(&s.categories)?,
-                    s.content_html,
-                    s.summary_html,
-                    s.dated,
-                    s.has_guid,
-                ])?;
-                if n == 1 {
-                    new.push(tx.last_insert_rowid());
-                }
-            }
-            Ok(new)
+            insert(tx, feed_id, stories, now)
         })
     }
 
     /// Stores the lead chosen for a story.
     pub fn set_lead(&self, story_id: i64, lead: &StoredLead) -> Result<()> {
+        self.set_leads(&[(story_id, lead.clone())])
+    }
+
+    /// Stores the leads chosen for many stories, in one transaction.
+    pub fn set_leads(&self, leads: &[(i64, StoredLead)]) -> Result<()> {
         self.write(|tx| {
-            tx.execute(
+            let mut stmt = tx.prepare_cached(
                 "UPDATE stories SET lead_text = ?2, lead_html = ?3, lead_source = ?4 WHERE id = ?1",
-                params![story_id, lead.text, lead.html, lead.source],
             )?;
+            for (id, lead) in leads {
+                stmt.execute(params![id, lead.text, lead.html, lead.source])?;
+            }
             Ok(())
         })
     }
