@@ -93,6 +93,9 @@ pub enum Command {
     /// Past issues with delivery counts.
     #[command(subcommand)]
     Issues(IssuesCmd),
+    /// Bounces, complaints and auto-replies.
+    #[command(subcommand)]
+    Bounces(BouncesCmd),
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -179,4 +182,17 @@ pub enum IssuesCmd {
     List,
     /// One issue's deliveries by status.
     Show { id: i64 },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum BouncesCmd {
+    /// Classify messages read from files (`-` for stdin): hard, soft, complaint, autoreply, other.
+    Process {
+        /// Message files (RFC 5322); `-` reads one message from stdin.
+        #[arg(required = true, value_name = "FILE")]
+        files: Vec<PathBuf>,
+        /// Classify only; change nothing (recording needs the store integration, not built yet).
+        #[arg(long)]
+        dry_run: bool,
+    },
 }
