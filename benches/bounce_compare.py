@@ -35,7 +35,7 @@ def held_aside(label):
 
 def flufl(raw):
     msg = email.message_from_bytes(raw)
-    perm, temp = all_failures(msg)
+    temp, perm = all_failures(msg)  # (temporary, permanent)
     dec = lambda s: {a.decode("utf-8", "replace").lower() if isinstance(a, bytes) else str(a).lower() for a in s}
     perm, temp = dec(perm), dec(temp)
     kind = "hard" if perm else "soft" if temp else "other"

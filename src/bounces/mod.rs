@@ -3,13 +3,14 @@
 //! status, a short reason, whether it counts against the reader, and what ties it to one
 //! delivery (a VERP token, a quoted `X-Gazette-Delivery` header, the original Message-ID).
 //!
-//! Standards first, heuristics after: an RFC 5965 feedback report ([`arf`]) is a complaint; an
-//! RFC 3464 delivery status ([`dsn`]) names the recipient, action and status; a bounce without
-//! one is recognised and read by MTA-generic rules ([`heuristics`]); Amazon SES's JSON
-//! notifications are read as SES documents them ([`ses`]); an RFC 3834 auto-reply
-//! ([`autoreply`]) is never a bounce. The cause comes from the server's words, else from the
-//! status code ([`reason`]). Pure: no I/O, no clock, no store; sources (IMAP, Maildir,
-//! webhooks) and policy (thresholds, suppression) sit on top.
+//! Standards first, heuristics after: an RFC 5965 feedback report ([`arf`]) is a complaint;
+//! Amazon SES's JSON notifications are read as SES documents them ([`ses`]); an RFC 3464
+//! delivery status ([`dsn`]) names the recipient, action and status; a bounce without one is
+//! recognised and read by MTA-generic rules ([`heuristics`]); a mail client's request to the
+//! List-Unsubscribe mailto address ([`unsubscribe`]) is opt-out feedback, a complaint; an
+//! RFC 3834 auto-reply ([`autoreply`]) is never a bounce. The cause comes from the server's
+//! words, else from the status code ([`reason`]). Pure: no I/O, no clock, no store; sources
+//! (IMAP, Maildir, webhooks) and policy (thresholds, suppression) sit on top.
 
 pub mod arf;
 pub mod autoreply;
@@ -20,6 +21,7 @@ mod mail;
 pub mod reason;
 pub mod ses;
 mod text;
+pub mod unsubscribe;
 pub mod verp;
 
 use std::sync::LazyLock;
@@ -150,8 +152,8 @@ pub fn classify(bytes: &[u8]) -> Classification {
     DEFAULT.classify(bytes)
 }
 
-/// Feedback report, SES notification, delivery status, then bounce heuristics, then
-/// auto-reply; else other. A read receipt (RFC 8098) is other.
+/// Feedback report, SES notification, delivery status, then bounce heuristics, then an
+/// unsubscribe request, then auto-reply; else other. A read receipt (RFC 8098) is other.
 fn read(mail: &Mail) -> Classification {
     if let Some(report) = arf::parse(mail) {
         return complaint(report);
@@ -177,10 +179,19 @@ fn read(mail: &Mail) -> Classification {
         None if signals.is_bounce() || mail.report_type.as_deref() == Some("delivery-status") => {
             bounce::classify(mail, &dsn, &signals)
         }
-        None if autoreply::is_autoreply(mail) => {
-            Classification::new(Kind::Autoreply, Reason::AutoReply)
+        None => {
+            if let Some(from) = unsubscribe::requester(mail) {
+                let mut c = Classification::new(Kind::Complaint, Reason::Unsubscribe);
+                c.recipient = from;
+                c.feedback_type = Some("opt-out".into());
+                c.counts_against_reader = true;
+                c
+            } else if autoreply::is_autoreply(mail) {
+                Classification::new(Kind::Autoreply, Reason::AutoReply)
+            } else {
+                Classification::new(Kind::Other, Reason::Unknown)
+            }
         }
-        None => Classification::new(Kind::Other, Reason::Unknown),
     }
 }
 

@@ -47,6 +47,9 @@ pub enum Reason {
     RelayDenied,
     /// A feedback report (ARF) from a reader or their provider.
     Complaint,
+    /// A reader's mail client asking to unsubscribe through the List-Unsubscribe mailto
+    /// address (kind complaint, feedback type opt-out): unsubscribe rather than suppress.
+    Unsubscribe,
     /// An automatic reply (vacation, out of office).
     AutoReply,
     /// A success report (DSN Action: delivered, relayed, expanded).
@@ -76,6 +79,7 @@ impl Reason {
             Reason::SenderRejected => "sender rejected",
             Reason::RelayDenied => "relaying denied",
             Reason::Complaint => "complaint",
+            Reason::Unsubscribe => "unsubscribe request",
             Reason::AutoReply => "auto-reply",
             Reason::Delivered => "delivered",
             Reason::Unknown => "unknown",

@@ -102,6 +102,16 @@ fn rfc3834_vacation_reply_is_never_a_bounce() {
 }
 
 #[test]
+fn a_list_unsubscribe_mailto_request_is_opt_out_feedback() {
+    let c = read("list-unsubscribe-request.eml");
+    assert_eq!(c.kind, Kind::Complaint);
+    assert_eq!(c.reason, Reason::Unsubscribe);
+    assert_eq!(c.feedback_type.as_deref(), Some("opt-out"));
+    assert_eq!(c.recipient.as_deref(), Some("reader@example.com"));
+    assert!(c.counts_against_reader);
+}
+
+#[test]
 fn a_readers_reply_is_other() {
     let c = read("newsletter-reply.eml");
     assert_eq!(c.kind, Kind::Other);
