@@ -41,12 +41,12 @@ impl Recipient {
             .or_else(|| self.final_recipient.as_deref().and_then(address_of))
     }
 
-    /// A failure or a delay, as opposed to a success report.
-    pub fn is_trouble(&self) -> bool {
+    /// A success report: delivered, relayed or expanded (or, without an Action, a 2.x.x
+    /// Status). Anything else in a DSN is a failure or a delay.
+    pub fn is_success(&self) -> bool {
         match self.action {
-            Some(Action::Failed | Action::Delayed | Action::Expired) => true,
-            Some(_) => false,
-            None => self.status.as_deref().is_some_and(|s| !s.starts_with('2')),
+            Some(a) => matches!(a, Action::Delivered | Action::Relayed | Action::Expanded),
+            None => self.status.as_deref().is_some_and(|s| s.starts_with('2')),
         }
     }
 
@@ -60,8 +60,8 @@ impl Dsn {
     /// delayed one, else the first one.
     pub fn main_recipient(&self) -> Option<&Recipient> {
         let with = |pred: fn(&Recipient) -> bool| self.recipients.iter().find(|r| pred(r));
-        with(|r| r.is_trouble() && r.action != Some(Action::Delayed))
-            .or_else(|| with(Recipient::is_trouble))
+        with(|r| !r.is_success() && r.action != Some(Action::Delayed))
+            .or_else(|| with(|r| !r.is_success()))
             .or_else(|| self.recipients.first())
     }
 

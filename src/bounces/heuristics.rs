@@ -61,7 +61,16 @@ static LIST_HEAD: LazyLock<Regex> = LazyLock::new(|| re(r"(?i)following|recipien
 /// What the headers and text say about a message being a bounce.
 #[derive(Debug, Default)]
 pub struct Signals {
+    /// From the mailer daemon, the postmaster, a mail delivery system.
     pub daemon_sender: bool,
+    /// Return-Path `<>`: sent with the null envelope sender, as bounces are.
+    pub null_sender: bool,
+    /// Auto-Submitted other than `no`.
+    pub automatic: bool,
+    /// An original message is attached or quoted.
+    pub returns_original: bool,
+    /// List-Id, List-Unsubscribe or Precedence: bulk/list: a mailing, not a notification.
+    pub bulk: bool,
     pub bounce_subject: bool,
     pub failure_text: bool,
     pub delay_text: bool,
@@ -71,15 +80,24 @@ pub struct Signals {
 
 impl Signals {
     pub fn read(mail: &Mail) -> Signals {
-        let from = mail.headers.get("from").unwrap_or("");
-        let failed_header = mail
-            .headers
-            .all("x-failed-recipients")
-            .flat_map(addresses)
-            .collect();
+        let h = &mail.headers;
+        let failed_header = h.all("x-failed-recipients").flat_map(addresses).collect();
         let head = prefix(&mail.notification, 4000);
+        let precedence = h.all("precedence").any(|p| {
+            let p = p.trim().to_ascii_lowercase();
+            p == "bulk" || p == "list"
+        });
         Signals {
-            daemon_sender: DAEMON.is_match(from),
+            daemon_sender: DAEMON.is_match(h.get("from").unwrap_or("")),
+            null_sender: h.all("return-path").any(|r| {
+                r.trim_matches(|c: char| c == '<' || c == '>' || c.is_whitespace())
+                    .is_empty()
+            }),
+            automatic: h
+                .get("auto-submitted")
+                .is_some_and(|v| !v.trim().to_ascii_lowercase().starts_with("no")),
+            returns_original: !mail.originals.is_empty(),
+            bulk: precedence || h.get("list-id").is_some() || h.get("list-unsubscribe").is_some(),
             bounce_subject: SUBJECT.is_match(&mail.subject),
             failure_text: FAILURE.is_match(head),
             delay_text: DELAY.is_match(&mail.subject)
@@ -88,11 +106,24 @@ impl Signals {
         }
     }
 
-    /// A bounce without a DSN: named failures, or two of sender, subject and text agreeing.
+    /// A bounce without a DSN: X-Failed-Recipients, or a subject or text about a failed
+    /// delivery from something that behaves like a mail system (the daemon as sender, the null
+    /// envelope sender, an automatic message returning an original) and not like a mailing.
     pub fn is_bounce(&self) -> bool {
-        !self.failed_header.is_empty()
-            || (self.daemon_sender && (self.bounce_subject || self.failure_text))
-            || (self.bounce_subject && self.failure_text)
+        if !self.failed_header.is_empty() {
+            return true;
+        }
+        if !(self.bounce_subject || self.failure_text) {
+            return false;
+        }
+        let points = 2 * i32::from(self.daemon_sender)
+            + 2 * i32::from(self.null_sender)
+            + i32::from(self.automatic)
+            + i32::from(self.returns_original)
+            + i32::from(self.bounce_subject)
+            + i32::from(self.failure_text)
+            - 2 * i32::from(self.bulk);
+        points >= 3
     }
 }
 

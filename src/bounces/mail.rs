@@ -276,26 +276,3 @@ mod tests {
         assert!(rest.unwrap().starts_with("Return-Path"));
     }
 }
-
-#[cfg(test)]
-mod dump {
-    /// Scratch: `GAZETTE_DUMP=file cargo test --lib dump -- --ignored --nocapture`.
-    #[test]
-    #[ignore]
-    fn dump() {
-        let path = std::env::var("GAZETTE_DUMP").unwrap();
-        let mail = super::Mail::parse(&std::fs::read(path).unwrap());
-        println!("{:#?}", mail.headers);
-        println!("subject {:?} report {:?}", mail.subject, mail.report_type);
-        for s in &mail.sections {
-            println!(
-                "--- {} depth {} ---\n{}",
-                s.ctype,
-                s.depth,
-                s.text.chars().take(1500).collect::<String>()
-            );
-        }
-        println!("=== notification ===\n{}", mail.notification);
-        println!("=== originals ===\n{:#?}", mail.originals);
-    }
-}

@@ -26,7 +26,7 @@ pub mod verp;
 
 use std::sync::LazyLock;
 
-use regex::Regex;
+use regex::bytes::Regex;
 use serde::Serialize;
 
 pub use reason::Reason;
@@ -84,7 +84,7 @@ pub struct Classification {
     /// The TOKEN of a `bounces+TOKEN@domain` address the bounce was sent to or quotes.
     pub verp_token: Option<String>,
     /// The value of an `X-Gazette-Delivery` header quoted from the returned original.
-    pub delivery_header: Option<String>,
+    pub x_gazette_delivery: Option<String>,
     /// The Message-ID of the returned (or complained-about) original, without `<>`.
     pub original_message_id: Option<String>,
     /// RFC 3464 Original-Envelope-Id (the ENVID given at MAIL FROM).
@@ -105,7 +105,7 @@ impl Classification {
             reason,
             counts_against_reader: false,
             verp_token: None,
-            delivery_header: None,
+            x_gazette_delivery: None,
             original_message_id: None,
             envelope_id: None,
             feedback_type: None,
@@ -138,8 +138,8 @@ impl Classifier {
         let mail = Mail::parse(bytes);
         let mut c = read(&mail);
         c.verp_token = verp::token(&mail, bytes, &self.verp);
-        c.delivery_header = c
-            .delivery_header
+        c.x_gazette_delivery = c
+            .x_gazette_delivery
             .or_else(|| verp::delivery_header(&mail, bytes));
         c.original_message_id = c.original_message_id.or_else(|| original_message_id(&mail));
         c
@@ -168,7 +168,7 @@ fn read(mail: &Mail) -> Classification {
     let signals = heuristics::Signals::read(mail);
     let recipient = dsn.main_recipient();
     match recipient {
-        Some(r) if !r.is_trouble() => {
+        Some(r) if r.is_success() => {
             let mut c = Classification::new(Kind::Other, Reason::Delivered);
             c.recipient = r.address();
             c.status = r.status.clone();

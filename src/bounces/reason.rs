@@ -166,7 +166,7 @@ static PATTERNS: LazyLock<Vec<(Reason, Regex)>> = LazyLock::new(|| {
         ),
         (
             Reason::UserUnknown,
-            r"user unknown|unknown (user|recipient|address|local.part|mailbox)|recipient unknown|addressee unknown|no such (user|recipient|mailbox|address|account|person)|(user|mailbox|recipient|address|account|addressee|userid)s?.{0,30}(does not|doesn't|did not|may not) exist|not exist|(not|n't) (a )?(valid|known) (user|recipient|mailbox|address|account)|invalid (recipient|user|mailbox|address|final delivery|e-?mail)|(user|recipient|mailbox|address) (not found|unknown|invalid)|mailbox (not found|unavailable)|no mailbox|not recognized|unrecognized (user|recipient|address)|bad recipient|no longer (on server|exists|here|valid)|(was|wasn't|was not|not) found at|has moved|undeliverable address|no such|unknown or illegal alias",
+            r"user unknown|unknown (user|recipient|address|local.part|mailbox)|recipient unknown|addressee unknown|no such (user|recipient|mailbox|address|account|person)|(user|mailbox|recipient|address|account|addressee|userid)s?.{0,30}(does not|doesn't|did not|may not) exist|not exist|(not|n't) (a )?(valid|known) (user|recipient|mailbox|address|account)|invalid (recipient|user|mailbox|address|final delivery|e-?mail)|(user|recipient|mailbox|address) (not found|unknown|invalid)|mailbox (not found|unavailable)|no mailbox|not recognized|unrecognized (user|recipient|address)|bad recipient|no longer (on server|exists|here|valid)|(was|wasn't|was not|not) found at|has moved|undeliverable address|(doesn't|does not) have (a|an) .{0,30}account|not listed in|no such|unknown or illegal alias",
         ),
         (
             Reason::Blocked,

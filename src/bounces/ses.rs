@@ -43,7 +43,7 @@ pub fn from_notification(value: &Value) -> Option<Classification> {
         .and_then(|m| m.pointer("/commonHeaders/messageId"))
         .and_then(Value::as_str)
         .map(|id| id.trim_matches(['<', '>', ' ']).to_string());
-    c.delivery_header = mail
+    c.x_gazette_delivery = mail
         .and_then(|m| m.get("headers"))
         .and_then(Value::as_array)
         .and_then(|headers| {
@@ -154,7 +154,7 @@ mod tests {
         assert_eq!(c.status.as_deref(), Some("5.1.1"));
         assert_eq!(c.reason, Reason::UserUnknown);
         assert!(c.counts_against_reader);
-        assert_eq!(c.delivery_header.as_deref(), Some("7.42"));
+        assert_eq!(c.x_gazette_delivery.as_deref(), Some("7.42"));
         assert_eq!(
             c.original_message_id.as_deref(),
             Some("issue-7@news.example.org")

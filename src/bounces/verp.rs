@@ -2,7 +2,9 @@
 //! `bounces+TOKEN@domain` the bounce was sent to (or that the returned original names as its
 //! Return-Path), and an `X-Gazette-Delivery` header quoted from the original.
 
-use regex::Regex;
+use std::sync::LazyLock;
+
+use regex::bytes::Regex;
 
 use super::mail::Mail;
 
@@ -61,34 +63,36 @@ const ENVELOPE_FIELDS: &[&str] = &[
 /// The VERP token: from the bounce's envelope fields first, then anywhere in the message (the
 /// original's Return-Path, a DSN's sender field).
 pub fn token(mail: &Mail, raw: &[u8], pattern: &Regex) -> Option<String> {
-    let find = |text: &str| {
-        pattern
-            .captures(text)
-            .and_then(|c| c.get(1))
-            .map(|m| m.as_str().trim_end_matches('.').to_string())
+    let find = |text: &[u8]| {
+        let token = pattern.captures(text)?.get(1)?.as_bytes();
+        let token = std::str::from_utf8(token).ok()?.trim_end_matches('.');
+        Some(token.to_string())
     };
     ENVELOPE_FIELDS
         .iter()
         .flat_map(|name| mail.headers.all(name))
-        .find_map(find)
-        .or_else(|| find(&String::from_utf8_lossy(raw)))
+        .find_map(|v| find(v.as_bytes()))
+        .or_else(|| find(raw))
 }
+
+/// An `X-Gazette-Delivery` field at the start of a line, also when quoted with `>`.
+static DELIVERY_FIELD: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"(?im)^[> \t]*X-Gazette-Delivery:[ \t]*([^\s]+)").expect("static regex")
+});
 
 /// The value of an `X-Gazette-Delivery` header in a returned original or anywhere in the text.
 pub fn delivery_header(mail: &Mail, raw: &[u8]) -> Option<String> {
-    const NAME: &str = "x-gazette-delivery";
-    let clean = |v: &str| Some(v.trim().to_string()).filter(|v| !v.is_empty());
-    if let Some(v) = mail.originals.iter().find_map(|h| h.get(NAME)) {
-        return clean(v);
+    if let Some(v) = mail
+        .originals
+        .iter()
+        .find_map(|h| h.get("x-gazette-delivery"))
+        .map(str::trim)
+        .filter(|v| !v.is_empty())
+    {
+        return Some(v.to_string());
     }
-    String::from_utf8_lossy(raw).lines().find_map(|line| {
-        let (name, value) = line.trim_start_matches(['>', ' ']).split_once(':')?;
-        if name.eq_ignore_ascii_case(NAME) {
-            clean(value)
-        } else {
-            None
-        }
-    })
+    let value = DELIVERY_FIELD.captures(raw)?.get(1)?.as_bytes();
+    Some(String::from_utf8_lossy(value).into_owned())
 }
 
 #[cfg(test)]

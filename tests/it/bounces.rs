@@ -30,7 +30,7 @@ fn dsn_user_unknown_is_hard_and_counts() {
     assert_eq!(c.reason, Reason::UserUnknown);
     assert!(c.counts_against_reader);
     assert_eq!(c.verp_token.as_deref(), Some("d42.Xk9_q-Z"));
-    assert_eq!(c.delivery_header.as_deref(), Some("7.42"));
+    assert_eq!(c.x_gazette_delivery.as_deref(), Some("7.42"));
     assert_eq!(
         c.original_message_id.as_deref(),
         Some("issue-7.ada@news.example.org")
@@ -150,6 +150,63 @@ fn qmail_text_bounce_is_hard() {
     assert_eq!(c.status.as_deref(), Some("5.1.1"));
     assert_eq!(c.reason, Reason::UserUnknown);
     assert_eq!(c.verp_token.as_deref(), Some("d49.Ij"));
+}
+
+/// More MTA formats written from their public descriptions: (file, kind, recipient, reason).
+#[test]
+fn text_bounces_of_other_mtas() {
+    let cases = [
+        (
+            "exchange-text-recipient-not-found.eml",
+            Kind::Hard,
+            Some("jane.doe@contoso.example"),
+            Reason::UserUnknown,
+        ),
+        (
+            "yahoo-text-no-account.eml",
+            Kind::Hard,
+            Some("someone@yahoo.com"),
+            Reason::UserUnknown,
+        ),
+        (
+            "domino-text-not-listed.eml",
+            Kind::Hard,
+            Some("john.smith@acme.example"),
+            Reason::UserUnknown,
+        ),
+        (
+            "gmail-text-address-not-found.eml",
+            Kind::Hard,
+            Some("dave@gone.example"),
+            Reason::UserUnknown,
+        ),
+        (
+            "messagelabs-text-affected-recipients.eml",
+            Kind::Hard,
+            Some("anne@corp.example"),
+            Reason::UserUnknown,
+        ),
+        (
+            "sendmail-dsn-delay-warning.eml",
+            Kind::Soft,
+            Some("carol@slow.example"),
+            Reason::Expired,
+        ),
+        (
+            "newsletter-with-failure-words.eml",
+            Kind::Other,
+            None,
+            Reason::Unknown,
+        ),
+    ];
+    for (file, kind, recipient, reason) in cases {
+        let c = read(file);
+        assert_eq!(
+            (c.kind, c.recipient.as_deref(), c.reason),
+            (kind, recipient, reason),
+            "{file}"
+        );
+    }
 }
 
 #[test]
