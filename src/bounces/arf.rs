@@ -20,9 +20,11 @@ impl Report {
     }
 }
 
-/// The feedback report of a message, if it carries one: a message/feedback-report part, or
-/// `Feedback-Type` fields in the text of a report whose MIME structure is broken.
+/// The feedback report of a message, if it carries one: a message/feedback-report part,
+/// `Feedback-Type` fields in the text of a report whose MIME structure is broken, or a
+/// multipart/report of report-type feedback-report whatever its fields say.
 pub fn parse(mail: &Mail) -> Option<Report> {
+    let declared = mail.report_type.as_deref() == Some("feedback-report");
     let fields = mail
         .sections_of("message/feedback-report")
         .map(|s| s.text.as_str())
@@ -33,12 +35,16 @@ pub fn parse(mail: &Mail) -> Option<Report> {
                 .filter(|s| s.depth == 0 && s.ctype.starts_with("text/"))
                 .map(|s| s.text.as_str())
                 .find(|t| has_feedback_type(t))
+        })
+        .or_else(|| {
+            let part = mail.sections_of("message/feedback-report").next();
+            declared.then(|| part.map_or("", |s| s.text.as_str()))
         })?;
     let fields = Headers::parse(fields.as_bytes()).unwrap_or_default();
     let feedback_type = fields
         .get("feedback-type")
         .and_then(|v| v.split_whitespace().next())
-        .unwrap_or("other")
+        .unwrap_or("abuse")
         .to_ascii_lowercase();
     let redacted = fields.get("redacted-address").is_some();
     let recipient = fields
@@ -110,6 +116,17 @@ mod tests {
         )
         .unwrap();
         assert_eq!(r.recipient, None);
+    }
+
+    #[test]
+    fn a_declared_report_without_fields_is_still_a_complaint() {
+        let r = report(
+            "User-Agent: x/1\r\n",
+            "From: news@example.org\r\nTo: c@example.net\r\n\r\nbody",
+        )
+        .unwrap();
+        assert_eq!(r.feedback_type, "abuse");
+        assert_eq!(r.recipient.as_deref(), Some("c@example.net"));
     }
 
     #[test]

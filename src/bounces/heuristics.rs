@@ -106,6 +106,12 @@ impl Signals {
         }
     }
 
+    /// Marks only a mail system puts on a message: the daemon as sender, a bounce subject,
+    /// X-Failed-Recipients.
+    pub fn is_strong(&self) -> bool {
+        self.daemon_sender || self.bounce_subject || !self.failed_header.is_empty()
+    }
+
     /// A bounce without a DSN: X-Failed-Recipients, or a subject or text about a failed
     /// delivery from something that behaves like a mail system (the daemon as sender, the null
     /// envelope sender, an automatic message returning an original) and not like a mailing.

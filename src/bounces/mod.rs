@@ -12,16 +12,16 @@
 //! words, else from the status code ([`reason`]). Pure: no I/O, no clock, no store; sources
 //! (IMAP, Maildir, webhooks) and policy (thresholds, suppression) sit on top.
 
-pub mod arf;
-pub mod autoreply;
+mod arf;
+mod autoreply;
 mod bounce;
-pub mod dsn;
-pub mod heuristics;
+mod dsn;
+mod heuristics;
 mod mail;
 pub mod reason;
 pub mod ses;
 mod text;
-pub mod unsubscribe;
+mod unsubscribe;
 pub mod verp;
 
 use std::sync::LazyLock;
@@ -65,6 +65,27 @@ impl Kind {
     pub fn is_bounce(self) -> bool {
         matches!(self, Kind::Hard | Kind::Soft)
     }
+
+    /// Every kind, in the order DESIGN.md lists them.
+    pub const ALL: [Kind; 5] = [
+        Kind::Hard,
+        Kind::Soft,
+        Kind::Complaint,
+        Kind::Autoreply,
+        Kind::Other,
+    ];
+}
+
+impl std::str::FromStr for Kind {
+    type Err = String;
+
+    /// The inverse of [`Kind::as_str`] (for values read back from the store).
+    fn from_str(s: &str) -> Result<Kind, String> {
+        Kind::ALL
+            .into_iter()
+            .find(|k| k.as_str() == s)
+            .ok_or_else(|| format!("unknown bounce kind {s:?}"))
+    }
 }
 
 /// Everything read from one message.
@@ -97,7 +118,9 @@ pub struct Classification {
 }
 
 impl Classification {
-    fn new(kind: Kind, reason: Reason) -> Classification {
+    /// A classification with nothing found beyond its kind and reason (for sources that
+    /// classify by other means, such as provider webhooks).
+    pub fn new(kind: Kind, reason: Reason) -> Classification {
         Classification {
             kind,
             recipient: None,
@@ -166,32 +189,34 @@ fn read(mail: &Mail) -> Classification {
     }
     let dsn = bounce::dsn_of(mail);
     let signals = heuristics::Signals::read(mail);
-    let recipient = dsn.main_recipient();
-    match recipient {
-        Some(r) if r.is_success() => {
-            let mut c = Classification::new(Kind::Other, Reason::Delivered);
-            c.recipient = r.address();
-            c.status = r.status.clone();
-            c.envelope_id = dsn.envelope_id.clone();
-            c
+    if let Some(r) = dsn.main_recipient() {
+        if !r.is_success() {
+            return bounce::classify(mail, &dsn, &signals);
         }
-        Some(_) => bounce::classify(mail, &dsn, &signals),
-        None if signals.is_bounce() || mail.report_type.as_deref() == Some("delivery-status") => {
-            bounce::classify(mail, &dsn, &signals)
-        }
-        None => {
-            if let Some(from) = unsubscribe::requester(mail) {
-                let mut c = Classification::new(Kind::Complaint, Reason::Unsubscribe);
-                c.recipient = from;
-                c.feedback_type = Some("opt-out".into());
-                c.counts_against_reader = true;
-                c
-            } else if autoreply::is_autoreply(mail) {
-                Classification::new(Kind::Autoreply, Reason::AutoReply)
-            } else {
-                Classification::new(Kind::Other, Reason::Unknown)
-            }
-        }
+        let mut c = Classification::new(Kind::Other, Reason::Delivered);
+        c.recipient = r.address();
+        c.status = r.status.clone();
+        c.envelope_id = dsn.envelope_id.clone();
+        return c;
+    }
+    let autoreply = autoreply::is_autoreply(mail);
+    let report = mail.report_type.as_deref() == Some("delivery-status");
+    // An auto-reply can talk like a bounce ("will not be delivered until I return"): only a
+    // mail system's own marks outweigh a responder's.
+    if report || (signals.is_bounce() && (signals.is_strong() || !autoreply)) {
+        return bounce::classify(mail, &dsn, &signals);
+    }
+    if let Some(from) = unsubscribe::requester(mail) {
+        let mut c = Classification::new(Kind::Complaint, Reason::Unsubscribe);
+        c.recipient = from;
+        c.feedback_type = Some("opt-out".into());
+        c.counts_against_reader = true;
+        return c;
+    }
+    if autoreply {
+        Classification::new(Kind::Autoreply, Reason::AutoReply)
+    } else {
+        Classification::new(Kind::Other, Reason::Unknown)
     }
 }
 

@@ -10,8 +10,7 @@ use super::text::class;
 use super::Kind;
 
 /// The cause of a bounce, or what a non-bounce is.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
-#[serde(rename_all = "snake_case")]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Reason {
     /// The address does not exist (also: moved, syntax the server refuses).
     UserUnknown,
@@ -59,6 +58,31 @@ pub enum Reason {
 }
 
 impl Reason {
+    /// Every reason.
+    pub const ALL: [Reason; 21] = [
+        Reason::UserUnknown,
+        Reason::MailboxDisabled,
+        Reason::HostUnknown,
+        Reason::MailboxFull,
+        Reason::MessageTooLarge,
+        Reason::Expired,
+        Reason::NetworkError,
+        Reason::Throttled,
+        Reason::SystemError,
+        Reason::Delayed,
+        Reason::Blocked,
+        Reason::Spam,
+        Reason::Policy,
+        Reason::AuthFailure,
+        Reason::SenderRejected,
+        Reason::RelayDenied,
+        Reason::Complaint,
+        Reason::Unsubscribe,
+        Reason::AutoReply,
+        Reason::Delivered,
+        Reason::Unknown,
+    ];
+
     /// The short label printed in reports.
     pub fn as_str(self) -> &'static str {
         match self {
@@ -112,6 +136,25 @@ impl Reason {
             | Reason::RelayDenied => Some(Kind::Hard),
             _ => None,
         }
+    }
+}
+
+/// Serialized as its label ("user unknown"), as the CLI prints it.
+impl Serialize for Reason {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(self.as_str())
+    }
+}
+
+impl std::str::FromStr for Reason {
+    type Err = String;
+
+    /// The inverse of [`Reason::as_str`] (for values read back from the store).
+    fn from_str(s: &str) -> Result<Reason, String> {
+        Reason::ALL
+            .into_iter()
+            .find(|r| r.as_str() == s)
+            .ok_or_else(|| format!("unknown bounce reason {s:?}"))
     }
 }
 
@@ -277,6 +320,13 @@ mod tests {
             Some(Reason::Blocked)
         );
         assert_eq!(r("nothing to see"), None);
+    }
+
+    #[test]
+    fn labels_read_back() {
+        for r in Reason::ALL {
+            assert_eq!(r.as_str().parse::<Reason>(), Ok(r));
+        }
     }
 
     #[test]

@@ -112,6 +112,14 @@ fn a_list_unsubscribe_mailto_request_is_opt_out_feedback() {
 }
 
 #[test]
+fn a_vacation_reply_that_talks_like_a_bounce_is_an_autoreply() {
+    assert_eq!(
+        read("vacation-talks-like-a-bounce.eml").kind,
+        Kind::Autoreply
+    );
+}
+
+#[test]
 fn a_readers_reply_is_other() {
     let c = read("newsletter-reply.eml");
     assert_eq!(c.kind, Kind::Other);
