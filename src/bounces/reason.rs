@@ -160,7 +160,8 @@ impl std::str::FromStr for Reason {
 
 /// Patterns in priority order: the first reason whose pattern matches the lower-cased text wins.
 /// The order settles texts that say two things ("out of storage space and inactive" is full,
-/// "DMARC ... service unavailable" is authentication).
+/// "DMARC ... service unavailable" is authentication, "service unavailable; client host blocked
+/// using Spamhaus" is a block, not a system error).
 static PATTERNS: LazyLock<Vec<(Reason, Regex)>> = LazyLock::new(|| {
     let table: &[(Reason, &str)] = &[
         (
@@ -204,16 +205,16 @@ static PATTERNS: LazyLock<Vec<(Reason, Regex)>> = LazyLock::new(|| {
             r"name service error|dns (error|failure|problem)|malformed|mail loop|routing loop|loop detected|hop count|too many hops|network error|connection (reset|closed|lost|dropped)|lost connection",
         ),
         (
-            Reason::SystemError,
-            r"system error|service (is )?(currently |temporarily )?(unavailable|not available)|service refused|try (again )?later|temporar(y|ily) (failure|error|unavailable|problem|rejected)|local error|internal (server )?error|insufficient system|server (is )?busy|i/o error|out of memory",
-        ),
-        (
             Reason::UserUnknown,
             r"user unknown|unknown (user|recipient|address|local.part|mailbox)|recipient unknown|addressee unknown|no such (user|recipient|mailbox|address|account|person)|(user|mailbox|recipient|address|account|addressee|userid)s?.{0,30}(does not|doesn't|did not|may not) exist|not exist|(not|n't) (a )?(valid|known) (user|recipient|mailbox|address|account)|invalid (recipient|user|mailbox|address|final delivery|e-?mail)|(user|recipient|mailbox|address) (not found|unknown|invalid)|mailbox (not found|unavailable)|no mailbox|not recognized|unrecognized (user|recipient|address)|bad recipient|no longer (on server|exists|here|valid)|(was|wasn't|was not|not) found at|has moved|undeliverable address|(doesn't|does not) have (a|an) .{0,30}account|not listed in|no such|unknown or illegal alias",
         ),
         (
             Reason::Blocked,
             r"blocked|black.?list|block.?list|listed (in|on|at|by)|spamhaus|spamcop|\brbl\b|dnsbl|reputation|banned|client host .{0,40}(rejected|refused)",
+        ),
+        (
+            Reason::SystemError,
+            r"system error|service (is )?(currently |temporarily )?(unavailable|not available)|service refused|try (again )?later|temporar(y|ily) (failure|error|unavailable|problem|rejected)|local error|internal (server )?error|insufficient system|server (is )?busy|i/o error|out of memory",
         ),
         (
             Reason::Spam,

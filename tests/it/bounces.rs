@@ -201,6 +201,30 @@ fn text_bounces_of_other_mtas() {
             Reason::Expired,
         ),
         (
+            "office365-text-recipient-not-found.eml",
+            Kind::Hard,
+            Some("nils@tenant.example"),
+            Reason::UserUnknown,
+        ),
+        (
+            "exim-text-retry-timeout.eml",
+            Kind::Soft,
+            Some("mona@down.example"),
+            Reason::Expired,
+        ),
+        (
+            "postfix-text-blocklisted-5.7.1.eml",
+            Kind::Hard,
+            Some("luis@corp.example"),
+            Reason::Blocked,
+        ),
+        (
+            "ses-sns-email-mailbox-full.eml",
+            Kind::Soft,
+            Some("kim@full.example"),
+            Reason::MailboxFull,
+        ),
+        (
             "newsletter-with-failure-words.eml",
             Kind::Other,
             None,
@@ -215,6 +239,25 @@ fn text_bounces_of_other_mtas() {
             "{file}"
         );
     }
+}
+
+#[test]
+fn a_block_list_rejection_is_hard_but_not_the_readers_fault() {
+    let c = read("postfix-text-blocklisted-5.7.1.eml");
+    assert_eq!((c.kind, c.reason), (Kind::Hard, Reason::Blocked));
+    assert!(!c.counts_against_reader);
+}
+
+#[test]
+fn an_ses_notification_mail_keeps_its_delivery_header() {
+    let c = read("ses-sns-email-mailbox-full.eml");
+    assert_eq!(c.x_gazette_delivery.as_deref(), Some("7.51"));
+    assert_eq!(c.verp_token.as_deref(), Some("d51.Mn"));
+    assert_eq!(
+        c.original_message_id.as_deref(),
+        Some("issue-7.kim@news.example.org")
+    );
+    assert!(c.counts_against_reader);
 }
 
 #[test]
