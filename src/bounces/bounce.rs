@@ -64,7 +64,7 @@ pub fn classify(mail: &Mail, dsn: &Dsn, signals: &Signals) -> Classification {
     let kind = if delayed {
         Kind::Soft
     } else {
-        reason::kind(reason, status.as_deref(), reply, true)
+        reason::kind(reason, status.as_deref(), reply)
     };
     Classification {
         recipient,

@@ -42,7 +42,9 @@ pub enum Kind {
     Hard,
     /// A temporary failure or delay warning.
     Soft,
-    /// A feedback report (ARF): abuse, opt-out, or an authentication-failure report.
+    /// Feedback: an ARF report (abuse, opt-out, ..., or an authentication-failure report for
+    /// the operator), an SES complaint, or an unsubscribe request to the List-Unsubscribe
+    /// mailto address.
     Complaint,
     /// An automatic reply (RFC 3834, vacation, out of office).
     Autoreply,
@@ -51,6 +53,7 @@ pub enum Kind {
 }
 
 impl Kind {
+    /// The label DESIGN.md uses (`hard`, `soft`, `complaint`, `autoreply`, `other`).
     pub fn as_str(self) -> &'static str {
         match self {
             Kind::Hard => "hard",

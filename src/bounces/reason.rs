@@ -268,8 +268,8 @@ pub fn from_status(status: &str) -> Option<Reason> {
 
 /// The kind of a failure: the reason decides when it implies one (a full mailbox is soft even
 /// when the server said 5.x.x; an unknown user is hard), otherwise the class of the status
-/// code, then of the SMTP reply code; `permanent` is the fallback.
-pub fn kind(reason: Reason, status: Option<&str>, reply: Option<u16>, permanent: bool) -> Kind {
+/// code, then of the SMTP reply code; a failure that says nothing more is hard.
+pub fn kind(reason: Reason, status: Option<&str>, reply: Option<u16>) -> Kind {
     if let Some(kind) = reason.kind() {
         return kind;
     }
@@ -282,7 +282,7 @@ pub fn kind(reason: Reason, status: Option<&str>, reply: Option<u16>, permanent:
         .and_then(class)
         .and_then(by_class)
         .or_else(|| reply.and_then(|r| by_class((r / 100) as u8)))
-        .unwrap_or(if permanent { Kind::Hard } else { Kind::Soft })
+        .unwrap_or(Kind::Hard)
 }
 
 #[cfg(test)]
@@ -333,15 +333,12 @@ mod tests {
     #[test]
     fn kind_follows_reason_then_status() {
         assert_eq!(
-            kind(Reason::MailboxFull, Some("5.2.2"), Some(552), true),
+            kind(Reason::MailboxFull, Some("5.2.2"), Some(552)),
             Kind::Soft
         );
-        assert_eq!(
-            kind(Reason::Blocked, Some("4.0.0"), Some(550), true),
-            Kind::Soft
-        );
-        assert_eq!(kind(Reason::Policy, Some("5.7.1"), None, false), Kind::Hard);
-        assert_eq!(kind(Reason::Unknown, None, Some(421), true), Kind::Soft);
-        assert_eq!(kind(Reason::Unknown, None, None, true), Kind::Hard);
+        assert_eq!(kind(Reason::Blocked, Some("4.0.0"), Some(550)), Kind::Soft);
+        assert_eq!(kind(Reason::Policy, Some("5.7.1"), None), Kind::Hard);
+        assert_eq!(kind(Reason::Unknown, None, Some(421)), Kind::Soft);
+        assert_eq!(kind(Reason::Unknown, None, None), Kind::Hard);
     }
 }
