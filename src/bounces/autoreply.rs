@@ -10,7 +10,7 @@ use super::mail::Mail;
 /// Subjects that vacation responders write, in the languages met most often.
 static SUBJECT: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(
-        r"(?i)^\s*(auto(matic|matische|matisch)?[ _-]?(reply|response|answer|antwort|antwoord)|autoreply|auto:|out of (the )?office|abwesenheit|absence|away from|vacation|urlaub|r[ée]ponse automatique|respuesta autom[áa]tica|risposta automatica|fuera de la oficina|自動応答|自動返信|自动回复)|\b(out of (the )?office|on vacation|auto-?reply|automatic reply|away until)\b",
+        r"(?i)^\s*(auto(matic|matische|matisch)?[ _-]?(reply|response|answer|antwort|antwoord)|autoreply|auto:|out of (the )?office|abwesenheit|absence|away from|vacation|urlaub|r[ée]ponse automatique|respuesta autom[áa]tica|risposta automatica|fuera de la oficina|自動応答|自動返信|自动回复)|(?-u:\b)(out of (the )?office|on vacation|auto-?reply|automatic reply|away until)(?-u:\b)",
     )
     .expect("static regex")
 });
@@ -18,7 +18,7 @@ static SUBJECT: LazyLock<Regex> = LazyLock::new(|| {
 /// Body phrases of the usual away message.
 static BODY: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(
-        r"(?i)\b(out of (the )?office|on (vacation|holiday|leave)|away (from|until)|i am (currently )?away|limited access to (e-?mail|my e-?mail)|will (be back|return|respond)|returning (to the office )?on)\b",
+        r"(?i)(?-u:\b)(out of (the )?office|on (vacation|holiday|leave)|away (from|until)|i am (currently )?away|limited access to (e-?mail|my e-?mail)|will (be back|return|respond)|returning (to the office )?on)(?-u:\b)",
     )
     .expect("static regex")
 });

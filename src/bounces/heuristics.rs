@@ -18,13 +18,13 @@ fn re(s: &str) -> Regex {
 /// Who sends bounces: the mailer daemon, the postmaster, a "mail delivery system", nobody (<>).
 static DAEMON: LazyLock<Regex> = LazyLock::new(|| {
     re(
-        r"(?i)mailer.?daemon|post.?master|mail.?delivery|delivery.?(status|subsystem|system)|mail.?administrator|system administrator|mail.?system|\bdaemon\b|^\s*<?>?\s*$",
+        r"(?i)mailer.?daemon|post.?master|mail.?delivery|delivery.?(status|subsystem|system)|mail.?administrator|system administrator|mail.?system|(?-u:\b)daemon(?-u:\b)|^\s*<?>?\s*$",
     )
 });
 
 static SUBJECT: LazyLock<Regex> = LazyLock::new(|| {
     re(
-        r"(?i)undeliver|undelivered|not delivered|non.?deliver|delivery (status|failure|failed|notification|problem|report|error|has failed|delayed|warning)|returned mail|returning message|return(ed|ing) to sender|mail delivery|\bfail(ed|ure)\b|failure notice|could not (be )?(delivered|send)|mail system error|error sending|delayed mail|message delivery|bounced?\b|unzustellbar|non remis|no entregado|rejected",
+        r"(?i)undeliver|undelivered|not delivered|non.?deliver|delivery (status|failure|failed|notification|problem|report|error|has failed|delayed|warning)|returned mail|returning message|return(ed|ing) to sender|mail delivery|(?-u:\b)fail(ed|ure)(?-u:\b)|failure notice|could not (be )?(delivered|send)|mail system error|error sending|delayed mail|message delivery|bounced?(?-u:\b)|unzustellbar|non remis|no entregado|rejected",
     )
 });
 
@@ -37,7 +37,7 @@ static FAILURE: LazyLock<Regex> = LazyLock::new(|| {
 /// Delay warnings: the message is still queued.
 static DELAY: LazyLock<Regex> = LazyLock::new(|| {
     re(
-        r"(?i)\bdelay(ed)?\b|warning message only|will be retried|still (being )?(retried|trying)|will (keep|continue) (trying|to try)|not yet been delivered|(do not|don't|no) need to re-?send|temporary failure report",
+        r"(?i)(?-u:\b)delay(ed)?(?-u:\b)|warning message only|will be retried|still (being )?(retried|trying)|will (keep|continue) (trying|to try)|not yet been delivered|(do not|don't|no) need to re-?send|temporary failure report",
     )
 });
 
@@ -51,7 +51,7 @@ static TROUBLE: LazyLock<Regex> = LazyLock::new(|| {
 /// Words on a line that name the sender, a helper or a header rather than the failed address.
 static NOT_RECIPIENT: LazyLock<Regex> = LazyLock::new(|| {
     re(
-        r"(?i)\bfrom\b|sender|reply-to|return-path|envelope-from|send mail to|contact|hello|dear|message-id",
+        r"(?i)(?-u:\b)from(?-u:\b)|sender|reply-to|return-path|envelope-from|send mail to|contact|hello|dear|message-id",
     )
 });
 

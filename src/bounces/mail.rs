@@ -68,6 +68,7 @@ pub struct Section {
     pub ctype: String,
     /// 0 for the message's own parts, 1 inside an attached message, and so on.
     pub depth: usize,
+    /// The decoded content (HTML parts as HTML).
     pub text: String,
 }
 
@@ -149,7 +150,8 @@ impl Mail {
                     continue;
                 }
                 PartType::Text(t) => t.to_string(),
-                PartType::Html(h) => html_to_text(h),
+                // Kept as HTML: converted only if it is the notification (see below).
+                PartType::Html(h) => h.to_string(),
                 PartType::Binary(b) | PartType::InlineBinary(b) => {
                     if !readable(&ctype) {
                         continue;
@@ -178,7 +180,12 @@ impl Mail {
         let mut notification = String::new();
         let mut quoted = Vec::new();
         for section in self.sections.iter().filter(|s| human(s, ctype)) {
-            let (own, rest) = split_quoted(&section.text);
+            let text = if ctype == "text/html" {
+                std::borrow::Cow::Owned(html_to_text(&section.text))
+            } else {
+                std::borrow::Cow::Borrowed(section.text.as_str())
+            };
+            let (own, rest) = split_quoted(&text);
             notification.push_str(own);
             notification.push('\n');
             if let Some(h) = rest.and_then(|r| Headers::parse(r.as_bytes())) {

@@ -170,7 +170,7 @@ static PATTERNS: LazyLock<Vec<(Reason, Regex)>> = LazyLock::new(|| {
         ),
         (
             Reason::AuthFailure,
-            r"dmarc|\bspf\b|\bdkim\b|unauthenticated|authentication (level|check|failure|failed|required)|not (pass|meet).{0,60}authenticat|reverse dns|\bptr\b|rdns",
+            r"dmarc|(?-u:\b)spf(?-u:\b)|(?-u:\b)dkim(?-u:\b)|unauthenticated|authentication (level|check|failure|failed|required)|not (pass|meet).{0,60}authenticat|reverse dns|(?-u:\b)ptr(?-u:\b)|rdns",
         ),
         (
             Reason::Throttled,
@@ -190,7 +190,7 @@ static PATTERNS: LazyLock<Vec<(Reason, Regex)>> = LazyLock::new(|| {
         ),
         (
             Reason::HostUnknown,
-            r"host (or domain name )?not found|host \S+ not found|domain (does not|doesn't|did not) exist|no such domain|unknown (host|domain)|(host|domain) unknown|domain (name )?not found|unrouteable (mail )?domain|\bnull mx\b|\bnxdomain\b|name or service not known|host name lookup failure|domain (is )?(invalid|not valid)|bad destination system",
+            r"host (or domain name )?not found|host \S+ not found|domain (does not|doesn't|did not) exist|no such domain|unknown (host|domain)|(host|domain) unknown|domain (name )?not found|unrouteable (mail )?domain|(?-u:\b)null mx(?-u:\b)|(?-u:\b)nxdomain(?-u:\b)|name or service not known|host name lookup failure|domain (is )?(invalid|not valid)|bad destination system",
         ),
         (
             Reason::MessageTooLarge,
@@ -198,7 +198,7 @@ static PATTERNS: LazyLock<Vec<(Reason, Regex)>> = LazyLock::new(|| {
         ),
         (
             Reason::Expired,
-            r"\bexpired\b|for too long|retry time|(\d+|repeated) attempts|for (the )?(past|last) [0-9.]+ (hours|days)|timed? ?out|not reachable|unreachable|connection refused|no route to host|could not be delivered within",
+            r"(?-u:\b)expired(?-u:\b)|for too long|retry time|(\d+|repeated) attempts|for (the )?(past|last) [0-9.]+ (hours|days)|timed? ?out|not reachable|unreachable|connection refused|no route to host|could not be delivered within",
         ),
         (
             Reason::NetworkError,
@@ -210,7 +210,7 @@ static PATTERNS: LazyLock<Vec<(Reason, Regex)>> = LazyLock::new(|| {
         ),
         (
             Reason::Blocked,
-            r"blocked|black.?list|block.?list|listed (in|on|at|by)|spamhaus|spamcop|\brbl\b|dnsbl|reputation|banned|client host .{0,40}(rejected|refused)",
+            r"blocked|black.?list|block.?list|listed (in|on|at|by)|spamhaus|spamcop|(?-u:\b)rbl(?-u:\b)|dnsbl|reputation|banned|client host .{0,40}(rejected|refused)",
         ),
         (
             Reason::SystemError,

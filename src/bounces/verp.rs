@@ -42,7 +42,7 @@ impl VerpAddress {
             .as_deref()
             .map_or_else(|| r"[A-Za-z0-9.-]+".to_string(), regex::escape);
         Regex::new(&format!(
-            r"(?i)(?:^|[^A-Za-z0-9._%+-]){}\+([A-Za-z0-9_=.-]+)@(?:{domain})\b",
+            r"(?i)(?:^|[^A-Za-z0-9._%+-]){}\+([A-Za-z0-9_=.-]+)@(?:{domain})(?-u:\b)",
             regex::escape(&self.local_part)
         ))
         .expect("escaped pattern")
