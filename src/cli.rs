@@ -96,6 +96,9 @@ pub enum Command {
     /// Is the scheduler working, what is queued or in doubt, which feeds fail (exit 1 when not
     /// healthy).
     Status,
+    /// Bounces, complaints and auto-replies.
+    #[command(subcommand)]
+    Bounces(BouncesCmd),
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -185,4 +188,17 @@ pub enum IssuesCmd {
     List,
     /// One issue's deliveries by status.
     Show { id: i64 },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum BouncesCmd {
+    /// Classify messages read from files (`-` for stdin): hard, soft, complaint, autoreply, other.
+    Process {
+        /// Message files (RFC 5322); `-` reads one message from stdin.
+        #[arg(required = true, value_name = "FILE")]
+        files: Vec<PathBuf>,
+        /// Classify only; change nothing (recording needs the store integration, not built yet).
+        #[arg(long)]
+        dry_run: bool,
+    },
 }

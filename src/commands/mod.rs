@@ -1,6 +1,7 @@
 //! One function per command: turn validated arguments into calls on the pipeline and print
 //! the result for a person (tables) or a script (`--json`).
 
+mod bounces;
 mod build;
 mod check;
 mod fetch;
@@ -42,6 +43,7 @@ pub async fn run(cli: Cli) -> Result<ExitCode> {
         Command::Summarize { source } => {
             summarize::run(&source, load_optional(&cli.config)?.as_ref(), out).await
         }
+        Command::Bounces(cmd) => bounces::run(cmd, out),
         command => {
             let gazette = Gazette::open(Config::from_file(&cli.config)?, system_clock())?;
             match command {
@@ -56,9 +58,10 @@ pub async fn run(cli: Cli) -> Result<ExitCode> {
                 Command::Schedule { from, count } => {
                     schedule::run(&gazette, from.as_deref(), count, out)
                 }
-                Command::Init { .. } | Command::Check { .. } | Command::Summarize { .. } => {
-                    unreachable!("handled above")
-                }
+                Command::Init { .. }
+                | Command::Check { .. }
+                | Command::Summarize { .. }
+                | Command::Bounces(_) => unreachable!("handled above"),
             }
         }
     }

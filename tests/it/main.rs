@@ -4,6 +4,8 @@
 #[path = "../support/mod.rs"]
 mod support;
 
+/// Bounce, complaint and auto-reply classification: hand-written messages and the labelled corpus.
+mod bounces;
 /// Config parsing and `gazette check`.
 mod config;
 /// The real-world and malformed feed corpus in ../shared/fixtures.
