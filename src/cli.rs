@@ -176,7 +176,7 @@ pub enum SubscribersCmd {
     Export {
         #[arg(long)]
         out: Option<PathBuf>,
-        /// Only rows with this status (pending, confirmed, unsubscribed, bouncing).
+        /// Only rows with this status (pending, confirmed, unsubscribed, bouncing, complained).
         #[arg(long)]
         status: Option<String>,
     },
@@ -186,19 +186,31 @@ pub enum SubscribersCmd {
 pub enum IssuesCmd {
     /// Every issue, newest first.
     List,
-    /// One issue's deliveries by status.
+    /// One issue's deliveries by status, with their bounces and complaints.
     Show { id: i64 },
+    /// Go on with an issue whose send paused on its hard-bounce rate (`pause_above`).
+    Resume { id: i64 },
 }
 
 #[derive(Debug, Subcommand)]
 pub enum BouncesCmd {
-    /// Classify messages read from files (`-` for stdin): hard, soft, complaint, autoreply, other.
+    /// Classify messages read from files (`-` for stdin) and record them against their
+    /// deliveries: hard, soft, complaint, autoreply, other. The same message twice records once.
     Process {
         /// Message files (RFC 5322); `-` reads one message from stdin.
         #[arg(required = true, value_name = "FILE")]
         files: Vec<PathBuf>,
-        /// Classify only; change nothing (recording needs the store integration, not built yet).
+        /// Classify only; change nothing.
         #[arg(long)]
         dry_run: bool,
+    },
+    /// What was recorded, newest first.
+    List {
+        /// Only the events of this issue.
+        #[arg(long)]
+        issue: Option<i64>,
+        /// At most this many.
+        #[arg(long, default_value_t = 100)]
+        limit: usize,
     },
 }

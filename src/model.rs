@@ -93,6 +93,9 @@ pub enum SubscriberStatus {
     Confirmed,
     Unsubscribed,
     Bouncing,
+    /// Reported our mail as spam (an ARF abuse report): unsubscribed and suppressed at once;
+    /// only their own double opt-in brings them back.
+    Complained,
 }
 
 impl SubscriberStatus {
@@ -102,6 +105,7 @@ impl SubscriberStatus {
             Self::Confirmed => "confirmed",
             Self::Unsubscribed => "unsubscribed",
             Self::Bouncing => "bouncing",
+            Self::Complained => "complained",
         }
     }
 
@@ -111,6 +115,7 @@ impl SubscriberStatus {
             "confirmed" => Self::Confirmed,
             "unsubscribed" => Self::Unsubscribed,
             "bouncing" => Self::Bouncing,
+            "complained" => Self::Complained,
             _ => return None,
         })
     }

@@ -1,7 +1,7 @@
 //! Is gazette doing its job? The document `gazette status --json` prints and `GET /healthz`
 //! serves (in full to a request with the status token): the scheduler's state, each digest's
 //! last and next slot with what is still queued or in doubt, failing feeds, and each recent
-//! issue's figures.
+//! issue's figures (bounce and complaint rates, and whether its send is paused).
 
 use anyhow::Result;
 use chrono::{DateTime, Utc};
@@ -117,11 +117,16 @@ pub fn status(g: &Gazette, live: Option<&Health>) -> Result<Status> {
             unknown: mine.map(|i| i.unknown).sum(),
         });
     }
+    let figures = g.store.issue_figures(20)?;
+    // An issue paused on its hard-bounce rate waits for the operator: not healthy until resumed.
+    let paused = figures
+        .iter()
+        .any(|i| i.paused.is_some() && i.queued > 0);
     Ok(Status {
-        healthy: scheduler.healthy(),
+        healthy: scheduler.healthy() && !paused,
         scheduler,
         digests,
         feeds_failing: g.store.failing_feeds()?,
-        issues: g.store.issue_figures(20)?,
+        issues: figures,
     })
 }

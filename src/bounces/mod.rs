@@ -19,6 +19,7 @@ mod dsn;
 mod heuristics;
 mod mail;
 pub mod reason;
+pub mod record;
 pub mod ses;
 mod text;
 mod unsubscribe;
@@ -118,6 +119,9 @@ pub struct Classification {
     /// The server's words about the failure (Diagnostic-Code, or the bounce's own line),
     /// at most 500 characters.
     pub diagnostic: Option<String>,
+    /// The Message-ID of the bounce or report itself, without `<>` (what makes recording it
+    /// idempotent).
+    pub message_id: Option<String>,
 }
 
 impl Classification {
@@ -136,6 +140,7 @@ impl Classification {
             envelope_id: None,
             feedback_type: None,
             diagnostic: None,
+            message_id: None,
         }
     }
 }
@@ -168,6 +173,7 @@ impl Classifier {
             .x_gazette_delivery
             .or_else(|| verp::delivery_header(&mail, bytes));
         c.original_message_id = c.original_message_id.or_else(|| original_message_id(&mail));
+        c.message_id = mail.headers.get("message-id").and_then(bracketed);
         c
     }
 }
@@ -237,18 +243,20 @@ fn complaint(report: arf::Report) -> Classification {
     c
 }
 
+/// The id inside `<...>` (or the whole trimmed value), if not empty.
+fn bracketed(v: &str) -> Option<String> {
+    let v = v.trim();
+    let v = v
+        .find('<')
+        .and_then(|s| v[s + 1..].find('>').map(|e| &v[s + 1..s + 1 + e]))
+        .unwrap_or(v);
+    Some(v.trim().to_string()).filter(|v| !v.is_empty())
+}
+
 fn original_message_id(mail: &Mail) -> Option<String> {
-    let id = |v: &str| {
-        let v = v.trim();
-        let v = v
-            .find('<')
-            .and_then(|s| v[s + 1..].find('>').map(|e| &v[s + 1..s + 1 + e]))
-            .unwrap_or(v);
-        Some(v.trim().to_string()).filter(|v| !v.is_empty())
-    };
     mail.originals
         .iter()
         .find_map(|h| h.get("message-id"))
-        .and_then(id)
-        .or_else(|| mail.headers.get("in-reply-to").and_then(id))
+        .and_then(bracketed)
+        .or_else(|| mail.headers.get("in-reply-to").and_then(bracketed))
 }

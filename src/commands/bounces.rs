@@ -1,10 +1,11 @@
-//! `gazette bounces process [--dry-run] FILE...|-`: classify bounce, complaint and auto-reply
-//! messages read from files or stdin, as an MTA's pipe hands them over.
+//! `gazette bounces process [--dry-run] FILE...|-` and `gazette bounces list`: classify bounce,
+//! complaint and auto-reply messages read from files or stdin (as an MTA's pipe hands them
+//! over) and record them against their deliveries; list what was recorded.
 //!
-//! Recording (events against deliveries, thresholds, suppression) needs the store integration,
-//! which is not built yet: without `--dry-run` the command prints the same classification, says
-//! on stderr that nothing was recorded, and exits 0 so that an MTA pipe does not bounce the
-//! bounce.
+//! Exit codes of `process`: 0 when every message was read (and, without `--dry-run`, recorded
+//! or found recorded already); 1 when a file could not be read; 75 (EX_TEMPFAIL) when the
+//! database could not record a message, so that an MTA's pipe keeps the message and tries
+//! again instead of bouncing the bounce.
 
 use std::io::Read;
 use std::path::Path;
@@ -14,8 +15,12 @@ use anyhow::{Context, Result};
 use serde::Serialize;
 
 use super::Out;
-use crate::bounces::{Classification, Classifier};
+use crate::bounces::record::{Origin, Recorder};
+use crate::bounces::{Classification, Classifier, VerpAddress};
 use crate::cli::BouncesCmd;
+use crate::config::Config;
+use crate::pipeline::Gazette;
+use crate::store::{Outcome, Recorded};
 
 /// One printed row; `file`, `kind`, `recipient`, `status`, `reason`, `delivery` are the
 /// contract (DESIGN.md), the rest is added detail.
@@ -35,10 +40,26 @@ struct Row<'a> {
     original_message_id: Option<&'a str>,
     feedback_type: Option<&'a str>,
     diagnostic: Option<&'a str>,
+    /// Without --dry-run: `new` or `duplicate` (recorded before).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    recorded: Option<&'static str>,
+    /// The delivery row it was recorded against, and how it was found.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    delivery_id: Option<i64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    matched_by: Option<&'static str>,
+    /// What it did to the subscriber: none, counted, bouncing, complained, unsubscribed,
+    /// operator.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    outcome: Option<&'static str>,
 }
 
 impl<'a> Row<'a> {
-    fn new(file: String, c: &'a Classification) -> Row<'a> {
+    fn new(file: String, c: &'a Classification, recorded: Option<&Recorded>) -> Row<'a> {
+        let new = match recorded {
+            Some(Recorded::New(r)) => Some(r),
+            _ => None,
+        };
         Row {
             file,
             kind: c.kind.as_str(),
@@ -52,15 +73,30 @@ impl<'a> Row<'a> {
             original_message_id: c.original_message_id.as_deref(),
             feedback_type: c.feedback_type.as_deref(),
             diagnostic: c.diagnostic.as_deref(),
+            recorded: recorded.map(|r| match r {
+                Recorded::New(_) => "new",
+                Recorded::Duplicate => "duplicate",
+            }),
+            delivery_id: new.and_then(|r| r.delivery_id),
+            matched_by: new.and_then(|r| r.matched_by),
+            outcome: new.map(|r| r.outcome.as_str()),
         }
     }
 }
 
-pub fn run(cmd: BouncesCmd, out: Out) -> Result<ExitCode> {
-    let BouncesCmd::Process { files, dry_run } = cmd;
-    let classifier = Classifier::default();
-    let mut results = Vec::new();
+/// `bounces process --dry-run`: classify, change nothing (a config is optional: its bounce
+/// address narrows the VERP pattern).
+pub fn classify_only(cmd: BouncesCmd, config: Option<&Config>, out: Out) -> Result<ExitCode> {
+    let BouncesCmd::Process { files, .. } = cmd else {
+        unreachable!("only process has --dry-run");
+    };
+    let verp = config
+        .and_then(|c| c.bounces.address.as_ref())
+        .and_then(|a| VerpAddress::from_address(a.as_ref()))
+        .unwrap_or_default();
+    let classifier = Classifier::new(&verp);
     let mut failed = false;
+    let mut results = Vec::new();
     for file in &files {
         match read(file) {
             Ok(bytes) => results.push((file.display().to_string(), classifier.classify(&bytes))),
@@ -72,23 +108,144 @@ pub fn run(cmd: BouncesCmd, out: Out) -> Result<ExitCode> {
     }
     let rows: Vec<Row> = results
         .iter()
-        .map(|(file, c)| Row::new(file.clone(), c))
+        .map(|(f, c)| Row::new(f.clone(), c, None))
         .collect();
-    if out.json {
-        super::output::json(&rows)?;
-    } else if !out.quiet {
-        print_table(&rows);
-    }
-    if !dry_run && !rows.is_empty() {
-        eprintln!(
-            "gazette: nothing recorded: recording bounces needs the store integration (not built yet); use --dry-run to classify only"
-        );
-    }
+    print(&rows, out)?;
     Ok(if failed {
         ExitCode::from(1)
     } else {
         ExitCode::SUCCESS
     })
+}
+
+pub fn run(g: &Gazette, cmd: BouncesCmd, out: Out) -> Result<ExitCode> {
+    match cmd {
+        BouncesCmd::Process { files, .. } => process(g, &files, out),
+        BouncesCmd::List { issue, limit } => list(g, issue, limit, out),
+    }
+}
+
+fn process(g: &Gazette, files: &[std::path::PathBuf], out: Out) -> Result<ExitCode> {
+    let tokens = g.tokens()?;
+    let recorder = Recorder::new(&g.store, &tokens, &g.config.bounces);
+    let (mut unreadable, mut unrecorded) = (false, false);
+    let mut results = Vec::new();
+    for file in files {
+        let bytes = match read(file) {
+            Ok(b) => b,
+            Err(e) => {
+                eprintln!("gazette: {e:#}");
+                unreadable = true;
+                continue;
+            }
+        };
+        let origin = Origin {
+            source: "file",
+            raw_ref: Some(if file == Path::new("-") {
+                "stdin".into()
+            } else {
+                file.display().to_string()
+            }),
+            occurred: g.now(),
+            event_id: None,
+        };
+        match recorder.message(&bytes, &origin, g.now()) {
+            Ok((c, r)) => results.push((file.display().to_string(), c, r)),
+            Err(e) => {
+                eprintln!("gazette: record {}: {e:#}", file.display());
+                unrecorded = true;
+            }
+        }
+    }
+    let rows: Vec<Row> = results
+        .iter()
+        .map(|(f, c, r)| Row::new(f.clone(), c, Some(r)))
+        .collect();
+    print(&rows, out)?;
+    if !out.json && !out.quiet {
+        for (file, _, r) in &results {
+            match r {
+                Recorded::Duplicate => eprintln!("{file}: recorded before; nothing changed"),
+                Recorded::New(r) if r.outcome != Outcome::None => {
+                    eprintln!(
+                        "{file}: {}: {}",
+                        r.email.as_deref().unwrap_or("?"),
+                        r.outcome.as_str()
+                    )
+                }
+                _ => {}
+            }
+        }
+    }
+    Ok(if unrecorded {
+        ExitCode::from(75)
+    } else if unreadable {
+        ExitCode::from(1)
+    } else {
+        ExitCode::SUCCESS
+    })
+}
+
+fn list(g: &Gazette, issue: Option<i64>, limit: usize, out: Out) -> Result<ExitCode> {
+    let events = g.store.bounce_events(issue, limit)?;
+    if out.json {
+        super::output::json(&events)?;
+        return Ok(ExitCode::SUCCESS);
+    }
+    let cells: Vec<Vec<String>> = events
+        .iter()
+        .map(|e| {
+            vec![
+                e.recorded.format("%Y-%m-%d %H:%M").to_string(),
+                e.kind.clone(),
+                e.recipient.clone().unwrap_or_else(|| "-".into()),
+                e.status.clone().unwrap_or_else(|| "-".into()),
+                e.reason.clone(),
+                e.issue.map_or("-".into(), |i| i.to_string()),
+                e.source.clone(),
+                e.outcome.clone().unwrap_or_default(),
+            ]
+        })
+        .collect();
+    super::output::table(
+        &[
+            "RECORDED",
+            "KIND",
+            "RECIPIENT",
+            "STATUS",
+            "REASON",
+            "ISSUE",
+            "SOURCE",
+            "OUTCOME",
+        ],
+        &cells,
+    );
+    Ok(ExitCode::SUCCESS)
+}
+
+fn print(rows: &[Row], out: Out) -> Result<()> {
+    if out.json {
+        super::output::json(&rows)?;
+    } else if !out.quiet {
+        let cells: Vec<Vec<String>> = rows
+            .iter()
+            .map(|r| {
+                vec![
+                    r.file.clone(),
+                    r.kind.to_string(),
+                    r.recipient.unwrap_or("-").to_string(),
+                    r.status.unwrap_or("-").to_string(),
+                    r.reason.to_string(),
+                    r.delivery.unwrap_or("-").to_string(),
+                ]
+            })
+            .collect();
+        super::output::table(
+            &["FILE", "KIND", "RECIPIENT", "STATUS", "REASON", "DELIVERY"],
+            &cells,
+        );
+    }
+    Ok(())
 }
 
 fn read(file: &Path) -> Result<Vec<u8>> {
@@ -101,24 +258,4 @@ fn read(file: &Path) -> Result<Vec<u8>> {
         bytes = std::fs::read(file).with_context(|| format!("read {}", file.display()))?;
     }
     Ok(bytes)
-}
-
-fn print_table(rows: &[Row]) {
-    let cells: Vec<Vec<String>> = rows
-        .iter()
-        .map(|r| {
-            vec![
-                r.file.clone(),
-                r.kind.to_string(),
-                r.recipient.unwrap_or("-").to_string(),
-                r.status.unwrap_or("-").to_string(),
-                r.reason.to_string(),
-                r.delivery.unwrap_or("-").to_string(),
-            ]
-        })
-        .collect();
-    super::output::table(
-        &["FILE", "KIND", "RECIPIENT", "STATUS", "REASON", "DELIVERY"],
-        &cells,
-    );
 }

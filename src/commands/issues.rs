@@ -49,11 +49,23 @@ pub fn run(g: &Gazette, cmd: IssuesCmd, out: Out) -> Result<ExitCode> {
                 anyhow::bail!("no issue with id {id} (see `gazette issues list`)");
             };
             let deliveries = g.store.deliveries(id)?;
+            let events = g.store.bounce_events(Some(id), usize::MAX >> 1)?;
+            let of = |d: i64| events.iter().filter(move |e| e.delivery == Some(d));
             if out.json {
+                let rows: Vec<serde_json::Value> = deliveries
+                    .iter()
+                    .map(|d| {
+                        let mut v = serde_json::to_value(d).unwrap_or_default();
+                        v["bounces"] = serde_json::to_value(of(d.id).collect::<Vec<_>>())
+                            .unwrap_or_default();
+                        v
+                    })
+                    .collect();
                 return output::json(&serde_json::json!({
                     "id": issue.id, "digest": issue.digest, "number": issue.number, "subject": issue.subject,
                     "created": issue.created.to_rfc3339(), "sent": issue.sent, "failed": issue.failed,
-                    "queued": issue.queued, "unknown": issue.unknown, "deliveries": deliveries,
+                    "queued": issue.queued, "unknown": issue.unknown, "paused": issue.paused,
+                    "deliveries": rows,
                 }))
                 .map(|_| ExitCode::SUCCESS);
             }
@@ -69,6 +81,9 @@ pub fn run(g: &Gazette, cmd: IssuesCmd, out: Out) -> Result<ExitCode> {
                 issue.queued,
                 issue.unknown
             );
+            if let Some(why) = &issue.paused {
+                println!("paused: {why} (`gazette issues resume {}` goes on)", issue.id);
+            }
             for status in [
                 DeliveryStatus::Unknown,
                 DeliveryStatus::Sending,
@@ -86,7 +101,28 @@ pub fn run(g: &Gazette, cmd: IssuesCmd, out: Out) -> Result<ExitCode> {
                         Some(r) if status != DeliveryStatus::Sent => println!("  {}  {r}", d.email),
                         _ => println!("  {}", d.email),
                     }
+                    for e in of(d.id) {
+                        println!(
+                            "    {} {}: {}{} ({}, {}; {})",
+                            e.recorded.format("%Y-%m-%d %H:%M"),
+                            e.kind,
+                            e.reason,
+                            e.status.as_deref().map(|s| format!(" {s}")).unwrap_or_default(),
+                            e.source,
+                            if e.counts_against_reader { "counts against the reader" } else { "not held against the reader" },
+                            e.outcome.as_deref().unwrap_or("none"),
+                        );
+                    }
                 }
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        IssuesCmd::Resume { id } => {
+            if !g.store.resume_issue(id)? {
+                anyhow::bail!("issue {id} is not paused (see `gazette issues show {id}`)");
+            }
+            if !out.quiet {
+                println!("issue {id} resumed: the next `gazette send` (or `serve` within a minute) delivers its queued rows; the hard-bounce pause no longer applies to it");
             }
             Ok(ExitCode::SUCCESS)
         }

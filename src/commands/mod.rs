@@ -43,7 +43,9 @@ pub async fn run(cli: Cli) -> Result<ExitCode> {
         Command::Summarize { source } => {
             summarize::run(&source, load_optional(&cli.config)?.as_ref(), out).await
         }
-        Command::Bounces(cmd) => bounces::run(cmd, out),
+        Command::Bounces(cmd @ crate::cli::BouncesCmd::Process { dry_run: true, .. }) => {
+            bounces::classify_only(cmd, load_optional(&cli.config)?.as_ref(), out)
+        }
         command => {
             let gazette = Gazette::open(Config::from_file(&cli.config)?, system_clock())?;
             match command {
@@ -58,10 +60,10 @@ pub async fn run(cli: Cli) -> Result<ExitCode> {
                 Command::Schedule { from, count } => {
                     schedule::run(&gazette, from.as_deref(), count, out)
                 }
+                Command::Bounces(cmd) => bounces::run(&gazette, cmd, out),
                 Command::Init { .. }
                 | Command::Check { .. }
-                | Command::Summarize { .. }
-                | Command::Bounces(_) => unreachable!("handled above"),
+                | Command::Summarize { .. } => unreachable!("handled above"),
             }
         }
     }

@@ -80,7 +80,7 @@ pub async fn run(g: &Gazette, cmd: SubscribersCmd, out: Out) -> Result<ExitCode>
         SubscribersCmd::Export { out: path, status } => {
             let wanted = match status.as_deref() {
                 Some(s) => Some(SubscriberStatus::parse(s).with_context(|| {
-                    format!("--status {s:?}: use pending, confirmed, unsubscribed or bouncing")
+                    format!("--status {s:?}: use pending, confirmed, unsubscribed, bouncing or complained")
                 })?),
                 None => None,
             };
@@ -128,7 +128,11 @@ fn import(g: &Gazette, file: &std::path::Path, out: Out) -> Result<()> {
     let (mut batch, mut lines, mut closed, mut skipped) = (Vec::new(), Vec::new(), 0, 0);
     for (line, r) in rows {
         match r.status {
-            Some(s @ (SubscriberStatus::Unsubscribed | SubscriberStatus::Bouncing)) => {
+            Some(
+                s @ (SubscriberStatus::Unsubscribed
+                | SubscriberStatus::Bouncing
+                | SubscriberStatus::Complained),
+            ) => {
                 if !g.store.suppress_address(&r.email, s.as_str(), now)? {
                     if let Some(sub) = g.store.subscriber(&r.email)? {
                         if sub.status != s {
@@ -315,7 +319,7 @@ pub fn read_csv(path: &std::path::Path) -> Result<Vec<(usize, CsvRow)>> {
                 Some(s) => Some(s),
                 None => {
                     errors.push(format!(
-                        "{}:{line}: status {s:?}: use confirmed, pending, unsubscribed or bouncing",
+                        "{}:{line}: status {s:?}: use confirmed, pending, unsubscribed, bouncing or complained",
                         path.display()
                     ));
                     continue;

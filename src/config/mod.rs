@@ -2,6 +2,7 @@
 //! gazette uses. Every problem is collected, each naming the file, the line, the key and what is
 //! wrong, so `gazette check` can report them all at once.
 
+pub mod bounces;
 mod dkim;
 mod duration;
 mod locate;
@@ -73,6 +74,7 @@ pub struct Config {
     pub feeds: Vec<Feed>,
     pub digests: Vec<Digest>,
     pub topics: Vec<Topic>,
+    pub bounces: bounces::Bounces,
 }
 
 #[derive(Debug, Clone)]
@@ -305,6 +307,7 @@ fn validate(mut raw: RawConfig, path: &Path, report: &mut Report<'_>) -> Config 
         })
         .collect();
     let digests = validate_digests(&raw, report);
+    let bounces = bounces::validate(&raw.bounces, base_dir, report);
     Config {
         path: path.to_path_buf(),
         newsletter,
@@ -315,6 +318,7 @@ fn validate(mut raw: RawConfig, path: &Path, report: &mut Report<'_>) -> Config 
         feeds,
         digests,
         topics,
+        bounces,
     }
 }
 

@@ -22,6 +22,8 @@ pub struct RawConfig {
     pub digests: Vec<RawDigest>,
     #[serde(default)]
     pub topics: BTreeMap<String, RawTopic>,
+    #[serde(default)]
+    pub bounces: RawBounces,
 }
 
 #[derive(Debug, Clone, Deserialize, Default)]
@@ -198,6 +200,101 @@ pub struct RawDigest {
     pub send_empty: bool,
     #[serde(default = "default_catch_up")]
     pub catch_up: String,
+}
+
+/// `[bounces]`: where bounces and complaints come back, and what they do.
+#[derive(Clone, Deserialize)]
+pub struct RawBounces {
+    /// The VERP base: each message's MAIL FROM becomes `local+TOKEN@domain`.
+    pub address: Option<String>,
+    /// `imaps://user@host[:port]/MAILBOX` (or `imap://` to a loopback host).
+    pub imap: Option<String>,
+    pub imap_password: Option<String>,
+    /// The folder processed messages are moved to (created when missing).
+    #[serde(default = "default_imap_processed")]
+    pub imap_processed: String,
+    /// A Maildir: messages in `new/` are processed and moved to `cur/`.
+    pub maildir: Option<String>,
+    /// How often `serve` reads the mailbox and the Maildir.
+    #[serde(default = "default_poll_interval")]
+    pub poll_interval: String,
+    /// Bearer token of `POST /webhooks/bounce`.
+    pub webhook_token: Option<String>,
+    #[serde(default = "default_hard_threshold")]
+    pub hard_threshold: i64,
+    #[serde(default = "default_soft_threshold")]
+    pub soft_threshold: i64,
+    #[serde(default = "default_soft_window")]
+    pub soft_window: String,
+    /// An issue's hard-bounce rate above which its send pauses.
+    #[serde(default = "default_pause_above")]
+    pub pause_above: f64,
+    pub postmark_user: Option<String>,
+    pub postmark_password: Option<String>,
+    pub sendgrid_public_key: Option<String>,
+    pub mailgun_signing_key: Option<String>,
+    pub ses_topic_arn: Option<String>,
+    pub ses_certificate: Option<String>,
+    #[serde(default = "default_webhook_max_age")]
+    pub webhook_max_age: String,
+}
+
+impl Default for RawBounces {
+    fn default() -> Self {
+        RawBounces {
+            address: None,
+            imap: None,
+            imap_password: None,
+            imap_processed: default_imap_processed(),
+            maildir: None,
+            poll_interval: default_poll_interval(),
+            webhook_token: None,
+            hard_threshold: default_hard_threshold(),
+            soft_threshold: default_soft_threshold(),
+            soft_window: default_soft_window(),
+            pause_above: default_pause_above(),
+            postmark_user: None,
+            postmark_password: None,
+            sendgrid_public_key: None,
+            mailgun_signing_key: None,
+            ses_topic_arn: None,
+            ses_certificate: None,
+            webhook_max_age: default_webhook_max_age(),
+        }
+    }
+}
+
+/// Secrets stay out of logs and `{:?}`.
+impl std::fmt::Debug for RawBounces {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RawBounces")
+            .field("address", &self.address)
+            .field("imap", &self.imap)
+            .field("maildir", &self.maildir)
+            .finish_non_exhaustive()
+    }
+}
+
+fn default_imap_processed() -> String {
+    "gazette-processed".into()
+}
+fn default_poll_interval() -> String {
+    "1m".into()
+}
+fn default_hard_threshold() -> i64 {
+    1
+}
+fn default_soft_threshold() -> i64 {
+    3
+}
+fn default_soft_window() -> String {
+    "30d".into()
+}
+fn default_pause_above() -> f64 {
+    0.05
+}
+fn default_webhook_max_age() -> String {
+    "1d".into()
 }
 
 #[derive(Debug, Clone, Deserialize, Default)]

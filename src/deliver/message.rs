@@ -24,6 +24,9 @@ pub struct Email<'a> {
     pub list_id: Option<&'a str>,
     pub unsubscribe_url: Option<&'a str>,
     pub unsubscribe_mailto: Option<&'a str>,
+    /// The VERP return path (MAIL FROM) and the token for `X-Gazette-Delivery`; None: the
+    /// envelope sender is the From address.
+    pub verp: Option<(lettre::Address, &'a str)>,
 }
 
 /// Assembles (and signs, when `dkim` is given) the message.
@@ -39,6 +42,20 @@ pub fn build(
         .date(email.date);
     if let Some(r) = email.reply_to {
         b = b.reply_to(r.clone());
+    }
+    if let Some((return_path, token)) = email.verp {
+        // Only the envelope changes: From stays as it is. The receiving server writes the
+        // envelope sender into Return-Path, where bounces go.
+        let envelope = lettre::address::Envelope::new(
+            Some(return_path),
+            vec![email.to.email.clone()],
+        )
+        .context("envelope")?;
+        b = b.envelope(envelope).raw_header(HeaderValue::dangerous_new_pre_encoded(
+            HeaderName::new_from_ascii_str("X-Gazette-Delivery"),
+            token.to_string(),
+            token.to_string(),
+        ));
     }
     if let Some(list_id) = email.list_id {
         // Built by `list_id` from config values only, already encoded and free of CR/LF.

@@ -608,6 +608,14 @@ impl Composer<'_> {
             .parse()
             .with_context(|| format!("recipient {:?}", d.email))?;
         let to = lettre::message::Mailbox::new(name, address);
+        let token = match &s.config.bounces.address {
+            Some(_) if d.id > 0 => Some(s.tokens.verp(d.id)),
+            _ => None,
+        };
+        let verp = match (&s.config.bounces.address, &token) {
+            (Some(base), Some(token)) => Some((verp_address(base, token)?, token.as_str())),
+            _ => None,
+        };
         message::build(
             message::Email {
                 from: &nl.from,
@@ -621,10 +629,17 @@ impl Composer<'_> {
                 list_id: Some(&self.list_id),
                 unsubscribe_url: Some(&unsubscribe_url),
                 unsubscribe_mailto: Some(&self.mailto),
+                verp,
             },
             None,
         )
     }
+}
+
+/// `local+TOKEN@domain` for the configured bounce address `local@domain`.
+pub fn verp_address(base: &lettre::Address, token: &str) -> Result<lettre::Address> {
+    lettre::Address::new(format!("{}+{token}", base.user()), base.domain())
+        .with_context(|| format!("VERP address for {base}"))
 }
 
 /// A file name safe on every filesystem.

@@ -35,10 +35,15 @@ pub struct IssueFigures {
     pub failed: i64,
     pub queued: i64,
     pub unknown: i64,
-    /// Failures held against the recipient (bad addresses) per message tried.
+    /// Hard bounces per message tried: addresses refused during the SMTP session, and hard
+    /// bounces that came back later (mail, webhooks), whatever their cause.
     pub bounce_rate: f64,
-    /// Spam complaints per message sent.
+    /// Spam complaints (abuse reports) per message sent.
     pub complaint_rate: f64,
+    /// Soft bounces that came back later, per message sent.
+    pub soft_bounce_rate: f64,
+    /// Why the issue's send is paused (`pause_above`), if it is.
+    pub paused: Option<String>,
 }
 
 impl Store {
@@ -126,12 +131,20 @@ impl Store {
              COUNT(CASE WHEN d.status = 'failed' THEN 1 END),
              COUNT(CASE WHEN d.status = 'queued' THEN 1 END),
              COUNT(CASE WHEN d.status IN ('sending', 'unknown') THEN 1 END),
-             COUNT(CASE WHEN d.counted THEN 1 END)
+             COUNT(CASE WHEN d.counted OR EXISTS (SELECT 1 FROM bounce_events b
+                 WHERE b.delivery_id = d.id AND b.kind = 'hard') THEN 1 END),
+             COUNT(CASE WHEN EXISTS (SELECT 1 FROM bounce_events b WHERE b.delivery_id = d.id
+                 AND b.kind = 'complaint' AND b.reason = 'complaint') THEN 1 END),
+             COUNT(CASE WHEN NOT d.counted AND EXISTS (SELECT 1 FROM bounce_events b
+                 WHERE b.delivery_id = d.id AND b.kind = 'soft') AND NOT EXISTS (SELECT 1
+                 FROM bounce_events b WHERE b.delivery_id = d.id AND b.kind = 'hard') THEN 1 END),
+             i.paused
              FROM issues i LEFT JOIN deliveries d ON d.issue_id = i.id
              GROUP BY i.id ORDER BY i.id DESC LIMIT ?1",
         )?;
         let rows = stmt.query_map(params![limit as i64], |r| {
             let (sent, failed, bounced): (i64, i64, i64) = (r.get(3)?, r.get(4)?, r.get(7)?);
+            let (complained, soft): (i64, i64) = (r.get(8)?, r.get(9)?);
             let tried = (sent + failed).max(1) as f64;
             Ok(IssueFigures {
                 issue: r.get(0)?,
@@ -142,7 +155,9 @@ impl Store {
                 queued: r.get(5)?,
                 unknown: r.get(6)?,
                 bounce_rate: bounced as f64 / tried,
-                complaint_rate: 0.0,
+                complaint_rate: complained as f64 / sent.max(1) as f64,
+                soft_bounce_rate: soft as f64 / sent.max(1) as f64,
+                paused: r.get(10)?,
             })
         })?;
         Ok(rows.collect::<Result<_, _>>()?)

@@ -62,6 +62,8 @@ pub struct IssueRecord {
     pub failed: i64,
     pub queued: i64,
     pub unknown: i64,
+    /// Why its send paused (`pause_above`), until the operator resumes it.
+    pub paused: Option<String>,
 }
 
 impl Store {
@@ -193,7 +195,8 @@ impl Store {
              COUNT(CASE WHEN d.status = 'sent' THEN 1 END),
              COUNT(CASE WHEN d.status = 'failed' THEN 1 END),
              COUNT(CASE WHEN d.status = 'queued' THEN 1 END),
-             COUNT(CASE WHEN d.status IN ('sending', 'unknown') THEN 1 END)
+             COUNT(CASE WHEN d.status IN ('sending', 'unknown') THEN 1 END),
+             i.paused
              FROM issues i LEFT JOIN deliveries d ON d.issue_id = i.id {filter}
              GROUP BY i.id ORDER BY i.created DESC, i.id DESC"
         );
@@ -211,6 +214,7 @@ impl Store {
                 failed: r.get(8)?,
                 queued: r.get(9)?,
                 unknown: r.get(10)?,
+                paused: r.get(11)?,
             })
         })?;
         Ok(rows.collect::<Result<_, _>>()?)

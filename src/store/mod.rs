@@ -5,6 +5,7 @@
 //! Invariants: writes that read first run in `BEGIN IMMEDIATE` transactions; a delivery row is
 //! written before its SMTP transaction and updated after it.
 
+pub mod bounces;
 mod deliveries;
 mod feeds;
 pub mod health;
@@ -22,6 +23,7 @@ use std::sync::{Mutex, MutexGuard};
 use anyhow::{Context, Result};
 use rusqlite::{Connection, TransactionBehavior};
 
+pub use bounces::{BounceEvent, BouncePolicy, Effect, NewBounce, Outcome, Recorded};
 pub use deliveries::{Applied, Claim, Delivery, DeliveryCounts, Step};
 pub use feeds::{FeedState, FetchRecord, FetchWrite};
 pub use issues::{Created, IssueContent, IssueRecord, NewIssue};

@@ -153,10 +153,90 @@ const MIGRATIONS: &[&str] = &[
         updated TEXT NOT NULL
     );
     "#,
+    // 4: bounces and complaints (issue 18).
+    // - subscribers: status gains 'complained'. SQLite cannot alter a CHECK constraint, so the
+    //   table is rebuilt as its documented ALTER TABLE procedure says (new table, copy, drop,
+    //   rename); `migrate` turns foreign keys off around it and checks them before committing.
+    // - bounce_events: each bounce, complaint or auto-reply read from a mailbox, a file or a
+    //   provider's webhook, against its delivery when known; `event_key` makes recording
+    //   idempotent (the same message or webhook event twice records once).
+    // - webhook_nonces: ids of signed webhook requests already taken (replays are refused).
+    // - issues.paused: why delivery of the issue stopped (`pause_above`), until resumed;
+    //   `pause_exempt` once the operator resumed it.
+    r#"
+    CREATE TABLE subscribers_new (
+        id INTEGER PRIMARY KEY,
+        email TEXT NOT NULL UNIQUE COLLATE NOCASE,
+        name TEXT,
+        status TEXT NOT NULL
+            CHECK (status IN ('pending','confirmed','unsubscribed','bouncing','complained')),
+        digests TEXT NOT NULL DEFAULT '[]',
+        created TEXT NOT NULL,
+        confirmed_at TEXT,
+        unsubscribed_at TEXT,
+        unsubscribe_method TEXT,
+        failures INTEGER NOT NULL DEFAULT 0,
+        confirm_sent_at TEXT,
+        pending_since TEXT,
+        confirm_ip TEXT,
+        confirm_ua TEXT
+    );
+    INSERT INTO subscribers_new (id, email, name, status, digests, created, confirmed_at,
+        unsubscribed_at, unsubscribe_method, failures, confirm_sent_at, pending_since,
+        confirm_ip, confirm_ua)
+    SELECT id, email, name, status, digests, created, confirmed_at, unsubscribed_at,
+        unsubscribe_method, failures, confirm_sent_at, pending_since, confirm_ip, confirm_ua
+    FROM subscribers;
+    DROP TABLE subscribers;
+    ALTER TABLE subscribers_new RENAME TO subscribers;
+    CREATE TABLE bounce_events (
+        id INTEGER PRIMARY KEY,
+        event_key TEXT NOT NULL UNIQUE,
+        delivery_id INTEGER REFERENCES deliveries(id) ON DELETE CASCADE,
+        issue_id INTEGER,
+        email TEXT COLLATE NOCASE,
+        kind TEXT NOT NULL CHECK (kind IN ('hard','soft','complaint','autoreply','other')),
+        status TEXT,
+        reason TEXT NOT NULL,
+        counted INTEGER NOT NULL DEFAULT 0,
+        feedback_type TEXT,
+        diagnostic TEXT,
+        source TEXT NOT NULL,
+        raw_ref TEXT,
+        matched_by TEXT,
+        outcome TEXT,
+        occurred TEXT NOT NULL,
+        recorded TEXT NOT NULL
+    );
+    CREATE INDEX bounce_events_delivery ON bounce_events(delivery_id);
+    CREATE INDEX bounce_events_issue ON bounce_events(issue_id);
+    CREATE INDEX bounce_events_email ON bounce_events(email, occurred);
+    CREATE TABLE webhook_nonces (
+        provider TEXT NOT NULL,
+        nonce TEXT NOT NULL,
+        seen TEXT NOT NULL,
+        PRIMARY KEY (provider, nonce)
+    );
+    ALTER TABLE issues ADD COLUMN paused TEXT;
+    ALTER TABLE issues ADD COLUMN pause_exempt INTEGER NOT NULL DEFAULT 0;
+    CREATE INDEX deliveries_message_id ON deliveries(message_id);
+    CREATE INDEX deliveries_email ON deliveries(email);
+    "#,
 ];
 
 /// Applies every migration newer than the database's `user_version`, each in its own transaction.
+///
+/// A migration may rebuild a table that others reference (SQLite's ALTER TABLE procedure:
+/// create the new table, copy, drop the old one, rename). `PRAGMA foreign_keys` cannot change
+/// inside a transaction, so it is turned off before the migrations and restored after them;
+/// each migration checks every foreign key (`PRAGMA foreign_key_check`) before it commits, and
+/// rolls back when one is broken.
 pub fn migrate(conn: &mut Connection) -> Result<()> {
+    migrate_to(conn, MIGRATIONS.len())
+}
+
+/// [`migrate`] up to schema version `target` (tests build databases of earlier versions).
+pub fn migrate_to(conn: &mut Connection, target: usize) -> Result<()> {
     let version: usize = conn.pragma_query_value(None, "user_version", |r| r.get(0))?;
     if version > MIGRATIONS.len() {
         anyhow::bail!(
@@ -164,12 +244,113 @@ pub fn migrate(conn: &mut Connection) -> Result<()> {
             MIGRATIONS.len()
         );
     }
-    for (i, sql) in MIGRATIONS.iter().enumerate().skip(version) {
+    if version >= target {
+        return Ok(());
+    }
+    let enforced: bool = conn.pragma_query_value(None, "foreign_keys", |r| r.get(0))?;
+    conn.pragma_update(None, "foreign_keys", "OFF")?;
+    let applied = apply(conn, version, target);
+    conn.pragma_update(None, "foreign_keys", enforced)?;
+    applied
+}
+
+fn apply(conn: &mut Connection, from: usize, to: usize) -> Result<()> {
+    for (i, sql) in MIGRATIONS.iter().enumerate().take(to).skip(from) {
         let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+        let before = broken_keys(&tx)?.len();
         tx.execute_batch(sql)
             .with_context(|| format!("migration {}", i + 1))?;
+        let after = broken_keys(&tx)?;
+        if after.len() > before {
+            let (table, row, parent) = &after[0];
+            anyhow::bail!(
+                "migration {}: it would break {} foreign keys (first: {table} row {row} -> {parent}); nothing was changed",
+                i + 1,
+                after.len() - before
+            );
+        }
         tx.pragma_update(None, "user_version", i + 1)?;
         tx.commit()?;
     }
     Ok(())
+}
+
+/// Rows whose foreign key points at nothing: (table, rowid, parent table).
+fn broken_keys(tx: &rusqlite::Transaction<'_>) -> Result<Vec<(String, i64, String)>> {
+    let mut stmt = tx.prepare("PRAGMA foreign_key_check")?;
+    let rows = stmt.query_map([], |r| {
+        Ok((
+            r.get(0)?,
+            r.get::<_, Option<i64>>(1)?.unwrap_or(0),
+            r.get(2)?,
+        ))
+    })?;
+    Ok(rows.collect::<Result<_, _>>()?)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A database as the previous version left it (schema 3, foreign keys on, rows that
+    /// reference subscribers) comes through migration 4 with every row, its keys enforced
+    /// again, and `complained` allowed.
+    #[test]
+    fn migration_4_rebuilds_subscribers_under_their_foreign_keys() {
+        let mut conn = Connection::open_in_memory().unwrap();
+        conn.pragma_update(None, "foreign_keys", "ON").unwrap();
+        migrate_to(&mut conn, 3).unwrap();
+        conn.execute_batch(
+            "INSERT INTO subscribers (id, email, name, status, digests, created, confirm_ip)
+               VALUES (7, 'ada@example.org', 'Ada', 'confirmed', '[]', '2026-01-01T00:00:00Z', '192.0.2.1');
+             INSERT INTO issues (id, digest, number, created, window_from, window_to, subject,
+               html, text, view) VALUES (1, 'weekly', 1, 'x', 'x', 'x', 's', 'h', 't', '{}');
+             INSERT INTO deliveries (issue_id, subscriber_id, email, status, message_id, updated)
+               VALUES (1, 7, 'ada@example.org', 'sent', '<m1@x>', 'x');",
+        )
+        .unwrap();
+        migrate(&mut conn).unwrap();
+        let version: usize = conn
+            .pragma_query_value(None, "user_version", |r| r.get(0))
+            .unwrap();
+        assert_eq!(version, MIGRATIONS.len());
+        let fk: bool = conn
+            .pragma_query_value(None, "foreign_keys", |r| r.get(0))
+            .unwrap();
+        assert!(fk, "foreign keys are enforced again");
+        let (name, ip): (String, String) = conn
+            .query_row(
+                "SELECT name, confirm_ip FROM subscribers WHERE id = 7",
+                [],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )
+            .unwrap();
+        assert_eq!((name.as_str(), ip.as_str()), ("Ada", "192.0.2.1"));
+        conn.execute("UPDATE subscribers SET status = 'complained' WHERE id = 7", [])
+            .unwrap();
+        assert!(conn
+            .execute("UPDATE subscribers SET status = 'gone' WHERE id = 7", [])
+            .is_err());
+        // The deliveries still reference the rebuilt table, and the key is enforced.
+        assert!(conn.execute("DELETE FROM subscribers WHERE id = 7", []).is_err());
+        assert!(conn
+            .execute(
+                "INSERT INTO deliveries (issue_id, subscriber_id, email, status, message_id, updated)
+                 VALUES (1, 99, 'x@example.org', 'queued', '<m2@x>', 'x')",
+                [],
+            )
+            .is_err());
+        let sql: String = conn
+            .query_row(
+                "SELECT sql FROM sqlite_schema WHERE name = 'deliveries'",
+                [],
+                |r| r.get(0),
+            )
+            .unwrap();
+        assert!(sql.contains("REFERENCES subscribers(id)"), "{sql}");
+        let broken: i64 = conn
+            .query_row("SELECT COUNT(*) FROM pragma_foreign_key_check", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(broken, 0);
+    }
 }

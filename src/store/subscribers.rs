@@ -66,7 +66,7 @@ fn upsert_one(
         .optional()?;
     match existing {
         None if suppressed(tx, email)?.is_some() => Ok(SubscriberUpsert::Suppressed(
-            "suppressed (removed after unsubscribing or bouncing)",
+            "suppressed (removed after unsubscribing, bouncing or a complaint)",
         )),
         None => {
             let confirmed = (status == SubscriberStatus::Confirmed).then(|| ts(now));
@@ -89,6 +89,9 @@ fn upsert_one(
         }
         Some((_, _, s)) if s == SubscriberStatus::Bouncing.as_str() => {
             Ok(SubscriberUpsert::Suppressed("bouncing"))
+        }
+        Some((_, _, s)) if s == SubscriberStatus::Complained.as_str() => {
+            Ok(SubscriberUpsert::Suppressed("complained (reported our mail as spam)"))
         }
         Some((n, d, s)) if n.as_deref() == name && d == digests_json && s == status.as_str() => {
             Ok(SubscriberUpsert::Unchanged)
@@ -126,7 +129,7 @@ fn suppressed(tx: &rusqlite::Transaction<'_>, email: &str) -> Result<Option<Stri
 }
 
 /// Keeps an address suppressed (by its hash) after its row is gone.
-fn suppress(
+pub(super) fn suppress(
     tx: &rusqlite::Transaction<'_>,
     email: &str,
     reason: &str,
@@ -176,7 +179,7 @@ impl Store {
     }
 
     /// Removes a subscriber's row; past deliveries keep the address. An address that had
-    /// unsubscribed or was bouncing stays suppressed, by a hash of it. Returns None when there
+    /// unsubscribed, was bouncing or complained stays suppressed, by a hash of it. Returns None when there
     /// was no such row, else the suppression reason, if any.
     pub fn remove_subscriber(
         &self,
@@ -194,7 +197,7 @@ impl Store {
             let Some(status) = status else {
                 return Ok(None);
             };
-            let keep = matches!(status.as_str(), "unsubscribed" | "bouncing");
+            let keep = matches!(status.as_str(), "unsubscribed" | "bouncing" | "complained");
             if keep {
                 suppress(tx, email, &status, now)?;
             }

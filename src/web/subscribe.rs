@@ -238,6 +238,7 @@ pub async fn send_confirmation(
             list_id: None,
             unsubscribe_url: None,
             unsubscribe_mailto: None,
+            verp: None,
         },
         g.dkim()?.as_deref(),
     )?;
@@ -320,7 +321,7 @@ pub async fn confirm_page(State(state): State<AppState>, Path(token): Path<Strin
             );
             html(StatusCode::OK, body)
         }
-        Unsubscribed | Bouncing => expired(&state),
+        Unsubscribed | Bouncing | Complained => expired(&state),
     }
 }
 
