@@ -24,9 +24,6 @@ use crate::tokens::Tokens;
 use ledger::Ledger;
 pub use transport::{SendError, Transport};
 
-/// Permanent failures in a row after which a subscriber is marked `bouncing`.
-pub const BOUNCE_AFTER: i64 = 3;
-
 /// What the send loop needs besides the ledger.
 pub struct Sender<'a> {
     pub config: &'a Config,
@@ -395,7 +392,7 @@ impl Sender<'_> {
         let applied = ledger.apply(steps, (self.clock)()).await?;
         if let Some(o) = outcome {
             if applied.first() == Some(&Applied::Bounced(true)) {
-                tracing::warn!(to = %o.d.email, "subscriber marked bouncing after {BOUNCE_AFTER} permanent failures in a row");
+                tracing::warn!(to = %o.d.email, "subscriber marked bouncing after {} refusals of the address in a row", self.config.bounces.hard_threshold);
             }
             if matches!(o.turn, Turn::Done) {
                 let status = match o.step {
@@ -467,13 +464,14 @@ impl Sender<'_> {
         let (step, turn) = match result {
             Ok(reply) => (Step::Sent { id, reply }, Turn::Done),
             Err(SendError::Permanent(reply)) => match fault {
-                // The address is bad: held against the subscriber.
+                // The address is bad: a hard bounce held against the subscriber, who becomes
+                // `bouncing` after `[bounces] hard_threshold` of them in a row.
                 Some(reply::Fault::Recipient) => {
                     tracing::warn!(to = %d.email, %reply, "delivery failed: the address was refused");
                     let step = Step::Failed {
                         id,
                         reply,
-                        bounce_after: Some(BOUNCE_AFTER),
+                        bounce_after: Some(self.config.bounces.hard_threshold),
                     };
                     (step, Turn::Done)
                 }

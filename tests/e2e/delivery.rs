@@ -227,6 +227,9 @@ fn greylisted_recipients_arrive_after_a_retry_and_rejected_ones_are_recorded() {
     };
     let dir = tempdir();
     let config = setup(dir.path(), &sink, "connections = 2", "send_empty = true");
+    // Three refusals in a row before `bouncing` (the default is one).
+    let text = std::fs::read_to_string(&config).unwrap();
+    std::fs::write(&config, format!("{text}\n[bounces]\nhard_threshold = 3\n")).unwrap();
     let emails = addresses(8);
     import(dir.path(), &config, &emails);
     let (code, _, err) = run(&config, &["send"]);
