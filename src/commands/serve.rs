@@ -1,5 +1,6 @@
 //! `gazette serve`: the long-running process — the scheduler (feeds on their own clock, each
-//! digest's issues once per slot) and the web app (subscribe, confirm, unsubscribe, archive,
+//! digest's issues once per slot), the bounce mailboxes (`[bounces] maildir`, `imap`, every
+//! `poll_interval`) and the web app (subscribe, confirm, unsubscribe, archive,
 //! preview, `/healthz`) in one process. SIGTERM / Ctrl-C stops taking new work, lets the message
 //! in flight finish, leaves the rest queued for the next start, and exits 0.
 //!
@@ -50,10 +51,14 @@ pub async fn run(g: &Gazette, bind: SocketAddr) -> Result<ExitCode> {
     }));
     let runner = Runner {
         gazette: g,
-        stop,
+        stop: stop.clone(),
         health,
     };
-    runner.run(wake).await;
+    // The bounce mailboxes are read beside the scheduler, on their own interval.
+    tokio::join!(
+        runner.run(wake),
+        crate::schedule::bounces::run(g, &stop)
+    );
     server.await.context("web server task")??;
     Ok(ExitCode::SUCCESS)
 }

@@ -3,6 +3,7 @@
 //! next valid instant, a time repeated by fall-back runs once). Pure functions of `now`; the
 //! long-running loop is in `runner`.
 
+pub mod bounces;
 pub mod health;
 pub mod runner;
 
