@@ -204,6 +204,9 @@ pub enum BouncesCmd {
         #[arg(long)]
         dry_run: bool,
     },
+    /// Read the configured bounce mailboxes (`[bounces] maildir`, `imap`) once, as `serve` does
+    /// every `poll_interval` (for a cron job instead of `serve`).
+    Poll,
     /// What was recorded, newest first.
     List {
         /// Only the events of this issue.

@@ -20,6 +20,8 @@ mod heuristics;
 pub mod imap;
 mod mail;
 pub mod maildir;
+pub mod providers;
+pub mod signature;
 pub mod reason;
 pub mod record;
 pub mod ses;

@@ -118,10 +118,21 @@ pub fn classify_only(cmd: BouncesCmd, config: Option<&Config>, out: Out) -> Resu
     })
 }
 
-pub fn run(g: &Gazette, cmd: BouncesCmd, out: Out) -> Result<ExitCode> {
+pub async fn run(g: &Gazette, cmd: BouncesCmd, out: Out) -> Result<ExitCode> {
     match cmd {
         BouncesCmd::Process { files, .. } => process(g, &files, out),
         BouncesCmd::List { issue, limit } => list(g, issue, limit, out),
+        BouncesCmd::Poll => {
+            let cfg = &g.config.bounces;
+            if cfg.maildir.is_none() && cfg.imap.is_none() {
+                anyhow::bail!("no bounce mailbox configured: set [bounces] maildir or imap");
+            }
+            let n = crate::schedule::bounces::poll_once(g).await?;
+            if !out.quiet {
+                println!("{n} messages processed");
+            }
+            Ok(ExitCode::SUCCESS)
+        }
     }
 }
 

@@ -60,7 +60,7 @@ pub async fn run(cli: Cli) -> Result<ExitCode> {
                 Command::Schedule { from, count } => {
                     schedule::run(&gazette, from.as_deref(), count, out)
                 }
-                Command::Bounces(cmd) => bounces::run(&gazette, cmd, out),
+                Command::Bounces(cmd) => bounces::run(&gazette, cmd, out).await,
                 Command::Init { .. }
                 | Command::Check { .. }
                 | Command::Summarize { .. } => unreachable!("handled above"),

@@ -1,5 +1,5 @@
 //! The web app: preview, subscribe with double opt-in, one-click unsubscribe, archive and Atom
-//! feed. The app is a value (`router(state)`), so tests drive it with `oneshot` or on port 0,
+//! feed, and the bounce and complaint webhooks of mail providers. The app is a value (`router(state)`), so tests drive it with `oneshot` or on port 0,
 //! and `gazette preview` / `gazette serve` run it with `run_server`.
 //!
 //! Invariants: a GET never changes state; every page escapes what came from feeds or visitors
@@ -14,6 +14,7 @@ mod preview;
 mod security;
 pub mod subscribe;
 mod unsubscribe;
+pub mod webhooks;
 
 use std::net::{IpAddr, SocketAddr};
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -21,7 +22,7 @@ use std::sync::{Arc, RwLock};
 use std::time::Duration;
 
 use anyhow::{Context, Result};
-use axum::routing::get;
+use axum::routing::{get, post};
 use axum::Router;
 
 use crate::deliver::Transport;
@@ -149,10 +150,22 @@ pub fn router(state: AppState) -> Router {
         .route("/issues/{id}", get(archive::issue))
         .route("/feed.xml", get(archive::feed))
         .route("/healthz", get(health::healthz))
+        .merge(webhook_routes())
         .fallback(pages::not_found)
         .layer(axum::extract::DefaultBodyLimit::max(16 * 1024))
         .layer(axum::middleware::map_response(security::headers))
         .with_state(state)
+}
+
+/// The provider webhooks, which take bodies up to `webhooks::MAX_BODY`.
+fn webhook_routes() -> Router<AppState> {
+    Router::new()
+        .route("/webhooks/bounce", post(webhooks::generic))
+        .route("/webhooks/ses", post(webhooks::ses))
+        .route("/webhooks/postmark", post(webhooks::postmark))
+        .route("/webhooks/sendgrid", post(webhooks::sendgrid))
+        .route("/webhooks/mailgun", post(webhooks::mailgun))
+        .layer(axum::extract::DefaultBodyLimit::max(webhooks::MAX_BODY))
 }
 
 /// Serves the app on `listener` until `shutdown` resolves (client addresses are passed on for
