@@ -7,6 +7,7 @@
 
 mod ledger;
 pub mod message;
+mod pause;
 pub mod reply;
 pub mod smtp;
 pub mod transport;
@@ -198,7 +199,14 @@ impl Sender<'_> {
     /// backoff up to `delivery.max_attempts` (or, with [`Patience::OnePass`], the rows due now).
     /// Returns the final counts.
     pub async fn deliver_issue(&self, issue_id: i64, view: &IssueView) -> Result<DeliveryCounts> {
+        if let Some(why) = self.store.paused(issue_id)? {
+            anyhow::bail!("{}", pause::paused_message(issue_id, &why));
+        }
         let composer = self.composer(view)?;
+        let watch = pause::Watch::new(self, issue_id)?;
+        if let Some(why) = watch.check(&self.store)? {
+            anyhow::bail!("{}", pause::paused_message(issue_id, &why));
+        }
         let _leases = LeaseKeeper::start(self.store.clone());
         let mut due_by = (self.clock)();
         let mut outages = 0;
@@ -206,7 +214,11 @@ impl Sender<'_> {
             if self.stopping() {
                 break;
             }
-            if let Some(reason) = self.pass(issue_id, &composer, due_by).await? {
+            if let Some(reason) = self.pass(issue_id, &composer, due_by, &watch).await? {
+                if let Some(why) = self.store.paused(issue_id)? {
+                    self.transport.close().await;
+                    anyhow::bail!("{}", pause::paused_message(issue_id, &why));
+                }
                 // The circuit breaker: the server cannot be used, so stop and wait (doubling)
                 // instead of spending every row's attempts; give up after `max_attempts`
                 // outages in a row, the rows still queued for the next run.
@@ -279,6 +291,7 @@ impl Sender<'_> {
         issue_id: i64,
         composer: &Composer<'_>,
         due_by: chrono::DateTime<chrono::Utc>,
+        watch: &pause::Watch,
     ) -> Result<Option<String>> {
         let pace = Pace::new(self.config.delivery.max_per_second);
         let rows = tokio::sync::Mutex::new(Rows {
@@ -292,7 +305,9 @@ impl Sender<'_> {
         let connections = self.config.delivery.connections.max(1);
         let ledger = Ledger::new(self.store.clone(), connections);
         let workers = (0..connections).map(|_| async {
-            let done = self.worker(&ledger, &rows, composer, &pace, &outage).await;
+            let done = self
+                .worker(&ledger, &rows, composer, &pace, &outage, watch)
+                .await;
             ledger.leave();
             done
         });
@@ -319,6 +334,7 @@ impl Sender<'_> {
         composer: &Composer<'_>,
         pace: &Pace,
         outage: &Outage,
+        watch: &pause::Watch,
     ) -> Result<()> {
         let mut pending: Option<Outcome> = None;
         let unavailable = || outage.happened();
@@ -354,6 +370,11 @@ impl Sender<'_> {
             }
             let outcome = self.attempt(d, message).await;
             outage.note(&outcome);
+            if watch.due(outcome.fault.is_some()) {
+                if let Some(why) = watch.check(&self.store)? {
+                    outage.stop(why);
+                }
+            }
             pending = Some(outcome);
         }
         self.commit(ledger, pending.take(), None).await?;

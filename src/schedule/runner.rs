@@ -160,6 +160,14 @@ impl Runner<'_> {
             if self.stopping() {
                 break;
             }
+            if let Some(why) = &issue.paused {
+                // Waits for the operator (`gazette issues resume`); said once when it paused.
+                failure = Some(format!(
+                    "issue {} (#{} of {}) is paused: {why}",
+                    issue.id, issue.number, issue.digest
+                ));
+                continue;
+            }
             tracing::info!(issue = issue.id, digest = %issue.digest, queued = issue.queued, "delivering queued rows of an earlier issue");
             if let Err(e) = self.deliver(issue.id).await {
                 let error = format!(
