@@ -370,10 +370,8 @@ impl Sender<'_> {
             }
             let outcome = self.attempt(d, message).await;
             outage.note(&outcome);
-            if watch.due(outcome.fault.is_some()) {
-                if let Some(why) = watch.check(&self.store)? {
-                    outage.stop(why);
-                }
+            if let Some(why) = watch.note(&self.store, &outcome.step)? {
+                outage.stop(why);
             }
             pending = Some(outcome);
         }

@@ -16,3 +16,5 @@ mod serve;
 mod delivery;
 /// Every issue exactly once across processes, kills and outages; refusals classified (issue 14).
 mod exactly_once;
+/// Bounces and complaints: VERP, Dovecot, suppression, the pause rule, webhooks (issue 18).
+mod bounces;

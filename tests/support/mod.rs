@@ -268,3 +268,84 @@ impl HttpServer {
         format!("http://{}{}", self.addr, path)
     }
 }
+
+/// A throwaway Dovecot IMAP server on 127.0.0.1 (tests/peers/dovecot.sh), user `bounces`,
+/// password `secret`; stopped on drop. None, with a message, when Dovecot is not installed; a
+/// panic when `GAZETTE_REQUIRE_PEERS=1` (CI).
+pub struct Dovecot {
+    child: Child,
+    pub port: u16,
+    pub dir: tempfile::TempDir,
+}
+
+impl Dovecot {
+    pub fn start() -> Option<Dovecot> {
+        let present = Path::new("/usr/sbin/dovecot").exists()
+            && Path::new("/usr/lib/dovecot/dovecot-lda").exists();
+        if !present {
+            if std::env::var("GAZETTE_REQUIRE_PEERS").as_deref() == Ok("1") {
+                panic!("Dovecot not found (install dovecot-imapd; tests/run.sh does) and GAZETTE_REQUIRE_PEERS=1");
+            }
+            eprintln!("skipping: Dovecot not found (apt-get install dovecot-imapd, or run `bash tests/run.sh` as root)");
+            return None;
+        }
+        let dir = tempdir();
+        let port = free_port();
+        let child = Command::new("bash")
+            .arg(root().join("tests/peers/dovecot.sh"))
+            .arg(dir.path())
+            .arg(port.to_string())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("start dovecot");
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+            assert!(
+                std::time::Instant::now() < deadline,
+                "Dovecot did not listen on {port}; see {}/dovecot.log",
+                dir.path().display()
+            );
+            std::thread::sleep(std::time::Duration::from_millis(50));
+        }
+        Some(Dovecot { child, port, dir })
+    }
+
+    /// Delivers a message to the `bounces` mailbox through Dovecot's LDA, addressed (in the
+    /// envelope) to `recipient`.
+    pub fn deliver(&self, recipient: &str, message: &[u8]) {
+        let mut child = Command::new(self.dir.path().join("deliver"))
+            .arg(recipient)
+            .stdin(Stdio::piped())
+            .spawn()
+            .expect("run dovecot-lda");
+        child.stdin.take().unwrap().write_all(message).unwrap();
+        assert!(child.wait().unwrap().success(), "dovecot-lda failed");
+    }
+
+    /// The message files in a folder of the mailbox (`""` is INBOX), new and cur.
+    pub fn messages(&self, folder: &str) -> Vec<PathBuf> {
+        let base = self.dir.path().join("home/bounces/Maildir");
+        let base = if folder.is_empty() {
+            base
+        } else {
+            base.join(format!(".{folder}"))
+        };
+        ["new", "cur"]
+            .iter()
+            .filter_map(|sub| std::fs::read_dir(base.join(sub)).ok())
+            .flatten()
+            .filter_map(|e| e.ok().map(|e| e.path()))
+            .collect()
+    }
+}
+
+impl Drop for Dovecot {
+    fn drop(&mut self) {
+        // SIGTERM lets the master stop its children.
+        let _ = Command::new("kill")
+            .args(["-TERM", &self.child.id().to_string()])
+            .status();
+        let _ = self.child.wait();
+    }
+}
