@@ -166,6 +166,7 @@ fn webhook_routes() -> Router<AppState> {
         .route("/webhooks/sendgrid", post(webhooks::sendgrid))
         .route("/webhooks/mailgun", post(webhooks::mailgun))
         .layer(axum::extract::DefaultBodyLimit::max(webhooks::MAX_BODY))
+        .layer(axum::middleware::from_fn(webhooks::refuse_oversized))
 }
 
 /// Serves the app on `listener` until `shutdown` resolves (client addresses are passed on for

@@ -69,6 +69,24 @@ impl From<anyhow::Error> for Refusal {
 
 type Answer = Result<Json<Value>, Refusal>;
 
+/// Refuses a body announced larger than [`MAX_BODY`] before reading it (a body without a
+/// length is cut at the limit by the extractor, also with 413).
+pub async fn refuse_oversized(
+    req: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> Response {
+    let announced = req
+        .headers()
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok());
+    if announced.is_some_and(|n| n > MAX_BODY as u64) {
+        let error = format!("body larger than {MAX_BODY} bytes");
+        return (StatusCode::PAYLOAD_TOO_LARGE, Json(json!({ "error": error }))).into_response();
+    }
+    next.run(req).await
+}
+
 fn json_body(body: &[u8]) -> Result<Value, Refusal> {
     serde_json::from_slice(body).map_err(|e| Refusal::BadRequest(format!("not JSON: {e}")))
 }

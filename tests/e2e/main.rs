@@ -18,3 +18,5 @@ mod delivery;
 mod exactly_once;
 /// Bounces and complaints: VERP, Dovecot, suppression, the pause rule, webhooks (issue 18).
 mod bounces;
+/// Provider webhooks against `serve`: signed samples, forgeries, replays, oversized bodies.
+mod webhooks;
