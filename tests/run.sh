@@ -2,6 +2,8 @@
 # Runs gazette's whole test suite, installing the test peers it needs first:
 #   - a Python venv (tests/.venv) with aiosmtpd (a real SMTP server) and dkimpy (a DKIM verifier),
 #   - Debian's chromium for the browser tests, when missing (needs root and apt-get),
+#   - Debian's dovecot-imapd for the bounce-mailbox tests, when missing (the tests start their
+#     own throwaway, unprivileged instance on a loopback port: tests/peers/dovecot.sh),
 # then `cargo test`. Usage: bash tests/run.sh [extra cargo test args]
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -20,6 +22,16 @@ if ! command -v chromium >/dev/null 2>&1 || ! command -v chromedriver >/dev/null
     DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver >/dev/null
   else
     echo "tests/run.sh: chromium not found and cannot install it here; browser tests will skip" >&2
+  fi
+fi
+if [ ! -x /usr/sbin/dovecot ] || [ ! -x /usr/lib/dovecot/dovecot-lda ]; then
+  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+    echo "tests/run.sh: installing Debian's dovecot-imapd for the bounce-mailbox tests" >&2
+    apt-get update -qq
+    # The package's own service is not started (no init here); the tests run their own.
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq dovecot-imapd >/dev/null
+  else
+    echo "tests/run.sh: dovecot not found and cannot install it here; the IMAP bounce test will skip" >&2
   fi
 fi
 if ! command -v openssl >/dev/null 2>&1 && [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then

@@ -488,15 +488,41 @@ fn process_prints_the_design_shape_for_files_and_stdin() {
     assert_eq!(rows[0]["kind"], "complaint");
 }
 
+/// Without `--dry-run` the message is recorded (a config names the database): the same
+/// message twice records once; an unreadable file exits 1.
 #[test]
-fn process_without_dry_run_says_nothing_was_recorded() {
+fn process_records_once_and_needs_a_config() {
     let dir = crate::support::tempdir();
     let file = data("rfc3834-vacation.eml");
-    let (code, stdout, stderr) =
+    let (code, _, stderr) =
         gazette(&["bounces", "process", file.to_str().unwrap()], dir.path());
+    assert_eq!(code, 2, "no config: {stderr}");
+    let text = crate::support::config_text(
+        dir.path(),
+        "file:///tmp/gazette-bounces-outbox",
+        "[[feeds]]\nurl = \"x.xml\"\n[[digests]]\nname = \"weekly\"\n",
+    );
+    crate::support::write_config(dir.path(), &text);
+    let file = data("dsn-user-unknown.eml");
+    for expected in ["new", "duplicate"] {
+        let (code, stdout, stderr) = gazette(
+            &["--config", "gazette.toml", "--json", "bounces", "process", file.to_str().unwrap()],
+            dir.path(),
+        );
+        assert_eq!(code, 0, "{stderr}");
+        let rows: serde_json::Value = serde_json::from_str(&stdout).expect("JSON");
+        assert_eq!(rows[0]["recorded"], expected, "{rows}");
+        assert_eq!(rows[0]["kind"], "hard");
+    }
+    let (code, stdout, _) = gazette(
+        &["--config", "gazette.toml", "--json", "bounces", "list"],
+        dir.path(),
+    );
     assert_eq!(code, 0);
-    assert!(stdout.contains("autoreply"), "{stdout}");
-    assert!(stderr.contains("nothing recorded"), "{stderr}");
+    let list: serde_json::Value = serde_json::from_str(&stdout).unwrap();
+    assert_eq!(list.as_array().unwrap().len(), 1, "{list}");
+    assert_eq!(list[0]["recipient"], "ada.lovelace@example.net");
+    assert_eq!(list[0]["outcome"], "none", "no subscriber by that address");
     let (code, _, stderr) = gazette(
         &["bounces", "process", "--dry-run", "missing.eml"],
         dir.path(),

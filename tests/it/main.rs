@@ -16,6 +16,8 @@ mod fuzz;
 mod ingest;
 /// Lead paragraphs on fixtures.
 mod leads;
+/// A database made by the previous version migrates (issue 18's rebuilt subscribers table).
+mod migration;
 /// The render stage: snapshots, HTML checks, Markdown round trip, template overrides.
 mod render;
 /// The scheduler with a pinned clock.

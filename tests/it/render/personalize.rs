@@ -141,6 +141,7 @@ fn encoded_pieces_decode_to_the_full_render() {
                     list_id: None,
                     unsubscribe_url: None,
                     unsubscribe_mailto: None,
+                    verp: None,
                 },
                 None,
             )

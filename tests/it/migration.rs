@@ -1,0 +1,62 @@
+//! A database made by the previous version (schema 3, written by gazette before issue 18:
+//! three subscribers, one removed, one issue sent to all three) opens with this one: migration 4
+//! rebuilds `subscribers` for `complained` and keeps every row and foreign key.
+
+use crate::support::{config_text, gazette, root, tempdir, write_config};
+
+#[test]
+fn a_schema_3_database_migrates_with_its_rows_and_foreign_keys() {
+    let dir = tempdir();
+    let d = dir.path();
+    std::fs::copy(root().join("tests/data/db/schema3.db"), d.join("gazette.db")).unwrap();
+    let text = config_text(
+        d,
+        "file:///tmp/gazette-migration-outbox",
+        "[[feeds]]\nurl = \"feed.xml\"\n[[digests]]\nname = \"weekly\"\n",
+    );
+    write_config(d, &text);
+    let run = |args: &[&str]| {
+        let mut all = vec!["--config", "gazette.toml"];
+        all.extend_from_slice(args);
+        gazette(&all, d)
+    };
+    let (code, out, err) = run(&["--json", "subscribers", "list"]);
+    assert_eq!(code, 0, "{err}");
+    let list: serde_json::Value = serde_json::from_str(&out).unwrap();
+    let emails: Vec<_> = list.as_array().unwrap().iter().map(|s| s["email"].as_str().unwrap()).collect();
+    assert_eq!(emails, ["ada@example.org", "cy@example.org"]);
+    let (code, out, err) = run(&["--json", "issues", "show", "1"]);
+    assert_eq!(code, 0, "{err}");
+    let issue: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(issue["sent"], 3);
+
+    let db = rusqlite::Connection::open(d.join("gazette.db")).unwrap();
+    let version: i64 = db.query_row("PRAGMA user_version", [], |r| r.get(0)).unwrap();
+    assert_eq!(version, 4);
+    let broken: i64 = db
+        .query_row("SELECT COUNT(*) FROM pragma_foreign_key_check", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(broken, 0);
+    let sql: String = db
+        .query_row("SELECT sql FROM sqlite_schema WHERE name = 'deliveries'", [], |r| r.get(0))
+        .unwrap();
+    assert!(sql.contains("REFERENCES subscribers(id)"), "{sql}");
+    drop(db);
+
+    // The rebuilt table takes the new status: a complaint about the old issue, matched by
+    // its recipient (the old messages carry no VERP token).
+    let report = "From: fbl@isp.example\r\nTo: digest@news.example.org\r\nSubject: report\r\n\
+        Message-ID: <r1@isp.example>\r\nMIME-Version: 1.0\r\n\
+        Content-Type: multipart/report; report-type=feedback-report; boundary=\"b\"\r\n\r\n\
+        --b\r\nContent-Type: text/plain\r\n\r\nAbuse report\r\n--b\r\n\
+        Content-Type: message/feedback-report\r\n\r\nFeedback-Type: abuse\r\nVersion: 1\r\n\
+        Original-Rcpt-To: cy@example.org\r\n\r\n--b--\r\n";
+    std::fs::write(d.join("arf.eml"), report).unwrap();
+    let (code, out, err) = run(&["--json", "bounces", "process", "arf.eml"]);
+    assert_eq!(code, 0, "{err}");
+    let rows: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(rows[0]["outcome"], "complained", "{rows}");
+    assert_eq!(rows[0]["matched_by"], "recipient", "{rows}");
+    let (_, out, _) = run(&["--json", "subscribers", "list"]);
+    assert!(out.contains("\"complained\""), "{out}");
+}
