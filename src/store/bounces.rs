@@ -470,3 +470,98 @@ impl Store {
         })
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::SubscriberStatus;
+
+    fn at(day: i64) -> DateTime<Utc> {
+        DateTime::parse_from_rfc3339("2026-11-01T00:00:00Z")
+            .unwrap()
+            .with_timezone(&Utc)
+            + chrono::Duration::days(day)
+    }
+
+    fn event(key: &str, kind: &str, effect: Effect, day: i64) -> NewBounce {
+        NewBounce {
+            key: key.into(),
+            kind: kind.into(),
+            status: None,
+            reason: "test".into(),
+            recipient: Some("ada@example.org".into()),
+            effect,
+            feedback_type: None,
+            diagnostic: None,
+            source: "file".into(),
+            raw_ref: None,
+            occurred: at(day),
+            delivery: None,
+            message_id: None,
+        }
+    }
+
+    fn store() -> Store {
+        let s = Store::open_in_memory().unwrap();
+        s.upsert_subscriber("ada@example.org", None, &[], SubscriberStatus::Confirmed, at(0))
+            .unwrap();
+        s
+    }
+
+    fn status(s: &Store) -> SubscriberStatus {
+        s.subscriber("ada@example.org").unwrap().unwrap().status
+    }
+
+    fn outcome(r: Recorded) -> Outcome {
+        match r {
+            Recorded::New(r) => r.outcome,
+            Recorded::Duplicate => panic!("duplicate"),
+        }
+    }
+
+    #[test]
+    fn soft_bounces_count_within_the_window_and_decay() {
+        let s = store();
+        let p = BouncePolicy::default();
+        let soft = |k: &str, day| event(k, "soft", Effect::CountSoft, day);
+        assert_eq!(outcome(s.record_bounce(&soft("a", 1), &p, at(1)).unwrap()), Outcome::Counted);
+        assert_eq!(outcome(s.record_bounce(&soft("b", 2), &p, at(2)).unwrap()), Outcome::Counted);
+        // The first two are older than 30 days at day 40: they no longer count.
+        assert_eq!(outcome(s.record_bounce(&soft("c", 40), &p, at(40)).unwrap()), Outcome::Counted);
+        assert_eq!(outcome(s.record_bounce(&soft("d", 41), &p, at(41)).unwrap()), Outcome::Counted);
+        assert_eq!(status(&s), SubscriberStatus::Confirmed);
+        assert_eq!(outcome(s.record_bounce(&soft("e", 42), &p, at(42)).unwrap()), Outcome::Bouncing);
+        assert_eq!(status(&s), SubscriberStatus::Bouncing);
+        // The same event again records nothing.
+        assert_eq!(s.record_bounce(&soft("e", 42), &p, at(43)).unwrap(), Recorded::Duplicate);
+    }
+
+    #[test]
+    fn hard_bounces_meet_their_threshold_and_blocks_never_count() {
+        let s = store();
+        let p = BouncePolicy {
+            hard_threshold: 2,
+            ..BouncePolicy::default()
+        };
+        let blocked = event("x", "hard", Effect::None, 1);
+        assert_eq!(outcome(s.record_bounce(&blocked, &p, at(1)).unwrap()), Outcome::None);
+        let hard = |k: &str| event(k, "hard", Effect::CountHard, 2);
+        assert_eq!(outcome(s.record_bounce(&hard("a"), &p, at(2)).unwrap()), Outcome::Counted);
+        assert_eq!(outcome(s.record_bounce(&hard("b"), &p, at(2)).unwrap()), Outcome::Bouncing);
+    }
+
+    #[test]
+    fn a_complaint_suppresses_and_an_opt_out_unsubscribes() {
+        let s = store();
+        let p = BouncePolicy::default();
+        let opt_out = event("o", "complaint", Effect::Unsubscribe, 1);
+        assert_eq!(outcome(s.record_bounce(&opt_out, &p, at(1)).unwrap()), Outcome::Unsubscribed);
+        assert_eq!(status(&s), SubscriberStatus::Unsubscribed);
+        let abuse = event("c", "complaint", Effect::Complain, 2);
+        assert_eq!(outcome(s.record_bounce(&abuse, &p, at(2)).unwrap()), Outcome::Complained);
+        assert_eq!(status(&s), SubscriberStatus::Complained);
+        assert_eq!(s.suppression("ada@example.org").unwrap().as_deref(), Some("complained"));
+        let auth = event("a", "complaint", Effect::Operator, 3);
+        assert_eq!(outcome(s.record_bounce(&auth, &p, at(3)).unwrap()), Outcome::Operator);
+    }
+}
