@@ -7,7 +7,10 @@
 //! `cargo bench --bench deliver` (`GAZETTE_BENCH_N=10000`, `GAZETTE_BENCH_BIG=100000`,
 //! `GAZETTE_BENCH_CONNECTIONS=4,8`; set `GAZETTE_BENCH_BIG=0` to skip the large run,
 //! `GAZETTE_BENCH_SMTPLIB=0` to skip smtplib, `GAZETTE_BENCH_DKIM=1` to sign every message,
-//! `GAZETTE_BENCH_FLOOR=1` for the floor rows). Needs `/usr/bin/time`.
+//! `GAZETTE_BENCH_FLOOR=1` for the floor rows, `GAZETTE_BENCH_VERP=0` to send without the
+//! `[bounces] address` (VERP envelope and X-Gazette-Delivery, on by default),
+//! `GAZETTE_BENCH_BIN=PATH` to measure another gazette binary, e.g. an older build, which then
+//! gets no `[bounces]` table). Needs `/usr/bin/time`.
 
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
@@ -170,6 +173,22 @@ fn dkim(dir: &Path) -> String {
     )
 }
 
+/// The gazette binary measured: `GAZETTE_BENCH_BIN`, else this build's.
+fn binary() -> PathBuf {
+    std::env::var_os("GAZETTE_BENCH_BIN")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from(env!("CARGO_BIN_EXE_gazette")))
+}
+
+/// The `[bounces]` table: a VERP address unless `GAZETTE_BENCH_VERP=0` or another binary.
+fn bounces() -> &'static str {
+    if env_usize("GAZETTE_BENCH_VERP", 1) == 0 || std::env::var_os("GAZETTE_BENCH_BIN").is_some() {
+        ""
+    } else {
+        "[bounces]\naddress = \"bounces@news.example.org\"\n"
+    }
+}
+
 /// A gazette home with `n` confirmed subscribers, sending to `port`.
 fn home(n: usize, port: u16, connections: usize) -> (tempfile::TempDir, PathBuf) {
     let dir = tempfile::tempdir().unwrap();
@@ -202,11 +221,13 @@ schedule = "0 8 * * MON"
 window = "7d"
 max_stories = {STORIES}
 max_per_section = {STORIES}
-"#,
+
+{bounces}"#,
             db = dir.path().join("gazette.db").display(),
             connections = connections,
             feed = feed.display(),
             dkim = dkim(dir.path()),
+            bounces = bounces(),
         ),
     )
     .unwrap();
@@ -262,7 +283,7 @@ fn succeeded(cmd: &mut Command) -> std::process::Output {
 }
 
 fn gazette(config: &Path, args: &[&str]) -> Command {
-    let mut c = Command::new(env!("CARGO_BIN_EXE_gazette"));
+    let mut c = Command::new(binary());
     c.arg("--config").arg(config).args(args);
     c.env("GAZETTE_SECRET", "bench-secret-0123456789abcdef");
     c
@@ -279,7 +300,7 @@ fn measure_send(config: &Path, n: usize, what: &str) -> Row {
         cmd.args(wrap.split_whitespace());
     }
     let out = cmd
-        .arg(env!("CARGO_BIN_EXE_gazette"))
+        .arg(binary())
         .arg("--config")
         .arg(config)
         .args(["-q", "send"])

@@ -119,9 +119,7 @@ pub fn status(g: &Gazette, live: Option<&Health>) -> Result<Status> {
     }
     let figures = g.store.issue_figures(20)?;
     // An issue paused on its hard-bounce rate waits for the operator: not healthy until resumed.
-    let paused = figures
-        .iter()
-        .any(|i| i.paused.is_some() && i.queued > 0);
+    let paused = figures.iter().any(|i| i.paused.is_some() && i.queued > 0);
     Ok(Status {
         healthy: scheduler.healthy() && !paused,
         scheduler,

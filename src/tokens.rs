@@ -224,7 +224,10 @@ mod tests {
         assert_eq!(t.verp_delivery(&tok.to_uppercase()), Some(4711));
         let forged = tok.replacen("4711", "4712", 1);
         assert_eq!(t.verp_delivery(&forged), None);
-        assert_eq!(Tokens::new(b"another secret entirely").verp_delivery(&tok), None);
+        assert_eq!(
+            Tokens::new(b"another secret entirely").verp_delivery(&tok),
+            None
+        );
         assert_eq!(t.verp_delivery("garbage"), None);
     }
 

@@ -107,9 +107,7 @@ async fn process<T>(
 where
     T: AsyncRead + AsyncWrite + Unpin + std::fmt::Debug + Send,
 {
-    let can_move = step(s.capabilities(), "CAPABILITY")
-        .await??
-        .has_str("MOVE");
+    let can_move = step(s.capabilities(), "CAPABILITY").await??.has_str("MOVE");
     step(s.select(&cfg.mailbox), "SELECT")
         .await?
         .with_context(|| format!("select {}", cfg.mailbox))?;
@@ -154,8 +152,11 @@ where
         } else {
             step(s.uid_copy(&set, &cfg.processed), "COPY").await??;
             {
-                let updates = step(s.uid_store(&set, "+FLAGS.SILENT (\\Seen \\Deleted)"), "STORE")
-                    .await??;
+                let updates = step(
+                    s.uid_store(&set, "+FLAGS.SILENT (\\Seen \\Deleted)"),
+                    "STORE",
+                )
+                .await??;
                 let _: Vec<_> = updates.collect().await;
             }
             let expunged = step(s.uid_expunge(&set), "EXPUNGE").await??;

@@ -59,9 +59,8 @@ pub fn process(dir: &Path, recorder: &Recorder<'_>, now: DateTime<Utc>) -> Resul
             continue;
         }
         let target = cur.join(seen_name(&name));
-        std::fs::rename(&path, &target).with_context(|| {
-            format!("move {} to {}", path.display(), target.display())
-        })?;
+        std::fs::rename(&path, &target)
+            .with_context(|| format!("move {} to {}", path.display(), target.display()))?;
         pass.processed += 1;
     }
     Ok(pass)
@@ -86,7 +85,10 @@ mod tests {
 
     #[test]
     fn seen_names_follow_the_maildir_convention() {
-        assert_eq!(seen_name("1700000000.M1P2.host"), "1700000000.M1P2.host:2,S");
+        assert_eq!(
+            seen_name("1700000000.M1P2.host"),
+            "1700000000.M1P2.host:2,S"
+        );
         assert_eq!(seen_name("1.M1.host:2,F"), "1.M1.host:2,FS");
         assert_eq!(seen_name("1.M1.host:2,S"), "1.M1.host:2,S");
     }

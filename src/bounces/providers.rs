@@ -33,7 +33,12 @@ fn bare_id(s: &str) -> Option<String> {
 }
 
 /// A failure from the server's words and status code.
-fn failure(words: &str, status: Option<String>, reply: Option<u16>, kind: Option<Kind>) -> Classification {
+fn failure(
+    words: &str,
+    status: Option<String>,
+    reply: Option<u16>,
+    kind: Option<Kind>,
+) -> Classification {
     let status = status.or_else(|| enhanced_code(words).map(String::from));
     let reason = reason::from_text(words)
         .or_else(|| status.as_deref().and_then(reason::from_status))
@@ -85,7 +90,11 @@ pub fn postmark(v: &Value) -> Option<Event> {
         }
         (_, "SpamNotification" | "Blocked" | "ContentRelated" | "VirusNotification") => {
             let mut c = failure(&words, None, None, Some(Kind::Hard));
-            c.reason = if kind == "Blocked" { Reason::Blocked } else { Reason::Spam };
+            c.reason = if kind == "Blocked" {
+                Reason::Blocked
+            } else {
+                Reason::Spam
+            };
             c.counts_against_reader = false;
             c
         }
@@ -94,7 +103,10 @@ pub fn postmark(v: &Value) -> Option<Event> {
         _ => Classification::new(Kind::Other, Reason::Unknown),
     };
     c.recipient = text(v, "Email").or(text(v, "Recipient")).and_then(address);
-    let id = v.get("ID").map(|i| i.to_string()).or_else(|| text(v, "MessageID").map(String::from))?;
+    let id = v
+        .get("ID")
+        .map(|i| i.to_string())
+        .or_else(|| text(v, "MessageID").map(String::from))?;
     let at = text(v, "BouncedAt")
         .or(text(v, "ReceivedAt"))
         .or(text(v, "ChangedAt"))
@@ -141,9 +153,14 @@ fn sendgrid_event(e: &Value) -> Option<Event> {
     c.recipient = text(e, "email").and_then(address);
     c.original_message_id = text(e, "smtp-id").and_then(bare_id);
     c.x_gazette_delivery = text(e, "gazette_delivery").map(String::from);
-    let id = text(e, "sg_event_id")
-        .map(String::from)
-        .unwrap_or_else(|| format!("{}:{}:{}", event, text(e, "sg_message_id").unwrap_or(""), c.recipient.as_deref().unwrap_or("")));
+    let id = text(e, "sg_event_id").map(String::from).unwrap_or_else(|| {
+        format!(
+            "{}:{}:{}",
+            event,
+            text(e, "sg_message_id").unwrap_or(""),
+            c.recipient.as_deref().unwrap_or("")
+        )
+    });
     let at = e
         .get("timestamp")
         .and_then(Value::as_i64)
@@ -173,9 +190,7 @@ pub fn mailgun(v: &Value) -> Option<Event> {
         .and_then(|d| d.get("code"))
         .and_then(Value::as_u64)
         .and_then(|c| u16::try_from(c).ok());
-    let status = ds
-        .and_then(|d| text(d, "enhanced-code"))
-        .map(String::from);
+    let status = ds.and_then(|d| text(d, "enhanced-code")).map(String::from);
     let mut c = match (event, text(e, "severity")) {
         ("failed", Some("temporary")) => failure(&words, status, reply, Some(Kind::Soft)),
         ("failed", _) => failure(&words, status, reply, None),
@@ -234,7 +249,11 @@ pub fn generic(v: &Value) -> Result<Event, String> {
         Some("hard") => failure(&words, status, None, Some(Kind::Hard)),
         Some("soft") => failure(&words, status, None, Some(Kind::Soft)),
         None => failure(&words, status, None, None),
-        Some(k) => return Err(format!("\"kind\" {k:?}: use hard, soft, complaint, autoreply or other")),
+        Some(k) => {
+            return Err(format!(
+                "\"kind\" {k:?}: use hard, soft, complaint, autoreply or other"
+            ))
+        }
     };
     c.recipient = text(v, "recipient").and_then(address);
     c.verp_token = text(v, "delivery").map(String::from);
@@ -261,7 +280,10 @@ mod tests {
         let v: Value = serde_json::from_str(r#"{"RecordType":"Bounce","ID":42,"Type":"HardBounce","Email":"Ada@Example.net","Description":"The server was unable to deliver your message (ex: unknown user, mailbox not found).","Details":"smtp;550 5.1.1 The email account that you tried to reach does not exist.","BouncedAt":"2026-11-30T08:00:00.1234567Z"}"#).unwrap();
         let e = postmark(&v).unwrap();
         assert_eq!(e.classification.kind, Kind::Hard);
-        assert_eq!(e.classification.recipient.as_deref(), Some("ada@example.net"));
+        assert_eq!(
+            e.classification.recipient.as_deref(),
+            Some("ada@example.net")
+        );
         assert!(e.classification.counts_against_reader);
         assert_eq!(e.id, "Bounce:42");
         let v: Value = serde_json::from_str(r#"{"RecordType":"SpamComplaint","ID":43,"Type":"SpamComplaint","Email":"bo@example.net","BouncedAt":"2026-11-30T08:00:00Z"}"#).unwrap();
@@ -276,7 +298,10 @@ mod tests {
         let e = sendgrid(&v);
         assert_eq!(e.len(), 2);
         assert_eq!(e[0].classification.kind, Kind::Hard);
-        assert_eq!(e[0].classification.original_message_id.as_deref(), Some("m1@news.example.org"));
+        assert_eq!(
+            e[0].classification.original_message_id.as_deref(),
+            Some("m1@news.example.org")
+        );
         assert_eq!(e[1].classification.kind, Kind::Complaint);
         let v: Value = serde_json::from_str(r#"{"signature":{},"event-data":{"id":"mg1","event":"failed","severity":"temporary","recipient":"cy@example.net","timestamp":1764489600.5,"delivery-status":{"code":452,"message":"4.2.2 mailbox full"}}}"#).unwrap();
         let e = mailgun(&v).unwrap();

@@ -31,7 +31,10 @@ pub fn mailgun(key: &str, timestamp: &str, token: &str, signature: &str) -> bool
         .iter()
         .map(|b| format!("{b:02x}"))
         .collect();
-    same_secret(want.as_bytes(), signature.trim().to_ascii_lowercase().as_bytes())
+    same_secret(
+        want.as_bytes(),
+        signature.trim().to_ascii_lowercase().as_bytes(),
+    )
 }
 
 /// SendGrid's signed event webhook: `signature` (base64 DER ECDSA) over `timestamp` + body
@@ -64,7 +67,14 @@ pub fn sns_url_ok(url: &url::Url) -> bool {
 pub fn sns_string_to_sign(v: &Value) -> Option<String> {
     let kind = v.get("Type")?.as_str()?;
     let fields: &[&str] = match kind {
-        "Notification" => &["Message", "MessageId", "Subject", "Timestamp", "TopicArn", "Type"],
+        "Notification" => &[
+            "Message",
+            "MessageId",
+            "Subject",
+            "Timestamp",
+            "TopicArn",
+            "Type",
+        ],
         "SubscriptionConfirmation" | "UnsubscribeConfirmation" => &[
             "Message",
             "MessageId",
@@ -103,8 +113,8 @@ pub fn sns(certificate_pem: &[u8], v: &Value) -> Result<(), String> {
         .ok_or("no Signature")?;
     let der = CertificateDer::from_pem_slice(certificate_pem)
         .map_err(|e| format!("signing certificate: {e:?}"))?;
-    let cert = webpki::EndEntityCert::try_from(&der)
-        .map_err(|e| format!("signing certificate: {e}"))?;
+    let cert =
+        webpki::EndEntityCert::try_from(&der).map_err(|e| format!("signing certificate: {e}"))?;
     let alg: &dyn SignatureVerificationAlgorithm =
         match v.get("SignatureVersion").and_then(Value::as_str) {
             Some("2") => webpki::aws_lc_rs::RSA_PKCS1_2048_8192_SHA256,
@@ -126,7 +136,9 @@ impl SignatureVerificationAlgorithm for RsaSha1 {
         message: &[u8],
         signature: &[u8],
     ) -> Result<(), InvalidSignature> {
-        use aws_lc_rs::signature::{UnparsedPublicKey, RSA_PKCS1_2048_8192_SHA1_FOR_LEGACY_USE_ONLY};
+        use aws_lc_rs::signature::{
+            UnparsedPublicKey, RSA_PKCS1_2048_8192_SHA1_FOR_LEGACY_USE_ONLY,
+        };
         UnparsedPublicKey::new(&RSA_PKCS1_2048_8192_SHA1_FOR_LEGACY_USE_ONLY, public_key)
             .verify(message, signature)
             .map_err(|_| InvalidSignature)
@@ -153,7 +165,12 @@ mod tests {
         // HMAC-SHA256("key-x", "1529006854" + "abc").
         let mut mac = Hmac::<Sha256>::new_from_slice(b"key-x").unwrap();
         mac.update(b"1529006854abc");
-        let hex: String = mac.finalize().into_bytes().iter().map(|b| format!("{b:02x}")).collect();
+        let hex: String = mac
+            .finalize()
+            .into_bytes()
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect();
         assert!(mailgun("key-x", "1529006854", "abc", &hex));
         assert!(!mailgun("key-y", "1529006854", "abc", &hex));
         assert!(!mailgun("key-x", "1529006855", "abc", &hex));
@@ -162,9 +179,13 @@ mod tests {
     #[test]
     fn sns_urls_must_be_https_on_sns_hosts() {
         let ok = |u: &str| sns_url_ok(&url::Url::parse(u).unwrap());
-        assert!(ok("https://sns.us-east-1.amazonaws.com/SimpleNotificationService-abc.pem"));
+        assert!(ok(
+            "https://sns.us-east-1.amazonaws.com/SimpleNotificationService-abc.pem"
+        ));
         assert!(!ok("http://sns.us-east-1.amazonaws.com/x.pem"));
-        assert!(!ok("https://sns.us-east-1.amazonaws.com.evil.example/x.pem"));
+        assert!(!ok(
+            "https://sns.us-east-1.amazonaws.com.evil.example/x.pem"
+        ));
         assert!(!ok("https://evil.example/sns.amazonaws.com"));
         assert!(!ok("https://sns.us-east-1.amazonaws.com:8443/x.pem"));
     }

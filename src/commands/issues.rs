@@ -56,8 +56,8 @@ pub fn run(g: &Gazette, cmd: IssuesCmd, out: Out) -> Result<ExitCode> {
                     .iter()
                     .map(|d| {
                         let mut v = serde_json::to_value(d).unwrap_or_default();
-                        v["bounces"] = serde_json::to_value(of(d.id).collect::<Vec<_>>())
-                            .unwrap_or_default();
+                        v["bounces"] =
+                            serde_json::to_value(of(d.id).collect::<Vec<_>>()).unwrap_or_default();
                         v
                     })
                     .collect();
@@ -82,7 +82,10 @@ pub fn run(g: &Gazette, cmd: IssuesCmd, out: Out) -> Result<ExitCode> {
                 issue.unknown
             );
             if let Some(why) = &issue.paused {
-                println!("paused: {why} (`gazette issues resume {}` goes on)", issue.id);
+                println!(
+                    "paused: {why} (`gazette issues resume {}` goes on)",
+                    issue.id
+                );
             }
             for status in [
                 DeliveryStatus::Unknown,
@@ -107,9 +110,16 @@ pub fn run(g: &Gazette, cmd: IssuesCmd, out: Out) -> Result<ExitCode> {
                             e.recorded.format("%Y-%m-%d %H:%M"),
                             e.kind,
                             e.reason,
-                            e.status.as_deref().map(|s| format!(" {s}")).unwrap_or_default(),
+                            e.status
+                                .as_deref()
+                                .map(|s| format!(" {s}"))
+                                .unwrap_or_default(),
                             e.source,
-                            if e.counts_against_reader { "counts against the reader" } else { "not held against the reader" },
+                            if e.counts_against_reader {
+                                "counts against the reader"
+                            } else {
+                                "not held against the reader"
+                            },
                             e.outcome.as_deref().unwrap_or("none"),
                         );
                     }

@@ -61,9 +61,9 @@ pub async fn run(cli: Cli) -> Result<ExitCode> {
                     schedule::run(&gazette, from.as_deref(), count, out)
                 }
                 Command::Bounces(cmd) => bounces::run(&gazette, cmd, out).await,
-                Command::Init { .. }
-                | Command::Check { .. }
-                | Command::Summarize { .. } => unreachable!("handled above"),
+                Command::Init { .. } | Command::Check { .. } | Command::Summarize { .. } => {
+                    unreachable!("handled above")
+                }
             }
         }
     }

@@ -55,10 +55,7 @@ pub async fn run(g: &Gazette, bind: SocketAddr) -> Result<ExitCode> {
         health,
     };
     // The bounce mailboxes are read beside the scheduler, on their own interval.
-    tokio::join!(
-        runner.run(wake),
-        crate::schedule::bounces::run(g, &stop)
-    );
+    tokio::join!(runner.run(wake), crate::schedule::bounces::run(g, &stop));
     server.await.context("web server task")??;
     Ok(ExitCode::SUCCESS)
 }

@@ -81,8 +81,10 @@ impl Bounces {
 }
 
 pub(super) fn validate(raw: &RawBounces, base: &Path, report: &mut Report<'_>) -> Bounces {
-    let address = raw.address.as_deref().and_then(|a| {
-        match a.trim().parse::<lettre::Address>() {
+    let address = raw
+        .address
+        .as_deref()
+        .and_then(|a| match a.trim().parse::<lettre::Address>() {
             Ok(addr) if !addr.user().contains('+') => Some(addr),
             Ok(_) => {
                 report(
@@ -92,11 +94,13 @@ pub(super) fn validate(raw: &RawBounces, base: &Path, report: &mut Report<'_>) -
                 None
             }
             Err(e) => {
-                report("bounces.address", format!("not an email address {a:?}: {e}"));
+                report(
+                    "bounces.address",
+                    format!("not an email address {a:?}: {e}"),
+                );
                 None
             }
-        }
-    });
+        });
     let mut dur = |key: &str, s: &str, fallback: chrono::Duration| {
         parse_duration(s).unwrap_or_else(|e| {
             report(key, e);
@@ -205,7 +209,11 @@ fn imap(raw_url: &str, raw: &RawBounces, _report: &mut Report<'_>) -> Result<Ima
     let (tls, port) = match url.scheme() {
         "imaps" => (true, 993),
         "imap" => (false, 143),
-        s => return Err(format!("unsupported scheme {s:?}: use imaps://user@host/INBOX")),
+        s => {
+            return Err(format!(
+                "unsupported scheme {s:?}: use imaps://user@host/INBOX"
+            ))
+        }
     };
     let host = url
         .host_str()

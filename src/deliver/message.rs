@@ -46,16 +46,16 @@ pub fn build(
     if let Some((return_path, token)) = email.verp {
         // Only the envelope changes: From stays as it is. The receiving server writes the
         // envelope sender into Return-Path, where bounces go.
-        let envelope = lettre::address::Envelope::new(
-            Some(return_path),
-            vec![email.to.email.clone()],
-        )
-        .context("envelope")?;
-        b = b.envelope(envelope).raw_header(HeaderValue::dangerous_new_pre_encoded(
-            HeaderName::new_from_ascii_str("X-Gazette-Delivery"),
-            token.to_string(),
-            token.to_string(),
-        ));
+        let envelope =
+            lettre::address::Envelope::new(Some(return_path), vec![email.to.email.clone()])
+                .context("envelope")?;
+        b = b
+            .envelope(envelope)
+            .raw_header(HeaderValue::dangerous_new_pre_encoded(
+                HeaderName::new_from_ascii_str("X-Gazette-Delivery"),
+                token.to_string(),
+                token.to_string(),
+            ));
     }
     if let Some(list_id) = email.list_id {
         // Built by `list_id` from config values only, already encoded and free of CR/LF.

@@ -291,11 +291,9 @@ impl Store {
                 Some(((_, _, _, sub), _)) if sub.is_some() => *sub,
                 _ => match &email {
                     Some(addr) => tx
-                        .query_row(
-                            "SELECT id FROM subscribers WHERE email = ?1",
-                            [addr],
-                            |r| r.get(0),
-                        )
+                        .query_row("SELECT id FROM subscribers WHERE email = ?1", [addr], |r| {
+                            r.get(0)
+                        })
                         .optional()?,
                     None => None,
                 },
@@ -503,8 +501,14 @@ mod tests {
 
     fn store() -> Store {
         let s = Store::open_in_memory().unwrap();
-        s.upsert_subscriber("ada@example.org", None, &[], SubscriberStatus::Confirmed, at(0))
-            .unwrap();
+        s.upsert_subscriber(
+            "ada@example.org",
+            None,
+            &[],
+            SubscriberStatus::Confirmed,
+            at(0),
+        )
+        .unwrap();
         s
     }
 
@@ -524,16 +528,34 @@ mod tests {
         let s = store();
         let p = BouncePolicy::default();
         let soft = |k: &str, day| event(k, "soft", Effect::CountSoft, day);
-        assert_eq!(outcome(s.record_bounce(&soft("a", 1), &p, at(1)).unwrap()), Outcome::Counted);
-        assert_eq!(outcome(s.record_bounce(&soft("b", 2), &p, at(2)).unwrap()), Outcome::Counted);
+        assert_eq!(
+            outcome(s.record_bounce(&soft("a", 1), &p, at(1)).unwrap()),
+            Outcome::Counted
+        );
+        assert_eq!(
+            outcome(s.record_bounce(&soft("b", 2), &p, at(2)).unwrap()),
+            Outcome::Counted
+        );
         // The first two are older than 30 days at day 40: they no longer count.
-        assert_eq!(outcome(s.record_bounce(&soft("c", 40), &p, at(40)).unwrap()), Outcome::Counted);
-        assert_eq!(outcome(s.record_bounce(&soft("d", 41), &p, at(41)).unwrap()), Outcome::Counted);
+        assert_eq!(
+            outcome(s.record_bounce(&soft("c", 40), &p, at(40)).unwrap()),
+            Outcome::Counted
+        );
+        assert_eq!(
+            outcome(s.record_bounce(&soft("d", 41), &p, at(41)).unwrap()),
+            Outcome::Counted
+        );
         assert_eq!(status(&s), SubscriberStatus::Confirmed);
-        assert_eq!(outcome(s.record_bounce(&soft("e", 42), &p, at(42)).unwrap()), Outcome::Bouncing);
+        assert_eq!(
+            outcome(s.record_bounce(&soft("e", 42), &p, at(42)).unwrap()),
+            Outcome::Bouncing
+        );
         assert_eq!(status(&s), SubscriberStatus::Bouncing);
         // The same event again records nothing.
-        assert_eq!(s.record_bounce(&soft("e", 42), &p, at(43)).unwrap(), Recorded::Duplicate);
+        assert_eq!(
+            s.record_bounce(&soft("e", 42), &p, at(43)).unwrap(),
+            Recorded::Duplicate
+        );
     }
 
     #[test]
@@ -544,10 +566,19 @@ mod tests {
             ..BouncePolicy::default()
         };
         let blocked = event("x", "hard", Effect::None, 1);
-        assert_eq!(outcome(s.record_bounce(&blocked, &p, at(1)).unwrap()), Outcome::None);
+        assert_eq!(
+            outcome(s.record_bounce(&blocked, &p, at(1)).unwrap()),
+            Outcome::None
+        );
         let hard = |k: &str| event(k, "hard", Effect::CountHard, 2);
-        assert_eq!(outcome(s.record_bounce(&hard("a"), &p, at(2)).unwrap()), Outcome::Counted);
-        assert_eq!(outcome(s.record_bounce(&hard("b"), &p, at(2)).unwrap()), Outcome::Bouncing);
+        assert_eq!(
+            outcome(s.record_bounce(&hard("a"), &p, at(2)).unwrap()),
+            Outcome::Counted
+        );
+        assert_eq!(
+            outcome(s.record_bounce(&hard("b"), &p, at(2)).unwrap()),
+            Outcome::Bouncing
+        );
     }
 
     #[test]
@@ -555,13 +586,25 @@ mod tests {
         let s = store();
         let p = BouncePolicy::default();
         let opt_out = event("o", "complaint", Effect::Unsubscribe, 1);
-        assert_eq!(outcome(s.record_bounce(&opt_out, &p, at(1)).unwrap()), Outcome::Unsubscribed);
+        assert_eq!(
+            outcome(s.record_bounce(&opt_out, &p, at(1)).unwrap()),
+            Outcome::Unsubscribed
+        );
         assert_eq!(status(&s), SubscriberStatus::Unsubscribed);
         let abuse = event("c", "complaint", Effect::Complain, 2);
-        assert_eq!(outcome(s.record_bounce(&abuse, &p, at(2)).unwrap()), Outcome::Complained);
+        assert_eq!(
+            outcome(s.record_bounce(&abuse, &p, at(2)).unwrap()),
+            Outcome::Complained
+        );
         assert_eq!(status(&s), SubscriberStatus::Complained);
-        assert_eq!(s.suppression("ada@example.org").unwrap().as_deref(), Some("complained"));
+        assert_eq!(
+            s.suppression("ada@example.org").unwrap().as_deref(),
+            Some("complained")
+        );
         let auth = event("a", "complaint", Effect::Operator, 3);
-        assert_eq!(outcome(s.record_bounce(&auth, &p, at(3)).unwrap()), Outcome::Operator);
+        assert_eq!(
+            outcome(s.record_bounce(&auth, &p, at(3)).unwrap()),
+            Outcome::Operator
+        );
     }
 }

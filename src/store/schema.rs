@@ -326,13 +326,18 @@ mod tests {
             )
             .unwrap();
         assert_eq!((name.as_str(), ip.as_str()), ("Ada", "192.0.2.1"));
-        conn.execute("UPDATE subscribers SET status = 'complained' WHERE id = 7", [])
-            .unwrap();
+        conn.execute(
+            "UPDATE subscribers SET status = 'complained' WHERE id = 7",
+            [],
+        )
+        .unwrap();
         assert!(conn
             .execute("UPDATE subscribers SET status = 'gone' WHERE id = 7", [])
             .is_err());
         // The deliveries still reference the rebuilt table, and the key is enforced.
-        assert!(conn.execute("DELETE FROM subscribers WHERE id = 7", []).is_err());
+        assert!(conn
+            .execute("DELETE FROM subscribers WHERE id = 7", [])
+            .is_err());
         assert!(conn
             .execute(
                 "INSERT INTO deliveries (issue_id, subscriber_id, email, status, message_id, updated)
@@ -349,7 +354,9 @@ mod tests {
             .unwrap();
         assert!(sql.contains("REFERENCES subscribers(id)"), "{sql}");
         let broken: i64 = conn
-            .query_row("SELECT COUNT(*) FROM pragma_foreign_key_check", [], |r| r.get(0))
+            .query_row("SELECT COUNT(*) FROM pragma_foreign_key_check", [], |r| {
+                r.get(0)
+            })
             .unwrap();
         assert_eq!(broken, 0);
     }

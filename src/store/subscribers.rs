@@ -90,9 +90,9 @@ fn upsert_one(
         Some((_, _, s)) if s == SubscriberStatus::Bouncing.as_str() => {
             Ok(SubscriberUpsert::Suppressed("bouncing"))
         }
-        Some((_, _, s)) if s == SubscriberStatus::Complained.as_str() => {
-            Ok(SubscriberUpsert::Suppressed("complained (reported our mail as spam)"))
-        }
+        Some((_, _, s)) if s == SubscriberStatus::Complained.as_str() => Ok(
+            SubscriberUpsert::Suppressed("complained (reported our mail as spam)"),
+        ),
         Some((n, d, s)) if n.as_deref() == name && d == digests_json && s == status.as_str() => {
             Ok(SubscriberUpsert::Unchanged)
         }

@@ -51,7 +51,10 @@ impl IntoResponse for Refusal {
             Refusal::Upstream(why) => (StatusCode::BAD_GATEWAY, why),
             Refusal::Unexpected(e) => {
                 tracing::error!(error = %format!("{e:#}"), "webhook: could not record");
-                (StatusCode::INTERNAL_SERVER_ERROR, "could not record".to_string())
+                (
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    "could not record".to_string(),
+                )
             }
         };
         if code == StatusCode::UNAUTHORIZED {
@@ -82,7 +85,11 @@ pub async fn refuse_oversized(
         .and_then(|v| v.parse::<u64>().ok());
     if announced.is_some_and(|n| n > MAX_BODY as u64) {
         let error = format!("body larger than {MAX_BODY} bytes");
-        return (StatusCode::PAYLOAD_TOO_LARGE, Json(json!({ "error": error }))).into_response();
+        return (
+            StatusCode::PAYLOAD_TOO_LARGE,
+            Json(json!({ "error": error })),
+        )
+            .into_response();
     }
     next.run(req).await
 }
@@ -208,7 +215,11 @@ pub async fn postmark(State(state): State<AppState>, headers: HeaderMap, body: B
         .get(header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.strip_prefix("Basic "))
-        .and_then(|v| base64::engine::general_purpose::STANDARD.decode(v.trim()).ok())
+        .and_then(|v| {
+            base64::engine::general_purpose::STANDARD
+                .decode(v.trim())
+                .ok()
+        })
         .unwrap_or_default();
     if !signature::same_secret(&given, want.as_bytes()) {
         return Err(Refusal::Unauthorized("bad basic auth".into()));
@@ -243,7 +254,12 @@ pub async fn sendgrid(State(state): State<AppState>, headers: HeaderMap, body: B
     if !signature::sendgrid(&key, &ts, &body, &sig) {
         return Err(Refusal::Unauthorized("bad signature".into()));
     }
-    fresh(&state, ts.parse().ok().and_then(|t| Utc.timestamp_opt(t, 0).single()))?;
+    fresh(
+        &state,
+        ts.parse()
+            .ok()
+            .and_then(|t| Utc.timestamp_opt(t, 0).single()),
+    )?;
     once(&state, "sendgrid", &sig)?;
     record(&state, "sendgrid", providers::sendgrid(&json_body(&body)?))
 }
@@ -261,17 +277,26 @@ pub async fn mailgun(State(state): State<AppState>, body: Bytes) -> Answer {
     let v = json_body(&body)?;
     let field = |k: &str| {
         v.pointer(&format!("/signature/{k}"))
-            .map(|x| x.as_str().map(String::from).unwrap_or_else(|| x.to_string()))
+            .map(|x| {
+                x.as_str()
+                    .map(String::from)
+                    .unwrap_or_else(|| x.to_string())
+            })
             .unwrap_or_default()
     };
     let (ts, token, sig) = (field("timestamp"), field("token"), field("signature"));
     if token.is_empty() || !signature::mailgun(key.expose(), &ts, &token, &sig) {
         return Err(Refusal::Unauthorized("bad signature".into()));
     }
-    fresh(&state, ts.parse().ok().and_then(|t| Utc.timestamp_opt(t, 0).single()))?;
+    fresh(
+        &state,
+        ts.parse()
+            .ok()
+            .and_then(|t| Utc.timestamp_opt(t, 0).single()),
+    )?;
     once(&state, "mailgun", &token)?;
-    let event = providers::mailgun(&v)
-        .ok_or_else(|| Refusal::BadRequest("not a Mailgun event".into()))?;
+    let event =
+        providers::mailgun(&v).ok_or_else(|| Refusal::BadRequest("not a Mailgun event".into()))?;
     record(&state, "mailgun", vec![event])
 }
 

@@ -118,7 +118,12 @@ fn a_bounce_in_dovecot_makes_the_reader_bouncing_and_the_next_issue_skips_them()
     };
     let dir = tempdir();
     // No slot of the schedule runs while serve reads the mailbox (catch-up of one second).
-    let config = setup(dir.path(), &sink, "", "send_empty = true\ncatch_up = \"1s\"");
+    let config = setup(
+        dir.path(),
+        &sink,
+        "",
+        "send_empty = true\ncatch_up = \"1s\"",
+    );
     append(
         &config,
         &format!(
@@ -140,9 +145,15 @@ fn a_bounce_in_dovecot_makes_the_reader_bouncing_and_the_next_issue_skips_them()
             .strip_prefix("bounces+")
             .and_then(|r| r.strip_suffix("@news.example.org"))
             .unwrap_or_else(|| panic!("not a VERP address: {from}"));
-        assert!(raw.contains(&format!("X-Gazette-Delivery: {token}\r\n")), "{raw}");
+        assert!(
+            raw.contains(&format!("X-Gazette-Delivery: {token}\r\n")),
+            "{raw}"
+        );
         let from_line = raw.lines().find(|l| l.starts_with("From: ")).unwrap();
-        assert!(from_line.ends_with("<digest@news.example.org>"), "{from_line}");
+        assert!(
+            from_line.ends_with("<digest@news.example.org>"),
+            "{from_line}"
+        );
     }
     let of = |email: &str| sent.iter().find(|(_, r, _)| r[0] == email).unwrap().clone();
 
@@ -183,7 +194,10 @@ fn a_bounce_in_dovecot_makes_the_reader_bouncing_and_the_next_issue_skips_them()
     stop(&mut serve);
     assert_eq!(subscriber_status(&config, &emails[0]), "confirmed");
     // Read, recorded, then moved: nothing deleted.
-    assert!(dovecot.messages("").is_empty(), "processed messages leave INBOX");
+    assert!(
+        dovecot.messages("").is_empty(),
+        "processed messages leave INBOX"
+    );
     assert_eq!(dovecot.messages("gazette-processed").len(), 2);
 
     let (_, list, _) = run(&config, &["--json", "bounces", "list"]);
@@ -246,7 +260,13 @@ fn a_complaint_suppresses_at_once_and_processing_twice_records_once() {
     let (code, _, err) = run(&config, &["send"]);
     assert_eq!(code, 0, "{err}");
     let sent = envelopes(&sink);
-    let original = |email: &str| sent.iter().find(|(_, r, _)| r[0] == email).unwrap().2.clone();
+    let original = |email: &str| {
+        sent.iter()
+            .find(|(_, r, _)| r[0] == email)
+            .unwrap()
+            .2
+            .clone()
+    };
 
     // An abuse report, delivered to the Maildir: complained at once, and suppressed.
     let report = arf("abuse", &emails[0], &original(&emails[0]), "arf-1");
@@ -255,31 +275,50 @@ fn a_complaint_suppresses_at_once_and_processing_twice_records_once() {
     assert_eq!(code, 0, "{err}");
     assert!(out.contains("1 messages processed"), "{out}");
     assert_eq!(subscriber_status(&config, &emails[0]), "complained");
-    assert!(std::fs::read_dir(maildir.join("new")).unwrap().next().is_none());
+    assert!(std::fs::read_dir(maildir.join("new"))
+        .unwrap()
+        .next()
+        .is_none());
     assert!(maildir.join("cur/1.arf.host:2,S").exists());
     let (_, out, err) = run(&config, &["subscribers", "add", &emails[0]]);
-    assert!(out.contains("complained") || err.contains("complained"), "add does not resubscribe: {out}{err}");
+    assert!(
+        out.contains("complained") || err.contains("complained"),
+        "add does not resubscribe: {out}{err}"
+    );
     assert_eq!(subscriber_status(&config, &emails[0]), "complained");
     let (code, _, err) = run(&config, &["subscribers", "remove", &emails[0]]);
     assert_eq!(code, 0, "{err}");
     let (_, out, err) = run(&config, &["subscribers", "add", &emails[0]]);
-    assert!(out.contains("suppressed") || err.contains("suppressed"), "the hash is kept after remove: {out}{err}");
+    assert!(
+        out.contains("suppressed") || err.contains("suppressed"),
+        "the hash is kept after remove: {out}{err}"
+    );
     assert_eq!(subscriber_status(&config, &emails[0]), "absent");
 
     // The same report again through `bounces process`, twice: recorded once in all.
     let file = dir.path().join("arf.eml");
     std::fs::write(&file, &report).unwrap();
     for _ in 0..2 {
-        let (code, out, err) = run(&config, &["--json", "bounces", "process", file.to_str().unwrap()]);
+        let (code, out, err) = run(
+            &config,
+            &["--json", "bounces", "process", file.to_str().unwrap()],
+        );
         assert_eq!(code, 0, "{err}");
         let rows: serde_json::Value = serde_json::from_str(&out).unwrap();
         assert_eq!(rows[0]["recorded"], "duplicate", "{rows}");
     }
     // An authentication-failure report is the operator's: the reader stays confirmed.
     let auth = dir.path().join("auth.eml");
-    std::fs::write(&auth, arf("auth-failure", &emails[1], &original(&emails[1]), "arf-2")).unwrap();
+    std::fs::write(
+        &auth,
+        arf("auth-failure", &emails[1], &original(&emails[1]), "arf-2"),
+    )
+    .unwrap();
     for expected in ["new", "duplicate"] {
-        let (code, out, err) = run(&config, &["--json", "bounces", "process", auth.to_str().unwrap()]);
+        let (code, out, err) = run(
+            &config,
+            &["--json", "bounces", "process", auth.to_str().unwrap()],
+        );
         assert_eq!(code, 0, "{err}");
         let rows: serde_json::Value = serde_json::from_str(&out).unwrap();
         assert_eq!(rows[0]["recorded"], expected, "{rows}");
@@ -318,10 +357,22 @@ fn pause_above_stops_a_send_until_resumed() {
     import(dir.path(), &config, &emails);
     let (code, _, err) = run(&config, &["send"]);
     assert_eq!(code, 1, "{err}");
-    assert!(err.contains("paused") && err.contains("pause_above"), "{err}");
+    assert!(
+        err.contains("paused") && err.contains("pause_above"),
+        "{err}"
+    );
     let issue = show(&config, 1);
-    assert!(issue["paused"].as_str().unwrap().contains("hard-bounce rate"), "{issue}");
-    assert!(issue["queued"].as_i64().unwrap() > 0, "rows stay queued: {issue}");
+    assert!(
+        issue["paused"]
+            .as_str()
+            .unwrap()
+            .contains("hard-bounce rate"),
+        "{issue}"
+    );
+    assert!(
+        issue["queued"].as_i64().unwrap() > 0,
+        "rows stay queued: {issue}"
+    );
     let (code, status, _) = run(&config, &["--json", "status"]);
     assert_eq!(code, 1, "status is unhealthy while an issue is paused");
     let status: serde_json::Value = serde_json::from_str(&status).unwrap();

@@ -12,11 +12,11 @@ mod send;
 /// `gazette serve` sends a scheduled issue once.
 mod serve;
 
+/// Bounces and complaints: VERP, Dovecot, suppression, the pause rule, webhooks (issue 18).
+mod bounces;
 /// Delivery: exactly once across SIGKILL, retries, bounces, dropped connections, DKIM (issue 5).
 mod delivery;
 /// Every issue exactly once across processes, kills and outages; refusals classified (issue 14).
 mod exactly_once;
-/// Bounces and complaints: VERP, Dovecot, suppression, the pause rule, webhooks (issue 18).
-mod bounces;
 /// Provider webhooks against `serve`: signed samples, forgeries, replays, oversized bodies.
 mod webhooks;

@@ -104,9 +104,24 @@ fn sns(dir: &Path, key: &str, version: &str, fields: serde_json::Value) -> serde
     v["SignatureVersion"] = version.into();
     v["SigningCertURL"] = CERT_URL.into();
     let order: &[&str] = if v["Type"] == "Notification" {
-        &["Message", "MessageId", "Subject", "Timestamp", "TopicArn", "Type"]
+        &[
+            "Message",
+            "MessageId",
+            "Subject",
+            "Timestamp",
+            "TopicArn",
+            "Type",
+        ]
     } else {
-        &["Message", "MessageId", "SubscribeURL", "Timestamp", "Token", "TopicArn", "Type"]
+        &[
+            "Message",
+            "MessageId",
+            "SubscribeURL",
+            "Timestamp",
+            "Token",
+            "TopicArn",
+            "Type",
+        ]
     };
     let mut text = String::new();
     for f in order {
@@ -127,13 +142,70 @@ fn each_webhook_takes_a_signed_sample_and_refuses_forged_replayed_and_oversized_
     let dir = tempdir();
     let d = dir.path();
     // Keys made for this test: the SNS signing certificate (RSA), SendGrid's P-256 key.
-    openssl(d, &["req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", "sns.key",
-        "-out", "sns.pem", "-subj", "/CN=sns.amazonaws.com", "-days", "2"]);
-    openssl(d, &["req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", "other.key",
-        "-out", "other.pem", "-subj", "/CN=impostor", "-days", "2"]);
-    openssl(d, &["ecparam", "-name", "prime256v1", "-genkey", "-noout", "-out", "sg.key"]);
-    openssl(d, &["ecparam", "-name", "prime256v1", "-genkey", "-noout", "-out", "sg-other.key"]);
-    let sg_public = B64.encode(openssl(d, &["ec", "-in", "sg.key", "-pubout", "-outform", "DER"]));
+    openssl(
+        d,
+        &[
+            "req",
+            "-x509",
+            "-newkey",
+            "rsa:2048",
+            "-nodes",
+            "-keyout",
+            "sns.key",
+            "-out",
+            "sns.pem",
+            "-subj",
+            "/CN=sns.amazonaws.com",
+            "-days",
+            "2",
+        ],
+    );
+    openssl(
+        d,
+        &[
+            "req",
+            "-x509",
+            "-newkey",
+            "rsa:2048",
+            "-nodes",
+            "-keyout",
+            "other.key",
+            "-out",
+            "other.pem",
+            "-subj",
+            "/CN=impostor",
+            "-days",
+            "2",
+        ],
+    );
+    openssl(
+        d,
+        &[
+            "ecparam",
+            "-name",
+            "prime256v1",
+            "-genkey",
+            "-noout",
+            "-out",
+            "sg.key",
+        ],
+    );
+    openssl(
+        d,
+        &[
+            "ecparam",
+            "-name",
+            "prime256v1",
+            "-genkey",
+            "-noout",
+            "-out",
+            "sg-other.key",
+        ],
+    );
+    let sg_public = B64.encode(openssl(
+        d,
+        &["ec", "-in", "sg.key", "-pubout", "-outform", "DER"],
+    ));
 
     let config = setup(d, &sink, "", "");
     let text = std::fs::read_to_string(&config).unwrap();
@@ -152,12 +224,19 @@ fn each_webhook_takes_a_signed_sample_and_refuses_forged_replayed_and_oversized_
     let (code, _, err) = run(&config, &["send"]);
     assert_eq!(code, 0, "{err}");
     let verp_of = |email: &str| -> String {
-        for p in std::fs::read_dir(sink.dir.path()).unwrap().filter_map(|e| e.ok()) {
+        for p in std::fs::read_dir(sink.dir.path())
+            .unwrap()
+            .filter_map(|e| e.ok())
+        {
             let p = p.path();
             if p.extension().is_some_and(|x| x == "json") {
                 let env: serde_json::Value =
                     serde_json::from_str(&std::fs::read_to_string(&p).unwrap()).unwrap();
-                if env["rcpt_tos"][0].as_str().unwrap().eq_ignore_ascii_case(email) {
+                if env["rcpt_tos"][0]
+                    .as_str()
+                    .unwrap()
+                    .eq_ignore_ascii_case(email)
+                {
                     return env["mail_from"].as_str().unwrap().to_string();
                 }
             }
@@ -196,17 +275,54 @@ fn each_webhook_takes_a_signed_sample_and_refuses_forged_replayed_and_oversized_
             "kind": "soft", "status": "4.2.2", "reason": "mailbox full"})
         .to_string()
     };
-    let (code, body) = post(port, "/webhooks/bounce", &[bearer.clone(), json.clone()], event("g1", now).as_bytes());
+    let (code, body) = post(
+        port,
+        "/webhooks/bounce",
+        &[bearer.clone(), json.clone()],
+        event("g1", now).as_bytes(),
+    );
     assert_eq!(code, 200, "{body}");
     assert!(body.contains("\"outcome\":\"counted\""), "{body}");
     let wrong = ("Authorization", "Bearer tok-124".to_string());
-    assert_eq!(post(port, "/webhooks/bounce", &[wrong, json.clone()], event("g2", now).as_bytes()).0, 401);
-    assert_eq!(post(port, "/webhooks/bounce", &[bearer.clone(), json.clone()], event("g1", now).as_bytes()).0, 409);
-    assert_eq!(post(port, "/webhooks/bounce", &[bearer.clone(), json.clone()], event("g3", stale).as_bytes()).0, 401);
+    assert_eq!(
+        post(
+            port,
+            "/webhooks/bounce",
+            &[wrong, json.clone()],
+            event("g2", now).as_bytes()
+        )
+        .0,
+        401
+    );
+    assert_eq!(
+        post(
+            port,
+            "/webhooks/bounce",
+            &[bearer.clone(), json.clone()],
+            event("g1", now).as_bytes()
+        )
+        .0,
+        409
+    );
+    assert_eq!(
+        post(
+            port,
+            "/webhooks/bounce",
+            &[bearer.clone(), json.clone()],
+            event("g3", stale).as_bytes()
+        )
+        .0,
+        401
+    );
     oversized("/webhooks/bounce", &[bearer.clone(), json.clone()]);
 
     // Postmark: basic auth.
-    let basic = |u: &str, p: &str| ("Authorization", format!("Basic {}", B64.encode(format!("{u}:{p}"))));
+    let basic = |u: &str, p: &str| {
+        (
+            "Authorization",
+            format!("Basic {}", B64.encode(format!("{u}:{p}"))),
+        )
+    };
     let bounce = |id: u64, at: chrono::DateTime<chrono::Utc>| {
         serde_json::json!({"RecordType": "Bounce", "ID": id, "Type": "HardBounce", "Email": emails[1],
             "Description": "The server was unable to deliver your message (ex: unknown user, mailbox not found).",
@@ -214,13 +330,48 @@ fn each_webhook_takes_a_signed_sample_and_refuses_forged_replayed_and_oversized_
             "BouncedAt": at.to_rfc3339()})
         .to_string()
     };
-    let (code, body) = post(port, "/webhooks/postmark", &[basic("pm", "pm-secret"), json.clone()], bounce(1, now).as_bytes());
+    let (code, body) = post(
+        port,
+        "/webhooks/postmark",
+        &[basic("pm", "pm-secret"), json.clone()],
+        bounce(1, now).as_bytes(),
+    );
     assert_eq!(code, 200, "{body}");
     assert_eq!(status_of(&config, &emails[1]), "bouncing");
-    assert_eq!(post(port, "/webhooks/postmark", &[basic("pm", "guess"), json.clone()], bounce(2, now).as_bytes()).0, 401);
-    assert_eq!(post(port, "/webhooks/postmark", &[basic("pm", "pm-secret"), json.clone()], bounce(1, now).as_bytes()).0, 409);
-    assert_eq!(post(port, "/webhooks/postmark", &[basic("pm", "pm-secret"), json.clone()], bounce(3, stale).as_bytes()).0, 401);
-    oversized("/webhooks/postmark", &[basic("pm", "pm-secret"), json.clone()]);
+    assert_eq!(
+        post(
+            port,
+            "/webhooks/postmark",
+            &[basic("pm", "guess"), json.clone()],
+            bounce(2, now).as_bytes()
+        )
+        .0,
+        401
+    );
+    assert_eq!(
+        post(
+            port,
+            "/webhooks/postmark",
+            &[basic("pm", "pm-secret"), json.clone()],
+            bounce(1, now).as_bytes()
+        )
+        .0,
+        409
+    );
+    assert_eq!(
+        post(
+            port,
+            "/webhooks/postmark",
+            &[basic("pm", "pm-secret"), json.clone()],
+            bounce(3, stale).as_bytes()
+        )
+        .0,
+        401
+    );
+    oversized(
+        "/webhooks/postmark",
+        &[basic("pm", "pm-secret"), json.clone()],
+    );
 
     // SendGrid: ECDSA P-256 over timestamp + body.
     let events = serde_json::json!([{"email": emails[2], "timestamp": now.timestamp(), "event": "spamreport", "sg_event_id": "sg-1"}]).to_string();
@@ -228,18 +379,45 @@ fn each_webhook_takes_a_signed_sample_and_refuses_forged_replayed_and_oversized_
         vec![
             json.clone(),
             ("X-Twilio-Email-Event-Webhook-Timestamp", ts.to_string()),
-            ("X-Twilio-Email-Event-Webhook-Signature", sign(d, key, "-sha256", format!("{ts}{body}").as_bytes())),
+            (
+                "X-Twilio-Email-Event-Webhook-Signature",
+                sign(d, key, "-sha256", format!("{ts}{body}").as_bytes()),
+            ),
         ]
     };
     let good = signed("sg.key", now.timestamp(), &events);
     let (code, body) = post(port, "/webhooks/sendgrid", &good, events.as_bytes());
     assert_eq!(code, 200, "{body}");
     assert_eq!(status_of(&config, &emails[2]), "complained");
-    assert_eq!(post(port, "/webhooks/sendgrid", &signed("sg-other.key", now.timestamp(), &events), events.as_bytes()).0, 401);
+    assert_eq!(
+        post(
+            port,
+            "/webhooks/sendgrid",
+            &signed("sg-other.key", now.timestamp(), &events),
+            events.as_bytes()
+        )
+        .0,
+        401
+    );
     let tampered = events.replace("sg-1", "sg-2");
-    assert_eq!(post(port, "/webhooks/sendgrid", &good, tampered.as_bytes()).0, 401);
-    assert_eq!(post(port, "/webhooks/sendgrid", &good, events.as_bytes()).0, 409);
-    assert_eq!(post(port, "/webhooks/sendgrid", &signed("sg.key", stale.timestamp(), &events), events.as_bytes()).0, 401);
+    assert_eq!(
+        post(port, "/webhooks/sendgrid", &good, tampered.as_bytes()).0,
+        401
+    );
+    assert_eq!(
+        post(port, "/webhooks/sendgrid", &good, events.as_bytes()).0,
+        409
+    );
+    assert_eq!(
+        post(
+            port,
+            "/webhooks/sendgrid",
+            &signed("sg.key", stale.timestamp(), &events),
+            events.as_bytes()
+        )
+        .0,
+        401
+    );
     oversized("/webhooks/sendgrid", &good);
 
     // Mailgun: HMAC-SHA256 of timestamp + token.
@@ -251,13 +429,45 @@ fn each_webhook_takes_a_signed_sample_and_refuses_forged_replayed_and_oversized_
             "delivery-status": {"code": 550, "message": "5.1.1 The email account does not exist"}}})
         .to_string()
     };
-    let (code, body) = post(port, "/webhooks/mailgun", &[json.clone()], mailgun("t1", now.timestamp(), "mg-key").as_bytes());
+    let (code, body) = post(
+        port,
+        "/webhooks/mailgun",
+        std::slice::from_ref(&json),
+        mailgun("t1", now.timestamp(), "mg-key").as_bytes(),
+    );
     assert_eq!(code, 200, "{body}");
     assert_eq!(status_of(&config, &emails[3]), "bouncing");
-    assert_eq!(post(port, "/webhooks/mailgun", &[json.clone()], mailgun("t2", now.timestamp(), "mg-guess").as_bytes()).0, 401);
-    assert_eq!(post(port, "/webhooks/mailgun", &[json.clone()], mailgun("t1", now.timestamp(), "mg-key").as_bytes()).0, 409);
-    assert_eq!(post(port, "/webhooks/mailgun", &[json.clone()], mailgun("t3", stale.timestamp(), "mg-key").as_bytes()).0, 401);
-    oversized("/webhooks/mailgun", &[json.clone()]);
+    assert_eq!(
+        post(
+            port,
+            "/webhooks/mailgun",
+            std::slice::from_ref(&json),
+            mailgun("t2", now.timestamp(), "mg-guess").as_bytes()
+        )
+        .0,
+        401
+    );
+    assert_eq!(
+        post(
+            port,
+            "/webhooks/mailgun",
+            std::slice::from_ref(&json),
+            mailgun("t1", now.timestamp(), "mg-key").as_bytes()
+        )
+        .0,
+        409
+    );
+    assert_eq!(
+        post(
+            port,
+            "/webhooks/mailgun",
+            std::slice::from_ref(&json),
+            mailgun("t3", stale.timestamp(), "mg-key").as_bytes()
+        )
+        .0,
+        401
+    );
+    oversized("/webhooks/mailgun", std::slice::from_ref(&json));
 
     // Amazon SES through SNS: signed with the certificate's key, v2 (SHA256) and v1 (SHA1).
     let notification = |id: &str, email: &str, at: chrono::DateTime<chrono::Utc>| {
@@ -282,7 +492,10 @@ fn each_webhook_takes_a_signed_sample_and_refuses_forged_replayed_and_oversized_
     assert_eq!(post(port, "/webhooks/ses", &[], old.as_bytes()).0, 401);
     let mut elsewhere = sns(d, "sns.key", "2", notification("n5", &emails[0], now));
     elsewhere["SigningCertURL"] = "https://sns.us-east-1.amazonaws.com.evil.example/c.pem".into();
-    assert_eq!(post(port, "/webhooks/ses", &[], elsewhere.to_string().as_bytes()).0, 401);
+    assert_eq!(
+        post(port, "/webhooks/ses", &[], elsewhere.to_string().as_bytes()).0,
+        401
+    );
     oversized("/webhooks/ses", &[]);
     // A subscription confirmation is checked the same way; a genuine one is confirmed by
     // visiting its SubscribeURL through the SSRF guard (no network here: 502).
@@ -293,15 +506,45 @@ fn each_webhook_takes_a_signed_sample_and_refuses_forged_replayed_and_oversized_
             "Timestamp": now.to_rfc3339_opts(chrono::SecondsFormat::Millis, true)}))
         .to_string()
     };
-    assert_eq!(post(port, "/webhooks/ses", &[], confirm("other.key", "c1").as_bytes()).0, 401);
-    assert_eq!(post(port, "/webhooks/ses", &[], confirm("sns.key", "c2").as_bytes()).0, 502);
+    assert_eq!(
+        post(
+            port,
+            "/webhooks/ses",
+            &[],
+            confirm("other.key", "c1").as_bytes()
+        )
+        .0,
+        401
+    );
+    assert_eq!(
+        post(
+            port,
+            "/webhooks/ses",
+            &[],
+            confirm("sns.key", "c2").as_bytes()
+        )
+        .0,
+        502
+    );
 
-    Command::new("kill").args(["-TERM", &serve.id().to_string()]).status().unwrap();
+    Command::new("kill")
+        .args(["-TERM", &serve.id().to_string()])
+        .status()
+        .unwrap();
     assert!(serve.wait().unwrap().success());
     let (_, list, _) = run(&config, &["--json", "bounces", "list"]);
     let list: serde_json::Value = serde_json::from_str(&list).unwrap();
-    let sources: Vec<&str> = list.as_array().unwrap().iter().map(|e| e["source"].as_str().unwrap()).collect();
-    assert_eq!(sources, ["ses", "ses", "mailgun", "sendgrid", "postmark", "webhook"], "{list}");
+    let sources: Vec<&str> = list
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["source"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        sources,
+        ["ses", "ses", "mailgun", "sendgrid", "postmark", "webhook"],
+        "{list}"
+    );
     let ses_event = &list[1];
     assert_eq!(ses_event["matched_by"], "verp", "{list}");
 }

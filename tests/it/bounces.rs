@@ -494,8 +494,7 @@ fn process_prints_the_design_shape_for_files_and_stdin() {
 fn process_records_once_and_needs_a_config() {
     let dir = crate::support::tempdir();
     let file = data("rfc3834-vacation.eml");
-    let (code, _, stderr) =
-        gazette(&["bounces", "process", file.to_str().unwrap()], dir.path());
+    let (code, _, stderr) = gazette(&["bounces", "process", file.to_str().unwrap()], dir.path());
     assert_eq!(code, 2, "no config: {stderr}");
     let text = crate::support::config_text(
         dir.path(),
@@ -506,7 +505,14 @@ fn process_records_once_and_needs_a_config() {
     let file = data("dsn-user-unknown.eml");
     for expected in ["new", "duplicate"] {
         let (code, stdout, stderr) = gazette(
-            &["--config", "gazette.toml", "--json", "bounces", "process", file.to_str().unwrap()],
+            &[
+                "--config",
+                "gazette.toml",
+                "--json",
+                "bounces",
+                "process",
+                file.to_str().unwrap(),
+            ],
             dir.path(),
         );
         assert_eq!(code, 0, "{stderr}");

@@ -12,12 +12,29 @@ fn starter_config_is_valid() {
     // Every [bounces] key is documented (commented or set) with its default.
     let text = std::fs::read_to_string(&path).unwrap();
     for key in [
-        "address", "imap", "imap_password", "imap_processed", "maildir", "poll_interval",
-        "webhook_token", "hard_threshold", "soft_threshold", "soft_window", "pause_above",
-        "postmark_user", "postmark_password", "sendgrid_public_key", "mailgun_signing_key",
-        "ses_topic_arn", "ses_certificate", "webhook_max_age",
+        "address",
+        "imap",
+        "imap_password",
+        "imap_processed",
+        "maildir",
+        "poll_interval",
+        "webhook_token",
+        "hard_threshold",
+        "soft_threshold",
+        "soft_window",
+        "pause_above",
+        "postmark_user",
+        "postmark_password",
+        "sendgrid_public_key",
+        "mailgun_signing_key",
+        "ses_topic_arn",
+        "ses_certificate",
+        "webhook_max_age",
     ] {
-        assert!(text.contains(&format!("\n{key} = ")) || text.contains(&format!("# {key} = ")), "[bounces] {key} undocumented");
+        assert!(
+            text.contains(&format!("\n{key} = ")) || text.contains(&format!("# {key} = ")),
+            "[bounces] {key} undocumented"
+        );
     }
     let defaults = gazette::config::bounces::Bounces::default();
     assert_eq!(config.bounces.hard_threshold, defaults.hard_threshold);

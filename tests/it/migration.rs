@@ -8,7 +8,11 @@ use crate::support::{config_text, gazette, root, tempdir, write_config};
 fn a_schema_3_database_migrates_with_its_rows_and_foreign_keys() {
     let dir = tempdir();
     let d = dir.path();
-    std::fs::copy(root().join("tests/data/db/schema3.db"), d.join("gazette.db")).unwrap();
+    std::fs::copy(
+        root().join("tests/data/db/schema3.db"),
+        d.join("gazette.db"),
+    )
+    .unwrap();
     let text = config_text(
         d,
         "file:///tmp/gazette-migration-outbox",
@@ -23,7 +27,12 @@ fn a_schema_3_database_migrates_with_its_rows_and_foreign_keys() {
     let (code, out, err) = run(&["--json", "subscribers", "list"]);
     assert_eq!(code, 0, "{err}");
     let list: serde_json::Value = serde_json::from_str(&out).unwrap();
-    let emails: Vec<_> = list.as_array().unwrap().iter().map(|s| s["email"].as_str().unwrap()).collect();
+    let emails: Vec<_> = list
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["email"].as_str().unwrap())
+        .collect();
     assert_eq!(emails, ["ada@example.org", "cy@example.org"]);
     let (code, out, err) = run(&["--json", "issues", "show", "1"]);
     assert_eq!(code, 0, "{err}");
@@ -31,14 +40,22 @@ fn a_schema_3_database_migrates_with_its_rows_and_foreign_keys() {
     assert_eq!(issue["sent"], 3);
 
     let db = rusqlite::Connection::open(d.join("gazette.db")).unwrap();
-    let version: i64 = db.query_row("PRAGMA user_version", [], |r| r.get(0)).unwrap();
+    let version: i64 = db
+        .query_row("PRAGMA user_version", [], |r| r.get(0))
+        .unwrap();
     assert_eq!(version, 4);
     let broken: i64 = db
-        .query_row("SELECT COUNT(*) FROM pragma_foreign_key_check", [], |r| r.get(0))
+        .query_row("SELECT COUNT(*) FROM pragma_foreign_key_check", [], |r| {
+            r.get(0)
+        })
         .unwrap();
     assert_eq!(broken, 0);
     let sql: String = db
-        .query_row("SELECT sql FROM sqlite_schema WHERE name = 'deliveries'", [], |r| r.get(0))
+        .query_row(
+            "SELECT sql FROM sqlite_schema WHERE name = 'deliveries'",
+            [],
+            |r| r.get(0),
+        )
         .unwrap();
     assert!(sql.contains("REFERENCES subscribers(id)"), "{sql}");
     drop(db);
