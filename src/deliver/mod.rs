@@ -538,11 +538,13 @@ impl Sender<'_> {
             &view.digest.name,
             nl.from.email.domain(),
         );
+        // Unsubscribe requests by mail go where bounces are read, when there is such a place.
         let mailto = self
             .config
             .delivery
             .unsubscribe_mailto
             .clone()
+            .or_else(|| self.config.bounces.address.as_ref().map(|a| a.to_string()))
             .unwrap_or_else(|| nl.from.email.to_string());
         Ok(Composer {
             sender: self,

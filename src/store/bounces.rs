@@ -404,11 +404,16 @@ impl Store {
                 "SELECT COUNT(*) FROM deliveries WHERE issue_id = ?1 AND status IN ('sent', 'failed')",
             )?
             .query_row([issue_id], |r| r.get(0))?;
+        // Refused during the session (failed and counted), plus the other deliveries that a
+        // late hard bounce names: both read through indexes, cheap enough for the send loop.
         let hard: i64 = conn
             .prepare_cached(
-                "SELECT COUNT(*) FROM deliveries d WHERE d.issue_id = ?1 AND (d.counted
-                 OR EXISTS (SELECT 1 FROM bounce_events b WHERE b.delivery_id = d.id
-                            AND b.kind = 'hard'))",
+                "SELECT (SELECT COUNT(*) FROM deliveries WHERE issue_id = ?1 AND status = 'failed'
+                         AND counted)
+                      + (SELECT COUNT(DISTINCT b.delivery_id) FROM bounce_events b
+                         JOIN deliveries d ON d.id = b.delivery_id
+                         WHERE b.issue_id = ?1 AND b.kind = 'hard'
+                         AND NOT (d.status = 'failed' AND d.counted))",
             )?
             .query_row([issue_id], |r| r.get(0))?;
         Ok((tried, hard))

@@ -402,7 +402,8 @@ impl Store {
         })
     }
 
-    /// Unsubscribes at once (idempotent: an unsubscribed row keeps its first time and method).
+    /// Unsubscribes at once (idempotent: an unsubscribed row keeps its first time and method,
+    /// a complained one stays complained).
     /// Returns whether the row exists.
     pub fn unsubscribe(
         &self,
@@ -414,7 +415,7 @@ impl Store {
             tx.execute(
                 "UPDATE subscribers SET status = 'unsubscribed', unsubscribed_at = ?2,
                  unsubscribe_method = ?3, pending_since = NULL
-                 WHERE id = ?1 AND status != 'unsubscribed'",
+                 WHERE id = ?1 AND status NOT IN ('unsubscribed', 'complained')",
                 params![id, ts(now), method],
             )?;
             let exists: Option<i64> = tx
