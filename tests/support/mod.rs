@@ -314,7 +314,8 @@ impl Dovecot {
     /// Delivers a message to the `bounces` mailbox through Dovecot's LDA, addressed (in the
     /// envelope) to `recipient`.
     pub fn deliver(&self, recipient: &str, message: &[u8]) {
-        let mut child = Command::new(self.dir.path().join("deliver"))
+        let mut child = Command::new("bash")
+            .arg(self.dir.path().join("deliver"))
             .arg(recipient)
             .stdin(Stdio::piped())
             .spawn()
