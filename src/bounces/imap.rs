@@ -139,7 +139,6 @@ where
             source: "imap",
             raw_ref: Some(format!("imap:{}/{} uid {uid}", cfg.mailbox, cfg.processed)),
             occurred: now,
-            event_id: None,
         };
         if let Err(e) = recorder.message(&bytes, &origin, now) {
             tracing::error!(uid, "bounce not recorded, left in {}: {e:#}", cfg.mailbox);

@@ -51,7 +51,6 @@ pub fn process(dir: &Path, recorder: &Recorder<'_>, now: DateTime<Utc>) -> Resul
             source: "maildir",
             raw_ref: Some(cur.join(seen_name(&name)).display().to_string()),
             occurred: now,
-            event_id: None,
         };
         if let Err(e) = recorder.message(&bytes, &origin, now) {
             tracing::error!(file = %path.display(), "bounce not recorded, left in new/: {e:#}");

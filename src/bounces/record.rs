@@ -38,8 +38,6 @@ pub struct Origin {
     /// Where the raw message or event can be found again.
     pub raw_ref: Option<String>,
     pub occurred: DateTime<Utc>,
-    /// The provider's id of the event (webhooks); mail sources use the message's Message-ID.
-    pub event_id: Option<String>,
 }
 
 /// Records classified messages and provider events against their deliveries.

@@ -158,7 +158,6 @@ fn process(g: &Gazette, files: &[std::path::PathBuf], out: Out) -> Result<ExitCo
                 file.display().to_string()
             }),
             occurred: g.now(),
-            event_id: None,
         };
         match recorder.message(&bytes, &origin, g.now()) {
             Ok((c, r)) => results.push((file.display().to_string(), c, r)),

@@ -134,16 +134,13 @@ pub(super) fn validate(raw: &RawBounces, base: &Path, report: &mut Report<'_>) -
             "must be a rate above 0 and at most 1 (1 never pauses)".into(),
         );
     }
-    let imap = raw
-        .imap
-        .as_deref()
-        .and_then(|u| match imap(u, raw, report) {
-            Ok(i) => Some(i),
-            Err(e) => {
-                report("bounces.imap", e);
-                None
-            }
-        });
+    let imap = raw.imap.as_deref().and_then(|u| match imap(u, raw) {
+        Ok(i) => Some(i),
+        Err(e) => {
+            report("bounces.imap", e);
+            None
+        }
+    });
     let postmark = match (&raw.postmark_user, &raw.postmark_password) {
         (Some(u), Some(p)) => Some((u.clone(), Secret::new(p))),
         (None, None) => None,
@@ -204,7 +201,7 @@ pub(super) fn validate(raw: &RawBounces, base: &Path, report: &mut Report<'_>) -
 
 /// `imaps://user@host[:port]/MAILBOX`; the password from the URL, `imap_password` or
 /// `GAZETTE_IMAP_PASSWORD`.
-fn imap(raw_url: &str, raw: &RawBounces, _report: &mut Report<'_>) -> Result<Imap, String> {
+fn imap(raw_url: &str, raw: &RawBounces) -> Result<Imap, String> {
     let url = url::Url::parse(raw_url).map_err(|e| format!("{raw_url:?}: {e}"))?;
     let (tls, port) = match url.scheme() {
         "imaps" => (true, 993),

@@ -135,7 +135,6 @@ fn record(state: &AppState, source: &'static str, events: Vec<Event>) -> Answer 
             source,
             raw_ref: Some(format!("{source}:{}", e.id)),
             occurred: e.occurred.unwrap_or_else(|| g.now()),
-            event_id: Some(e.id.clone()),
         };
         let key = format!(
             "{source}:{}:{}",
