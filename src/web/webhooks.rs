@@ -259,7 +259,16 @@ pub async fn sendgrid(State(state): State<AppState>, headers: HeaderMap, body: B
             .ok()
             .and_then(|t| Utc.timestamp_opt(t, 0).single()),
     )?;
-    once(&state, "sendgrid", &sig)?;
+    // Keyed on what was signed, not on the signature: an ECDSA signature is one of many for
+    // the same bytes (signing again, or negating s), and each would pass as new.
+    let signed = {
+        use sha2::Digest;
+        let mut h = sha2::Sha256::new();
+        h.update(ts.as_bytes());
+        h.update(&body);
+        format!("{:x}", h.finalize())
+    };
+    once(&state, "sendgrid", &signed)?;
     record(&state, "sendgrid", providers::sendgrid(&json_body(&body)?))
 }
 

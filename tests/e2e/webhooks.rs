@@ -408,6 +408,16 @@ fn each_webhook_takes_a_signed_sample_and_refuses_forged_replayed_and_oversized_
         post(port, "/webhooks/sendgrid", &good, events.as_bytes()).0,
         409
     );
+    // The same timestamp and body signed again (a fresh ECDSA signature) is still a replay.
+    let resigned = signed("sg.key", now.timestamp(), &events);
+    assert_ne!(
+        resigned[2].1, good[2].1,
+        "ECDSA signatures differ each time"
+    );
+    assert_eq!(
+        post(port, "/webhooks/sendgrid", &resigned, events.as_bytes()).0,
+        409
+    );
     assert_eq!(
         post(
             port,
