@@ -76,7 +76,8 @@ pub fn postmark(v: &Value) -> Option<Event> {
         .join(" ");
     let mut c = match (record, kind) {
         ("SpamComplaint", _) | (_, "SpamComplaint") => complaint("abuse"),
-        ("SubscriptionChange", _) | (_, "Unsubscribe") => complaint("opt-out"),
+        ("SubscriptionChange", _) => subscription_change(v),
+        (_, "Unsubscribe") => complaint("opt-out"),
         (_, "HardBounce" | "BadEmailAddress" | "ManuallyDeactivated") => {
             let mut c = failure(&words, None, None, Some(Kind::Hard));
             if c.reason == Reason::Unknown {
@@ -88,12 +89,15 @@ pub fn postmark(v: &Value) -> Option<Event> {
         (_, "SoftBounce" | "Transient" | "DnsError" | "MailFull" | "TemplateRenderingFailed") => {
             failure(&words, None, None, Some(Kind::Soft))
         }
-        (_, "SpamNotification" | "Blocked" | "ContentRelated" | "VirusNotification") => {
+        (
+            _,
+            "SpamNotification" | "Blocked" | "ContentRelated" | "VirusNotification" | "DMARCPolicy",
+        ) => {
             let mut c = failure(&words, None, None, Some(Kind::Hard));
-            c.reason = if kind == "Blocked" {
-                Reason::Blocked
-            } else {
-                Reason::Spam
+            c.reason = match kind {
+                "Blocked" => Reason::Blocked,
+                "DMARCPolicy" => Reason::AuthFailure,
+                _ => Reason::Spam,
             };
             c.counts_against_reader = false;
             c
@@ -103,19 +107,41 @@ pub fn postmark(v: &Value) -> Option<Event> {
         _ => Classification::new(Kind::Other, Reason::Unknown),
     };
     c.recipient = text(v, "Email").or(text(v, "Recipient")).and_then(address);
-    let id = v
-        .get("ID")
-        .map(|i| i.to_string())
-        .or_else(|| text(v, "MessageID").map(String::from))?;
-    let at = text(v, "BouncedAt")
+    let id = match v.get("ID") {
+        Some(Value::String(s)) => Some(s.clone()),
+        Some(Value::Number(n)) => Some(n.to_string()),
+        _ => text(v, "MessageID").map(String::from),
+    }?;
+    let at_text = text(v, "BouncedAt")
         .or(text(v, "ReceivedAt"))
-        .or(text(v, "ChangedAt"))
-        .and_then(rfc3339);
+        .or(text(v, "DeliveredAt"))
+        .or(text(v, "ChangedAt"));
+    // A subscription change has no ID of its own: one message's address may be suppressed and
+    // reactivated later, so the change is told apart by when it happened.
+    let id = match (record, at_text) {
+        ("SubscriptionChange", Some(at)) => format!("{record}:{id}:{at}"),
+        _ => format!("{record}:{id}"),
+    };
     Some(Event {
         classification: c,
-        id: format!("{record}:{id}"),
-        occurred: at,
+        id,
+        occurred: at_text.and_then(rfc3339),
     })
+}
+
+/// Postmark's SubscriptionChange webhook: `SuppressSending` false is a reactivation (nothing
+/// to do); a suppression for a spam complaint is a complaint, a manual suppression (the reader
+/// unsubscribing through Postmark's link, or the account's owner) an opt-out. A suppression
+/// for a hard bounce records nothing: the Bounce webhook brings that bounce itself.
+fn subscription_change(v: &Value) -> Classification {
+    if v.get("SuppressSending").and_then(Value::as_bool) != Some(true) {
+        return Classification::new(Kind::Other, Reason::Unknown);
+    }
+    match text(v, "SuppressionReason") {
+        Some("SpamComplaint") => complaint("abuse"),
+        Some("ManualSuppression") => complaint("opt-out"),
+        _ => Classification::new(Kind::Other, Reason::Unknown),
+    }
 }
 
 /// SendGrid: an array of events (bounce, dropped, deferred, spamreport, unsubscribe, ...).
@@ -290,6 +316,55 @@ mod tests {
         let e = postmark(&v).unwrap();
         assert_eq!(e.classification.kind, Kind::Complaint);
         assert_eq!(e.classification.reason, Reason::Complaint);
+    }
+
+    #[test]
+    fn reads_postmark_subscription_changes_by_their_reason() {
+        let change = |suppress: bool, reason: &str, at: &str| {
+            let v = serde_json::json!({"RecordType": "SubscriptionChange",
+                "MessageID": "883953f4-6105-42a2-a16a-77a8eac79483", "ServerID": 23,
+                "MessageStream": "outbound", "ChangedAt": at, "Recipient": "Ada@example.net",
+                "Origin": "Recipient", "SuppressSending": suppress, "SuppressionReason": reason});
+            postmark(&v).unwrap()
+        };
+        let e = change(true, "ManualSuppression", "2026-11-30T08:00:00Z");
+        assert_eq!(e.classification.kind, Kind::Complaint);
+        assert_eq!(e.classification.feedback_type.as_deref(), Some("opt-out"));
+        assert_eq!(
+            e.classification.recipient.as_deref(),
+            Some("ada@example.net")
+        );
+        assert!(e.occurred.is_some());
+        let e = change(true, "SpamComplaint", "2026-11-30T08:00:00Z");
+        assert_eq!(e.classification.kind, Kind::Complaint);
+        assert_eq!(e.classification.reason, Reason::Complaint);
+        // The Bounce webhook carries the bounce; its suppression adds nothing.
+        let e = change(true, "HardBounce", "2026-11-30T08:00:00Z");
+        assert_eq!(e.classification.kind, Kind::Other);
+        // A reactivation never unsubscribes anyone, and is another event than the suppression.
+        let later = change(false, "ManualSuppression", "2026-12-01T08:00:00Z");
+        assert_eq!(later.classification.kind, Kind::Other);
+        assert_ne!(
+            later.id,
+            change(true, "ManualSuppression", "2026-11-30T08:00:00Z").id
+        );
+    }
+
+    #[test]
+    fn reads_postmark_dmarc_refusals_and_deliveries() {
+        let v = serde_json::json!({"RecordType": "Bounce", "ID": 44, "Type": "DMARCPolicy",
+            "Email": "cy@example.net", "Description": "DMARC policy rejection",
+            "BouncedAt": "2026-11-30T08:00:00Z"});
+        let e = postmark(&v).unwrap();
+        assert_eq!(e.classification.kind, Kind::Hard);
+        assert_eq!(e.classification.reason, Reason::AuthFailure);
+        assert!(!e.classification.counts_against_reader);
+        let v = serde_json::json!({"RecordType": "Delivery", "MessageID": "m-9",
+            "Recipient": "cy@example.net", "DeliveredAt": "2026-11-30T08:00:00Z"});
+        let e = postmark(&v).unwrap();
+        assert_eq!(e.classification.kind, Kind::Other);
+        assert!(e.occurred.is_some(), "a delivery is dated by DeliveredAt");
+        assert_eq!(e.id, "Delivery:m-9");
     }
 
     #[test]
