@@ -368,6 +368,77 @@ mod tests {
     }
 
     #[test]
+    fn provider_blocks_are_not_the_readers_fault_and_complaints_are() {
+        let v = serde_json::json!([
+            {"email": "ada@example.net", "timestamp": 1764489600, "event": "bounce", "type": "blocked",
+             "status": "5.7.1", "reason": "550 5.7.1 Service unavailable; client host blocked using Spamhaus",
+             "sg_event_id": "b1"},
+            {"email": "bo@example.net", "timestamp": 1764489600, "event": "deferred",
+             "response": "452 4.2.2 mailbox full", "sg_event_id": "b2"},
+            {"email": "cy@example.net", "timestamp": 1764489600, "event": "dropped",
+             "reason": "Bounced Address", "sg_event_id": "b3"},
+            {"email": "di@example.net", "timestamp": 1764489600, "event": "unsubscribe",
+             "sg_event_id": "b4"},
+            {"email": "ed@example.net", "timestamp": 1764489600, "event": "open", "sg_event_id": "b5"}
+        ]);
+        let e = sendgrid(&v);
+        let got: Vec<_> = e
+            .iter()
+            .map(|e| {
+                (
+                    e.classification.kind,
+                    e.classification.counts_against_reader,
+                )
+            })
+            .collect();
+        assert_eq!(
+            got,
+            [
+                (Kind::Hard, false),
+                (Kind::Soft, true),
+                (Kind::Hard, true),
+                (Kind::Complaint, true),
+                (Kind::Other, false)
+            ]
+        );
+        assert_eq!(e[0].classification.reason, Reason::Blocked);
+        assert_eq!(
+            e[3].classification.feedback_type.as_deref(),
+            Some("opt-out")
+        );
+        let mailgun_event = |data: Value| {
+            mailgun(&serde_json::json!({"signature": {}, "event-data": data})).unwrap()
+        };
+        let e = mailgun_event(
+            serde_json::json!({"id": "m1", "event": "failed", "severity": "permanent",
+            "recipient": "ada@example.net", "timestamp": 1764489600.0,
+            "delivery-status": {"code": 550, "enhanced-code": "5.7.1",
+                "message": "5.7.1 Message rejected as spam"}}),
+        );
+        assert_eq!(e.classification.kind, Kind::Hard);
+        assert!(!e.classification.counts_against_reader);
+        let e = mailgun_event(serde_json::json!({"id": "m2", "event": "complained",
+            "recipient": "bo@example.net", "timestamp": 1764489600.0,
+            "message": {"headers": {"message-id": "issue-7@news.example.org"}}}));
+        assert_eq!(e.classification.kind, Kind::Complaint);
+        assert_eq!(e.classification.reason, Reason::Complaint);
+        assert_eq!(
+            e.classification.original_message_id.as_deref(),
+            Some("issue-7@news.example.org")
+        );
+        let e = mailgun_event(serde_json::json!({"id": "m3", "event": "unsubscribed",
+            "recipient": "cy@example.net", "timestamp": 1764489600.0}));
+        assert_eq!(
+            crate::bounces::record::effect(&e.classification),
+            crate::store::Effect::Unsubscribe
+        );
+        assert!(
+            mailgun(&serde_json::json!({"event-data": {"event": "failed"}})).is_none(),
+            "no id"
+        );
+    }
+
+    #[test]
     fn reads_sendgrid_and_mailgun_events() {
         let v: Value = serde_json::from_str(r#"[{"email":"ada@example.net","timestamp":1764489600,"event":"bounce","type":"bounce","status":"5.1.1","reason":"550 5.1.1 user unknown","sg_event_id":"ev1","smtp-id":"<m1@news.example.org>"},{"email":"bo@example.net","timestamp":1764489600,"event":"spamreport","sg_event_id":"ev2"}]"#).unwrap();
         let e = sendgrid(&v);
