@@ -394,6 +394,19 @@ impl Store {
         })
     }
 
+    /// Gives back an id taken by [`Store::take_nonce`] when its request then failed (the
+    /// event could not be recorded, the subscription not confirmed), so that the provider's
+    /// retry is taken rather than refused as a replay.
+    pub fn release_nonce(&self, provider: &str, nonce: &str) -> Result<()> {
+        self.write(|tx| {
+            tx.execute(
+                "DELETE FROM webhook_nonces WHERE provider = ?1 AND nonce = ?2",
+                params![provider, nonce],
+            )?;
+            Ok(())
+        })
+    }
+
     /// An issue's hard bounces and messages tried so far: (tried, hard). Tried is sent plus
     /// failed; hard counts each delivery once, whether the server refused the address during
     /// the SMTP session or a hard bounce came back later, whatever its cause.

@@ -125,6 +125,17 @@ fn once(state: &AppState, provider: &str, nonce: &str) -> Result<(), Refusal> {
     }
 }
 
+/// Gives back the request id taken by [`once`] when the request then failed, so that the
+/// provider's retry of it is not refused as a replay (recording is idempotent on its own).
+fn settle(state: &AppState, provider: &str, nonce: &str, answer: Answer) -> Answer {
+    if answer.is_err() {
+        if let Err(e) = state.gazette().store.release_nonce(provider, nonce) {
+            tracing::error!(provider, error = %format!("{e:#}"), "webhook: could not release the request id; a retry will be refused as a replay");
+        }
+    }
+    answer
+}
+
 /// Records events; answers what became of each.
 fn record(state: &AppState, source: &'static str, events: Vec<Event>) -> Answer {
     let g = state.gazette();
@@ -178,8 +189,14 @@ pub async fn generic(State(state): State<AppState>, headers: HeaderMap, body: By
     if is_json {
         let event = providers::generic(&json_body(&body)?).map_err(Refusal::BadRequest)?;
         fresh(&state, event.occurred)?;
-        once(&state, "webhook", &event.id)?;
-        return record(&state, "webhook", vec![event]);
+        let id = event.id.clone();
+        once(&state, "webhook", &id)?;
+        return settle(
+            &state,
+            "webhook",
+            &id,
+            record(&state, "webhook", vec![event]),
+        );
     }
     // A raw message: classified like a bounce mail, refused when its Message-ID was taken.
     let recorder = Recorder::new(&g.store, state.tokens(), &g.config.bounces);
@@ -189,14 +206,16 @@ pub async fn generic(State(state): State<AppState>, headers: HeaderMap, body: By
         format!("{:x}", sha2::Sha256::digest(&body))
     });
     once(&state, "webhook", &id)?;
-    record(
+    let event = Event {
+        classification: c,
+        id: id.clone(),
+        occurred: None,
+    };
+    settle(
         &state,
         "webhook",
-        vec![Event {
-            classification: c,
-            id,
-            occurred: None,
-        }],
+        &id,
+        record(&state, "webhook", vec![event]),
     )
 }
 
@@ -226,8 +245,14 @@ pub async fn postmark(State(state): State<AppState>, headers: HeaderMap, body: B
     let event = providers::postmark(&json_body(&body)?)
         .ok_or_else(|| Refusal::BadRequest("not a Postmark webhook".into()))?;
     fresh(&state, event.occurred)?;
-    once(&state, "postmark", &event.id)?;
-    record(&state, "postmark", vec![event])
+    let id = event.id.clone();
+    once(&state, "postmark", &id)?;
+    settle(
+        &state,
+        "postmark",
+        &id,
+        record(&state, "postmark", vec![event]),
+    )
 }
 
 /// `POST /webhooks/sendgrid`: the signed event webhook (`X-Twilio-Email-Event-Webhook-Signature`
@@ -268,8 +293,14 @@ pub async fn sendgrid(State(state): State<AppState>, headers: HeaderMap, body: B
         h.update(&body);
         format!("{:x}", h.finalize())
     };
+    let events = providers::sendgrid(&json_body(&body)?);
     once(&state, "sendgrid", &signed)?;
-    record(&state, "sendgrid", providers::sendgrid(&json_body(&body)?))
+    settle(
+        &state,
+        "sendgrid",
+        &signed,
+        record(&state, "sendgrid", events),
+    )
 }
 
 /// `POST /webhooks/mailgun`: `signature.signature` is the HMAC of timestamp + token with
@@ -302,10 +333,15 @@ pub async fn mailgun(State(state): State<AppState>, body: Bytes) -> Answer {
             .ok()
             .and_then(|t| Utc.timestamp_opt(t, 0).single()),
     )?;
-    once(&state, "mailgun", &token)?;
     let event =
         providers::mailgun(&v).ok_or_else(|| Refusal::BadRequest("not a Mailgun event".into()))?;
-    record(&state, "mailgun", vec![event])
+    once(&state, "mailgun", &token)?;
+    settle(
+        &state,
+        "mailgun",
+        &token,
+        record(&state, "mailgun", vec![event]),
+    )
 }
 
 /// `POST /webhooks/ses`: an SNS message from the topic `ses_topic_arn`, signed with the SNS
@@ -339,38 +375,44 @@ pub async fn ses(State(state): State<AppState>, body: Bytes) -> Answer {
         .ok()
         .map(|t| t.with_timezone(&Utc));
     fresh(&state, at)?;
-    once(&state, "ses", &text("MessageId"))?;
-    match text("Type").as_str() {
-        "SubscriptionConfirmation" => {
-            let url = url::Url::parse(&text("SubscribeURL"))
-                .ok()
-                .filter(signature::sns_url_ok)
-                .ok_or_else(|| Refusal::BadRequest("SubscribeURL is not an SNS URL".into()))?;
-            fetch(&state, &url).await?;
-            tracing::info!(topic = %topic, "SNS subscription confirmed");
-            Ok(Json(json!({ "confirmed": true })))
-        }
-        "Notification" => {
-            let message: Value = serde_json::from_str(&text("Message"))
-                .map_err(|_| Refusal::BadRequest("Message is not an SES notification".into()))?;
-            let Some(mut c) = ses::from_notification(&message) else {
-                return Ok(Json(json!({ "events": [] })));
-            };
-            if c.verp_token.is_none() {
-                c.verp_token = message
-                    .pointer("/mail/source")
-                    .and_then(Value::as_str)
-                    .and_then(verp_token);
+    let id = text("MessageId");
+    once(&state, "ses", &id)?;
+    let answer = async {
+        match text("Type").as_str() {
+            "SubscriptionConfirmation" => {
+                let url = url::Url::parse(&text("SubscribeURL"))
+                    .ok()
+                    .filter(signature::sns_url_ok)
+                    .ok_or_else(|| Refusal::BadRequest("SubscribeURL is not an SNS URL".into()))?;
+                fetch(&state, &url).await?;
+                tracing::info!(topic = %topic, "SNS subscription confirmed");
+                Ok(Json(json!({ "confirmed": true })))
             }
-            let event = Event {
-                classification: c,
-                id: text("MessageId"),
-                occurred: at,
-            };
-            record(&state, "ses", vec![event])
+            "Notification" => {
+                let message: Value = serde_json::from_str(&text("Message")).map_err(|_| {
+                    Refusal::BadRequest("Message is not an SES notification".into())
+                })?;
+                let Some(mut c) = ses::from_notification(&message) else {
+                    return Ok(Json(json!({ "events": [] })));
+                };
+                if c.verp_token.is_none() {
+                    c.verp_token = message
+                        .pointer("/mail/source")
+                        .and_then(Value::as_str)
+                        .and_then(verp_token);
+                }
+                let event = Event {
+                    classification: c,
+                    id: text("MessageId"),
+                    occurred: at,
+                };
+                record(&state, "ses", vec![event])
+            }
+            _ => Ok(Json(json!({ "events": [] }))),
         }
-        _ => Ok(Json(json!({ "events": [] }))),
     }
+    .await;
+    settle(&state, "ses", &id, answer)
 }
 
 /// The TOKEN of `local+TOKEN@domain`.

@@ -536,6 +536,18 @@ fn each_webhook_takes_a_signed_sample_and_refuses_forged_replayed_and_oversized_
         .0,
         502
     );
+    // A request that failed gives its id back: SNS's retry of it is tried again, not refused
+    // as a replay.
+    assert_eq!(
+        post(
+            port,
+            "/webhooks/ses",
+            &[],
+            confirm("sns.key", "c2").as_bytes()
+        )
+        .0,
+        502
+    );
 
     Command::new("kill")
         .args(["-TERM", &serve.id().to_string()])
