@@ -38,7 +38,7 @@ pub struct Gazette {
     pub renderer: Renderer,
     pub clock: Clock,
     /// The DKIM key, read on first use (see [`Gazette::dkim`]).
-    dkim: std::sync::OnceLock<Option<Arc<lettre::message::dkim::DkimConfig>>>,
+    dkim: std::sync::OnceLock<Option<Arc<crate::deliver::dkim::Signer>>>,
 }
 
 /// The next issue of a digest, planned but not stored.
@@ -391,18 +391,13 @@ impl Gazette {
 }
 
 impl Gazette {
-    /// The DKIM signing config, when `[delivery]` has one; the key file is read once.
-    pub fn dkim(&self) -> Result<Option<Arc<lettre::message::dkim::DkimConfig>>> {
+    /// The DKIM signer, when `[delivery]` names keys; the key files are read once.
+    pub fn dkim(&self) -> Result<Option<Arc<crate::deliver::dkim::Signer>>> {
         if let Some(loaded) = self.dkim.get() {
             return Ok(loaded.clone());
         }
-        let d = &self.config.delivery;
-        let loaded = match (&d.dkim_key, &d.dkim_selector, &d.dkim_domain) {
-            (Some(k), Some(s), Some(dom)) => {
-                Some(Arc::new(crate::deliver::message::dkim_config(k, s, dom)?))
-            }
-            _ => None,
-        };
+        let keys = self.config.delivery.dkim_keys()?;
+        let loaded = (!keys.is_empty()).then(|| Arc::new(crate::deliver::dkim::Signer { keys }));
         Ok(self.dkim.get_or_init(|| loaded).clone())
     }
 

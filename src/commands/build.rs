@@ -106,7 +106,7 @@ async fn eml(g: &Gazette, plan: &Plan) -> Result<Vec<u8>> {
         attempts: 0,
         reply: None,
     };
-    Ok(sender.composer(&plan.view)?.compose(&d).await?.formatted())
+    Ok(sender.composer(&plan.view)?.compose(&d).await?.bytes)
 }
 
 fn open_in_browser(path: &std::path::Path) -> Result<()> {

@@ -2,7 +2,7 @@
 //! gazette uses. Every problem is collected, each naming the file, the line, the key and what is
 //! wrong, so `gazette check` can report them all at once.
 
-mod dkim;
+pub mod dkim;
 mod duration;
 mod locate;
 pub mod raw;
@@ -330,6 +330,9 @@ fn resolve_paths(raw: &mut RawConfig, base: &Path) {
     if let Some(k) = raw.delivery.dkim_key.as_mut() {
         fix(k);
     }
+    for k in &mut raw.delivery.dkim_keys {
+        fix(&mut k.key);
+    }
     if let Some(dir) = raw.delivery.url.strip_prefix("file://") {
         raw.delivery.url = format!("file://{}", resolve(base, dir).display());
     }
@@ -488,25 +491,34 @@ fn validate_delivery(raw: &raw::RawDelivery, report: &mut Report<'_>) {
             "dkim_key, dkim_selector and dkim_domain go together".into(),
         );
     }
-    if let Some(key) = &raw.dkim_key {
+    let keys = raw
+        .dkim_key
+        .iter()
+        .map(|k| ("delivery.dkim_key".to_string(), k))
+        .chain(
+            raw.dkim_keys
+                .iter()
+                .enumerate()
+                .map(|(i, k)| (format!("delivery.dkim_keys[{i}].key"), &k.key)),
+        );
+    for (field, key) in keys {
         match std::fs::read_to_string(key) {
-            Err(_) if !Path::new(key).is_file() => report(
-                "delivery.dkim_key",
-                format!("key file {key} does not exist"),
-            ),
-            Err(e) => report("delivery.dkim_key", format!("read {key}: {e}")),
-            Ok(pem) => match dkim::rsa_key_bits(&pem) {
-                Err(e) => report("delivery.dkim_key", format!("{key}: {e}")),
-                Ok(bits) if bits < dkim::MIN_DKIM_BITS => report(
-                    "delivery.dkim_key",
-                    format!(
-                        "{key}: RSA key of {bits} bits is too weak; DKIM needs at least {} (generate one with `openssl genrsa -traditional 2048`)",
-                        dkim::MIN_DKIM_BITS
-                    ),
-                ),
-                Ok(_) => {}
-            },
+            Err(_) if !Path::new(key).is_file() => {
+                report(&field, format!("key file {key} does not exist"))
+            }
+            Err(e) => report(&field, format!("read {key}: {e}")),
+            Ok(pem) => {
+                if let Err(e) = dkim::DkimKey::from_pem(&pem) {
+                    report(&field, format!("{key}: {e}"));
+                }
+            }
         }
+    }
+    if !raw.dkim_keys.is_empty() && raw.dkim_key.is_none() {
+        report(
+            "delivery.dkim_keys",
+            "needs dkim_key, dkim_selector and dkim_domain (the first signature)".into(),
+        );
     }
 }
 

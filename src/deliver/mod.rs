@@ -5,6 +5,7 @@
 //! lost after the final "." leaves only the messages then in flight in doubt (`unknown`, never
 //! resent). The queued rows are paged from the database, `delivery.connections` in parallel.
 
+pub mod dkim;
 mod ledger;
 pub mod message;
 pub mod reply;
@@ -34,7 +35,7 @@ pub struct Sender<'a> {
     pub renderer: &'a Renderer,
     pub transport: &'a Transport,
     pub tokens: &'a Tokens,
-    pub dkim: Option<Arc<lettre::message::dkim::DkimConfig>>,
+    pub dkim: Option<Arc<dkim::Signer>>,
     pub clock: &'a (dyn Fn() -> chrono::DateTime<chrono::Utc> + Sync),
     /// Called after each delivery attempt that ends a row's turn (progress bar), with the row's
     /// new status: sent, failed or unknown.
@@ -413,7 +414,7 @@ impl Sender<'_> {
     }
 
     /// Sends one claimed delivery; returns the step that records what happened.
-    async fn attempt(&self, d: Delivery, message: Result<lettre::Message>) -> Outcome {
+    async fn attempt(&self, d: Delivery, message: Result<message::Outgoing>) -> Outcome {
         let attempts = d.attempts + 1;
         let message = match message {
             Ok(m) => m,
@@ -554,17 +555,16 @@ impl Composer<'_> {
     /// unsubscribe link (or, when it cannot be, their copy rendered in full), then built and,
     /// with DKIM configured, signed. The RSA signature takes milliseconds (BENCHMARKS.md), so it
     /// is made on tokio's blocking pool, off the thread that runs the connections.
-    pub async fn compose(&self, d: &Delivery) -> Result<lettre::Message> {
-        let message = self.build(d)?;
+    pub async fn compose(&self, d: &Delivery) -> Result<message::Outgoing> {
+        let built = self.build(d)?;
+        let now = (self.sender.clock)().timestamp();
         match self.sender.dkim.clone() {
-            None => Ok(message),
-            Some(dkim) => tokio::task::spawn_blocking(move || {
-                let mut message = message;
-                message.sign(&dkim);
-                message
-            })
-            .await
-            .map_err(|e| anyhow::anyhow!("DKIM signing: {e}")),
+            None => Ok(message::seal(&built, None, now)),
+            Some(signer) => {
+                tokio::task::spawn_blocking(move || message::seal(&built, Some(&signer), now))
+                    .await
+                    .map_err(|e| anyhow::anyhow!("DKIM signing: {e}"))
+            }
         }
     }
 
@@ -608,22 +608,19 @@ impl Composer<'_> {
             .parse()
             .with_context(|| format!("recipient {:?}", d.email))?;
         let to = lettre::message::Mailbox::new(name, address);
-        message::build(
-            message::Email {
-                from: &nl.from,
-                reply_to: nl.reply_to.as_ref(),
-                to,
-                subject: &self.view.subject,
-                text,
-                html,
-                message_id: &d.message_id,
-                date: (s.clock)().into(),
-                list_id: Some(&self.list_id),
-                unsubscribe_url: Some(&unsubscribe_url),
-                unsubscribe_mailto: Some(&self.mailto),
-            },
-            None,
-        )
+        message::build(message::Email {
+            from: &nl.from,
+            reply_to: nl.reply_to.as_ref(),
+            to,
+            subject: &self.view.subject,
+            text,
+            html,
+            message_id: &d.message_id,
+            date: (s.clock)().into(),
+            list_id: Some(&self.list_id),
+            unsubscribe_url: Some(&unsubscribe_url),
+            unsubscribe_mailto: Some(&self.mailto),
+        })
     }
 }
 
