@@ -113,7 +113,19 @@ impl Gazette {
         let pending = self.store.stories_without_lead()?;
         let wanted: Vec<String> = pending.iter().filter_map(|s| self.page_wanted(s)).collect();
         self.fetch_pages(&wanted).await?;
-        for s in &pending {
+        // Each feed's items side by side: what several of them repeat is boilerplate.
+        let feeds = extract::FeedBatch::new(pending.iter().map(|s| {
+            let content = s
+                .story
+                .content_html
+                .as_deref()
+                .filter(|c| !c.trim().is_empty());
+            (
+                s.feed_url.as_str(),
+                content.or(s.story.summary_html.as_deref()),
+            )
+        }));
+        for (i, s) in pending.iter().enumerate() {
             let base = s.story.url.as_deref().and_then(|u| url::Url::parse(u).ok());
             let page = match self.page_wanted(s) {
                 Some(url) => self
@@ -122,11 +134,12 @@ impl Gazette {
                     .and_then(|(status, body)| body.filter(|_| status == "ok")),
                 None => None,
             };
-            let lead = extract::choose(
+            let lead = extract::choose_in_context(
                 s.story.content_html.as_deref(),
                 s.story.summary_html.as_deref(),
                 page.as_deref(),
                 base.as_ref(),
+                &feeds.context(i, Some(&s.story.title)),
             );
             let n = self.config.summary.lead_paragraphs;
             let stored = match lead {

@@ -106,6 +106,49 @@ impl FeedIndex {
     }
 }
 
+/// Feed indexes for a batch of stories from any number of feeds (what the
+/// pipeline has when it picks leads): one [`FeedIndex`] per feed, and each
+/// story's [`LeadContext`].
+#[derive(Debug, Default)]
+pub struct FeedBatch {
+    indexes: Vec<FeedIndex>,
+    /// Per story: its feed's index and its position in it.
+    slots: Vec<(usize, usize)>,
+}
+
+impl FeedBatch {
+    /// Builds the indexes from `(feed, fragment)` per story, in the batch's
+    /// order; a story's fragment is its content, else its summary.
+    pub fn new<'a>(stories: impl IntoIterator<Item = (&'a str, Option<&'a str>)>) -> FeedBatch {
+        let mut feeds: HashMap<&str, usize> = HashMap::new();
+        let mut fragments: Vec<Vec<&str>> = Vec::new();
+        let mut slots = Vec::new();
+        for (feed, fragment) in stories {
+            let f = *feeds.entry(feed).or_insert_with(|| {
+                fragments.push(Vec::new());
+                fragments.len() - 1
+            });
+            slots.push((f, fragments[f].len()));
+            fragments[f].push(fragment.unwrap_or(""));
+        }
+        FeedBatch {
+            indexes: fragments.iter().map(|f| FeedIndex::new(f)).collect(),
+            slots,
+        }
+    }
+
+    /// The context of the batch's `i`-th story, with its headline.
+    pub fn context<'a>(&'a self, i: usize, title: Option<&'a str>) -> LeadContext<'a> {
+        LeadContext {
+            title,
+            feed: self.slots.get(i).map(|&(f, item)| FeedRef {
+                index: &self.indexes[f],
+                item: Some(item),
+            }),
+        }
+    }
+}
+
 /// The key of a paragraph: its first eight words, normalised; none for
 /// paragraphs of fewer than three words (they are never leads anyway).
 pub fn key(text: &str) -> Option<String> {

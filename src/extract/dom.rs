@@ -178,6 +178,8 @@ struct Walker<'a> {
     after_br: bool,
     images: Vec<Image>,
     newlines: Newlines,
+    /// Line breaks in text since the last visible text (for [`Newlines`]).
+    nls: usize,
 }
 
 impl<'a> Walker<'a> {
@@ -201,6 +203,7 @@ impl<'a> Walker<'a> {
             after_br: false,
             images: Vec::new(),
             newlines: Newlines::Ignore,
+            nls: 0,
         }
     }
 
@@ -375,7 +378,12 @@ impl<'a> Walker<'a> {
             self.push_raw(" ");
             return;
         }
-        if self.brs >= 2 || (self.brs == 1 && self.line_is_paragraph()) {
+        let newline_break = match self.newlines {
+            Newlines::Ignore => false,
+            Newlines::Blank => self.nls >= 2,
+            Newlines::Each => self.nls >= 1,
+        };
+        if self.brs >= 2 || newline_break || (self.brs == 1 && self.line_is_paragraph()) {
             self.flush();
         } else if self.brs == 1 {
             self.end_line();
@@ -384,6 +392,7 @@ impl<'a> Walker<'a> {
             self.after_br = self.brs >= 1;
         }
         self.brs = 0;
+        self.nls = 0;
         self.chars += visible;
         if !self.links.is_empty() {
             self.link_chars += visible;
@@ -395,30 +404,36 @@ impl<'a> Walker<'a> {
         self.html.push_str(&html_escape::encode_text(t));
     }
 
-    /// Text whose own line breaks separate paragraphs (see [`Newlines`]).
+    /// Text whose own line breaks separate paragraphs (see [`Newlines`]): line
+    /// breaks are counted since the last visible text, across text nodes.
     fn push_text_lines(&mut self, t: &str) {
-        let mode = self.newlines;
-        self.newlines = Newlines::Ignore;
-        let t = t.replace("\r\n", "\n");
-        let mut blank = false;
         for (i, line) in t.split('\n').enumerate() {
-            let empty = line.trim().is_empty();
-            if i > 0 && (mode == Newlines::Each || (blank && !empty)) {
-                self.flush();
+            if i > 0 {
+                self.nls += 1;
             }
-            if i > 0 && empty {
-                blank = true;
-            } else if !empty {
-                blank = false;
+            let line = line.trim_end_matches('\r');
+            if line.trim().is_empty() {
+                self.push_raw(" ");
+            } else {
+                let mode = std::mem::take(&mut self.newlines);
+                self.newlines = Newlines::Ignore;
+                let newline_break = match mode {
+                    Newlines::Ignore => false,
+                    Newlines::Blank => self.nls >= 2,
+                    Newlines::Each => self.nls >= 1,
+                };
+                if newline_break {
+                    self.flush();
+                }
+                self.push_text(line);
+                self.newlines = mode;
             }
-            self.push_text(line);
-            self.push_raw(" ");
         }
-        self.newlines = mode;
     }
 
     fn flush(&mut self) {
         self.brs = 0;
+        self.nls = 0;
         if self.chars == 0 {
             self.text.clear();
             self.html.clear();

@@ -52,7 +52,11 @@ impl Explanation {
             .enumerate()
             .map(|(position, j)| {
                 let (verdict, reason) = match (&j.refusal, j.picked) {
-                    (Some(r), _) => ("refused", r.describe()),
+                    (Some(r), true) => (
+                        "lead",
+                        format!("{}, but nothing else reads as prose", r.describe()),
+                    ),
+                    (Some(r), false) => ("refused", r.describe()),
                     (None, true) if Some(position) == first_pick => ("lead", pick_reason(j.score)),
                     (None, true) => ("lead", "the lead's next paragraph".into()),
                     (None, false) => (

@@ -53,9 +53,11 @@ pub enum Reason {
     Bracketed,
     /// Caption-shaped text in a box that holds an image and little else.
     BesideImage,
-    /// The shape of a credit: short, verbless, ending in a name or agency.
+    /// The shape of a credit line: short, no sentence, a label and a name,
+    /// names joined by a slash, or names only (see `shape::is_credit`).
     Credit,
-    /// Set wholly in italics before the body text: an editor's or sponsor's note.
+    /// Set wholly in italics before the body text: an editor's, series or
+    /// sponsor's note.
     Note,
     /// The same text as a figure, caption or promo elsewhere on the page.
     Duplicate,
@@ -108,6 +110,13 @@ pub struct Judged {
     quote: bool,
     /// Share of the text set in italics.
     emph: f64,
+}
+
+impl Judged {
+    /// Set wholly in italics: a note, when it comes before the body text.
+    fn note_like(&self) -> bool {
+        self.emph >= 0.9
+    }
 }
 
 /// Score a paragraph must reach to be taken on the first pass (prose).
@@ -193,7 +202,7 @@ pub fn judge(cands: &[Candidate<'_>], scene: &Scene<'_>, extent: Extent) -> Vec<
             quote: c.marks.any(Mark::QUOTE),
             emph: c.block.emph_share(),
         };
-        if j.refusal.is_none() && j.score >= PROSE_SCORE && (enough > 0 || j.emph < 0.9) {
+        if j.refusal.is_none() && j.score >= PROSE_SCORE && (enough > 0 || !j.note_like()) {
             enough += 1;
         }
         out.push(j);
@@ -202,11 +211,24 @@ pub fn judge(cands: &[Candidate<'_>], scene: &Scene<'_>, extent: Extent) -> Vec<
         }
     }
     mark_notes(&mut out);
-    for threshold in [PROSE_SCORE, LONG_SCORE, 0.0] {
+    // Prose first, then any text of 40+ characters, then any text; last, a
+    // paragraph refused only for repeating the headline (a feed whose titles
+    // are the first words of the text) or for sitting by an image (an item
+    // that is a picture and its text).
+    let passes = [
+        (PROSE_SCORE, false),
+        (LONG_SCORE, false),
+        (0.0, false),
+        (PROSE_SCORE, true),
+    ];
+    for (threshold, last_resort) in passes {
+        let ok = |j: &Judged| match &j.refusal {
+            None => true,
+            Some(Reason::Title | Reason::BesideImage) => last_resort,
+            Some(_) => false,
+        };
         let chosen: Vec<usize> = (0..out.len())
-            .filter(|&i| {
-                out[i].refusal.is_none() && out[i].score >= threshold && !out[i].text.is_empty()
-            })
+            .filter(|&i| ok(&out[i]) && out[i].score >= threshold && !out[i].text.is_empty())
             .take(n)
             .collect();
         if !chosen.is_empty() {
@@ -325,19 +347,18 @@ fn structure(marks: Mark, prev: Option<&Judged>) -> Option<&'static str> {
     names.iter().find(|(m, _)| marks.any(*m)).map(|(_, s)| *s)
 }
 
-/// Blocks set wholly in italics that come before the first plain prose
-/// paragraph are notes (editor's, series, sponsor), not the lead — when
-/// such a plain paragraph exists.
+/// Paragraphs set wholly in italics that come before the first plain prose
+/// paragraph are notes (editor's, series, sponsor), not the lead — when such
+/// a plain paragraph exists.
 fn mark_notes(out: &mut [Judged]) {
-    let italic = |j: &Judged| j.emph >= 0.9;
     let Some(first_plain) = out
         .iter()
-        .position(|j| j.refusal.is_none() && j.score >= PROSE_SCORE && !italic(j))
+        .position(|j| j.refusal.is_none() && j.score >= PROSE_SCORE && !j.note_like())
     else {
         return;
     };
     for j in &mut out[..first_plain] {
-        if j.refusal.is_none() && italic(j) {
+        if j.refusal.is_none() && j.note_like() {
             j.refusal = Some(Reason::Note);
         }
     }
@@ -378,7 +399,11 @@ fn trimmed(b: &Block, title: Option<&str>) -> (String, String) {
 /// Which elements hold an image, and how much text each element holds.
 struct ImageBoxes {
     holders: HashSet<NodeId>,
+    /// Characters of text (blocks of 40+) inside each holder.
     chars: HashMap<NodeId, usize>,
+    /// Characters of all text inside each holder, and of the whole input.
+    all_chars: HashMap<NodeId, usize>,
+    total: usize,
     /// Normalised texts of the page's figure, caption and promo blocks, with
     /// the block's index (pages only).
     duplicated: HashMap<String, usize>,
@@ -388,13 +413,18 @@ impl ImageBoxes {
     fn new(blocks: &[Block], images: &[Image], page: bool) -> Self {
         let holders: HashSet<NodeId> = images.iter().flat_map(|i| i.path.iter().copied()).collect();
         let mut chars: HashMap<NodeId, usize> = HashMap::new();
+        let mut all_chars: HashMap<NodeId, usize> = HashMap::new();
+        let total = blocks.iter().map(|b| b.chars).sum();
         if !holders.is_empty() {
-            // Only text of 40+ characters counts: buttons and counters ("1 of 24",
-            // "Full screen") are a gallery's chrome, not text beside its pictures.
-            for b in blocks.iter().filter(|b| b.chars >= 40) {
+            for b in blocks {
                 for (id, _) in &b.path {
                     if holders.contains(id) {
-                        *chars.entry(*id).or_default() += b.chars;
+                        *all_chars.entry(*id).or_default() += b.chars;
+                        // Only text of 40+ characters counts beside the image: buttons and
+                        // counters ("1 of 24", "Full screen") are a gallery's chrome.
+                        if b.chars >= 40 {
+                            *chars.entry(*id).or_default() += b.chars;
+                        }
                     }
                 }
             }
@@ -415,6 +445,8 @@ impl ImageBoxes {
         ImageBoxes {
             holders,
             chars,
+            all_chars,
+            total,
             duplicated,
         }
     }
@@ -442,13 +474,24 @@ impl ImageBoxes {
         if depth == b.owner && !b.after_br && b.lines.len() == 1 {
             return false;
         }
-        let total = self.chars.get(&id).copied().unwrap_or(0);
-        total as f64 <= 2.5 * b.chars as f64 + 40.0
+        // A box that holds all the text is the item itself, not an image's box.
+        if self.all_chars.get(&id).copied().unwrap_or(0) >= self.total {
+            return false;
+        }
+        let near = self.chars.get(&id).copied().unwrap_or(0);
+        near as f64 <= 2.5 * b.chars as f64 + 40.0
     }
 
-    /// True when an image comes right before the block, with no text between
-    /// (in its own box: `<p><img></p><p>…</p>`).
+    /// True when an image comes right before the block, with no text between,
+    /// in a box of its own (`<p><img></p><p>…</p>`, not `<img><br>text`).
     fn after_image(&self, index: usize, scene: &Scene<'_>) -> bool {
-        scene.images.iter().any(|i| i.at == index && !i.inside)
+        let b = &scene.blocks[index];
+        scene.images.iter().any(|i| {
+            i.at == index
+                && !i.inside
+                && i.path
+                    .last()
+                    .is_some_and(|parent| !b.path.iter().any(|(id, _)| id == parent))
+        })
     }
 }

@@ -43,7 +43,7 @@ mod tests;
 use serde::Serialize;
 use url::Url;
 
-pub use context::{FeedIndex, FeedRef, LeadContext};
+pub use context::{FeedBatch, FeedIndex, FeedRef, LeadContext};
 pub use excerpt::excerpt;
 pub use explain::{Explanation, Verdict};
 pub use filters::{refuse, Refusal};

@@ -3,7 +3,42 @@
 //! or short enough to be an image's caption. No vocabulary: only length,
 //! punctuation, capitals and brackets.
 
-use super::text::ends_sentence;
+/// Sentence-final punctuation of many scripts: Latin, CJK, Arabic and Urdu
+/// (۔ ؟), Devanagari (। ॥), Greek (;), Armenian (։), Ethiopic (።).
+fn is_final(c: char) -> bool {
+    matches!(
+        c,
+        '.' | '!'
+            | '?'
+            | '…'
+            | '。'
+            | '！'
+            | '？'
+            | '｡'
+            | '۔'
+            | '؟'
+            | '।'
+            | '॥'
+            | '\u{37e}'
+            | '։'
+            | '።'
+    )
+}
+
+/// True when the text ends a sentence (closing quotes and brackets aside); a
+/// colon counts when `colon_counts`.
+pub fn ends_sentence(s: &str, colon_counts: bool) -> bool {
+    let last = s
+        .trim_end()
+        .trim_end_matches(['”', '"', '’', '\'', ')', ']', '」', '』', '»', '）'])
+        .chars()
+        .last();
+    match last {
+        Some(c) if is_final(c) => true,
+        Some(':' | '：') => colon_counts,
+        _ => false,
+    }
+}
 
 /// Sentences in a text: runs ended by sentence punctuation followed by a
 /// space (or the end). Initials such as "J." and numbers do not end one.
@@ -14,8 +49,8 @@ pub fn sentences(text: &str) -> usize {
     for (i, &c) in chars.iter().enumerate() {
         since += 1;
         let end = match c {
-            '。' | '！' | '？' => true,
-            '.' | '!' | '?' | '…' => {
+            '。' | '！' | '？' | '｡' | '۔' | '؟' | '।' | '॥' | '։' | '።' => true,
+            '.' | '!' | '?' | '…' | '\u{37e}' => {
                 let next = chars.get(i + 1).copied();
                 let closer = next.is_some_and(|n| matches!(n, '"' | '\'' | '”' | '’' | ')' | '»'));
                 let after = if closer {
@@ -92,11 +127,20 @@ pub fn caption_like(text: &str, emph_share: f64) -> bool {
 /// ("Lucas Jackson/Reuters"), a copyright sign, or only capitalised words.
 pub fn is_credit(text: &str) -> bool {
     let t = text.trim();
-    let words: Vec<&str> = t.split_whitespace().collect();
-    if words.is_empty() || words.len() > 12 || t.chars().count() > 100 {
+    if t.split_whitespace().count() > 12 || t.chars().count() > 100 {
         return false;
     }
-    if ends_sentence(t, false) || t.ends_with([':', '：', ',']) {
+    if t.ends_with([':', '：', ',']) {
+        return false;
+    }
+    // A credit may end in a full stop ("Foto: Jan Novák."); a sentence of names may not.
+    let stop = ends_sentence(t, false);
+    if stop && !t.ends_with('.') {
+        return false;
+    }
+    let t = t.trim_end_matches('.');
+    let words: Vec<&str> = t.split_whitespace().collect();
+    if words.is_empty() {
         return false;
     }
     if t.starts_with('©') || t.to_lowercase().starts_with("(c)") {
@@ -104,7 +148,9 @@ pub fn is_credit(text: &str) -> bool {
     }
     let named = |ws: &[&str]| !ws.is_empty() && ws.iter().all(|w| is_name_word(w));
     if let Some(colon) = words.iter().position(|w| w.ends_with(':')) {
-        if colon < 2 && named(&words[colon + 1..]) {
+        // "Source: Supplied", "Foto: divulgação": a label, then names or a few words.
+        let value = &words[colon + 1..];
+        if colon < 2 && !value.is_empty() && (named(value) || (!stop && value.len() <= 3)) {
             return true;
         }
     }
@@ -119,11 +165,14 @@ pub fn is_credit(text: &str) -> bool {
             .filter(|w| !w.is_empty())
             .collect();
         let capital = parts.iter().filter(|w| is_name_word(w)).count();
-        if capital * 2 >= parts.len() {
+        // Without a full stop a slash line is a credit ("imagem ilustrativa /
+        // assessoria de imprensa"); with one, it must read as names (two
+        // words in three capitalised).
+        if !stop || capital * 3 >= parts.len() * 2 {
             return true;
         }
     }
-    words.len() <= 5 && words.len() >= 2 && named(&words)
+    !stop && words.len() <= 5 && words.len() >= 2 && named(&words)
 }
 
 /// A word that can be part of a name: starts with a capital letter, is a
@@ -192,7 +241,14 @@ mod tests {
         ] {
             assert!(is_credit(credit), "{credit}");
         }
+        assert!(is_credit("Foto: Divulgação/Assessoria de Imprensa."));
+        assert!(is_credit(
+            "imagem meramente ilustrativa / assessoria de imprensa"
+        ));
+        assert!(is_credit("图/新华社"));
+        assert!(is_credit("Foto: divulgação"));
         for not in [
+            "The event runs Friday/Saturday in the park.",
             "The minister spoke on Monday.",
             "Die Regierung hat am Montag ein neues Gesetz vorgestellt.",
             "Eric Newcomer, Bloomberg:",
@@ -220,6 +276,14 @@ mod tests {
         assert!(!has_credit_tail(
             "Shares rose 3 percent on Monday (the most in a year)"
         ));
+    }
+
+    #[test]
+    fn sentence_ends_in_several_scripts() {
+        assert!(ends_sentence("یہ ایک جملہ ہے۔", false));
+        assert!(ends_sentence("Τι ώρα είναι\u{37e}", false));
+        assert!(ends_sentence("यह एक वाक्य है।", false));
+        assert!(!ends_sentence("No end here", false));
     }
 
     #[test]
