@@ -19,26 +19,31 @@ fn main() {
         eprintln!("skipping: no fixtures at {}", fixtures.display());
         return;
     }
-    let mut pages = read_dir(&fixtures.join("articles/html"), "html");
-    let bench = pages.len();
-    pages.extend(read_dir(&fixtures.join("articles-readability"), "html"));
+    let bench = read_dir(&fixtures.join("articles/html"), "html");
+    let readability = read_dir(&fixtures.join("articles-readability"), "html");
     let rounds = 10;
-    let (cpu, wall) = measure(|| {
-        let mut leads = 0;
-        for _ in 0..rounds {
-            for p in &pages {
-                leads += usize::from(extract_page(p, None).lead.is_some());
+    for (name, pages) in [
+        (
+            "the bench set (articles/)",
+            bench.iter().collect::<Vec<_>>(),
+        ),
+        (
+            "both sets (articles/ and articles-readability/)",
+            bench.iter().chain(&readability).collect(),
+        ),
+    ] {
+        let (cpu, wall) = measure(|| {
+            let mut leads = 0;
+            for _ in 0..rounds {
+                for p in &pages {
+                    leads += usize::from(extract_page(p, None).lead.is_some());
+                }
             }
-        }
-        leads
-    });
-    let n = (pages.len() * rounds) as f64;
-    println!(
-        "extract_page, {} pages ({bench} bench + {} Readability) x {rounds}:",
-        pages.len(),
-        pages.len() - bench
-    );
-    report(n, "pages", cpu, wall);
+            leads
+        });
+        println!("extract_page, {name}: {} pages x {rounds}:", pages.len());
+        report((pages.len() * rounds) as f64, "pages", cpu, wall);
+    }
 
     let feeds = read_feeds(&fixtures.join("feeds/real"));
     let items: usize = feeds.iter().map(Vec::len).sum();
