@@ -58,6 +58,9 @@ pub enum Command {
     Summarize {
         /// A file or an http(s) URL.
         source: String,
+        /// List every candidate paragraph with its score and why it was refused or kept.
+        #[arg(long)]
+        explain: bool,
     },
     /// Render the next issue of a digest without sending it.
     Build(BuildArgs),

@@ -135,8 +135,18 @@ impl Gazette {
             .collect();
         let notes =
             ingest::pages::fetch_pages(&self.config, &self.store, wanted, self.now()).await?;
+        // Each feed's items side by side, the pending ones first, then the feed's latest stored
+        // ones: what several of them repeat (a series note, a sponsor line) is boilerplate.
+        let feed_urls: Vec<&str> = pending.iter().map(|s| s.feed_url.as_str()).collect();
+        let earlier = self.store.recent_fragments(&feed_urls, FEED_CONTEXT)?;
+        let feeds = extract::FeedBatch::new(
+            pending
+                .iter()
+                .map(|s| (s.feed_url.as_str(), fragment_of(s)))
+                .chain(earlier.iter().map(|(f, x)| (f.as_str(), Some(x.as_str())))),
+        );
         let mut work = Vec::with_capacity(pending.len());
-        for s in pending {
+        for (i, s) in pending.into_iter().enumerate() {
             let page = match self.page_wanted(&s) {
                 Some(url) => self
                     .store
@@ -144,12 +154,15 @@ impl Gazette {
                     .and_then(|(status, body)| body.filter(|_| status == "ok")),
                 None => None,
             };
-            work.push((s, page));
+            work.push((i, s, page));
         }
         let n = self.config.summary.lead_paragraphs;
         // Lead extraction is CPU work: on the blocking pool, spread over every core.
         let leads = tokio::task::spawn_blocking(move || {
-            par_map(work, |(s, page)| (s.id, lead_of(s, page.as_deref(), n)))
+            par_map(work, |(i, s, page)| {
+                let context = feeds.context(*i, Some(&s.story.title));
+                (s.id, lead_of(s, page.as_deref(), n, &context))
+            })
         })
         .await?;
         self.store.set_leads(&leads)?;
@@ -448,17 +461,35 @@ impl Gazette {
     }
 }
 
+/// Stored items of a feed beside its new ones when judging what the feed repeats.
+const FEED_CONTEXT: usize = 30;
+
+/// What a story's feed item says: its content, else its summary.
+fn fragment_of(s: &StoredStory) -> Option<&str> {
+    s.story
+        .content_html
+        .as_deref()
+        .filter(|c| !c.trim().is_empty())
+        .or(s.story.summary_html.as_deref())
+}
+
 /// The lead of a story: from its content, the article page (flattened first: it is untrusted
-/// HTML), or its summary ([`extract::choose`]); an empty lead with source `none` when there is
-/// nothing to take.
-fn lead_of(s: &StoredStory, page: Option<&str>, paragraphs: usize) -> StoredLead {
+/// HTML), or its summary ([`extract::choose_in_context`], with its feed's other items and its
+/// title); an empty lead with source `none` when there is nothing to take.
+fn lead_of(
+    s: &StoredStory,
+    page: Option<&str>,
+    paragraphs: usize,
+    context: &extract::LeadContext<'_>,
+) -> StoredLead {
     let base = s.story.url.as_deref().and_then(|u| url::Url::parse(u).ok());
     let page = page.map(|p| crate::html::flatten_deep(p).0);
-    match extract::choose(
+    match extract::choose_in_context(
         s.story.content_html.as_deref(),
         s.story.summary_html.as_deref(),
         page.as_deref(),
         base.as_ref(),
+        context,
     ) {
         Some((lead, source)) => StoredLead {
             text: lead.text(paragraphs),

@@ -40,8 +40,8 @@ pub async fn run(cli: Cli) -> Result<ExitCode> {
     match cli.command {
         Command::Init { dir, opml, force } => init::run(&dir, opml.as_deref(), force, out),
         Command::Check { smtp } => check::run(&cli.config, smtp, out).await,
-        Command::Summarize { source } => {
-            summarize::run(&source, load_optional(&cli.config)?.as_ref(), out).await
+        Command::Summarize { source, explain } => {
+            summarize::run(&source, explain, load_optional(&cli.config)?.as_ref(), out).await
         }
         Command::Bounces(cmd) => bounces::run(cmd, out),
         command => {

@@ -50,7 +50,9 @@ fn last_meaningful(s: &str) -> Option<char> {
     s.trim_end_matches(CLOSERS).chars().last()
 }
 
-fn ends_sentence(s: &str, colon_counts: bool) -> bool {
+/// True when the text ends with sentence punctuation (closing quotes and
+/// brackets aside); a colon counts when `colon_counts`.
+pub fn ends_sentence(s: &str, colon_counts: bool) -> bool {
     match last_meaningful(s) {
         Some('.' | '!' | '?' | '…' | '。' | '！' | '？') => true,
         Some(':' | '：') => colon_counts,

@@ -14,7 +14,11 @@ mod corpus;
 mod fuzz;
 /// Feeds over real HTTP on 127.0.0.1: conditional GET, 429, redirects, huge, hanging, gzip, HTML.
 mod ingest;
-/// Lead paragraphs on fixtures.
+/// Lead paragraphs of the labelled feed items (tests/data/lead-items*.json).
+mod lead_items;
+/// Scoring of leads as the shared scorer does.
+mod lead_score;
+/// Lead paragraphs on the article fixtures and on hand-made inputs of each class.
 mod leads;
 /// The render stage: snapshots, HTML checks, Markdown round trip, template overrides.
 mod render;
