@@ -48,6 +48,7 @@ use std::collections::HashMap;
 use chrono::{DateTime, Utc};
 
 use super::aliases;
+use super::evidence::{self, Kind, Shared};
 use super::text::{self, Token};
 
 /// Minimum cosine similarity for two stories to be the same event.
@@ -84,6 +85,27 @@ pub const LEAD_WORDS: usize = 25;
 /// How many top terms of each story are indexed to find comparison candidates.
 pub const SIGNATURE_TERMS: usize = 10;
 const TITLE_TF: f32 = 4.0;
+/// A feed whose template ([`evidence::templates`]) has at least this many terms is a
+/// templated feed: analyst notes, results, forecasts, release notes, one form with other
+/// slots filled in ...
+pub const TEMPLATED_FEED_TERMS: usize = 8;
+/// ... and two of its stories are one only if their slots are nearly all the same.
+pub const TEMPLATED_LINK_THRESHOLD: f32 = 0.8;
+/// Two clusters join only if at least half the pairs between them have at least this cosine
+/// (no chaining).
+pub const CHAIN_MIN: f32 = 0.15;
+/// Coverage of one happening comes in a burst: links between stories up to this many hours
+/// apart are not discounted ...
+pub const LINK_BURST_HOURS: f32 = 18.0;
+/// ... and links further apart are discounted with this time constant, so a story on the same
+/// subject the day before (the testimony, then the report) needs more in common.
+pub const LINK_DECAY_HOURS: f32 = 72.0;
+/// Ordinary words ([`Kind::Word`]) must make up at least this share of a link's similarity,
+/// unless the stories share rare names or a rare number beside a name weighing at least
+/// [`EVIDENCE_MIN`] of it (see [`is_evidence`]).
+pub const EVIDENCE_WORDS_SHARE: f32 = 0.15;
+/// See [`EVIDENCE_WORDS_SHARE`].
+pub const EVIDENCE_MIN: f32 = 0.01;
 
 /// The text of one story as clustering sees it.
 #[derive(Debug, Clone)]
@@ -94,17 +116,38 @@ pub struct Doc<'a> {
     /// The lead's tokens; only the first [`LEAD_WORDS`] count.
     pub lead: &'a [Token],
     /// The feed it came from; `None` for sent stories.
-    pub source: Option<&'a str>,
+    pub feed: Option<&'a str>,
     /// `None` for stories sent in earlier issues: they are compared whatever their age.
     pub published: Option<DateTime<Utc>>,
+    /// False when the feed gave no date: `published` is then when the story was first seen,
+    /// so only an upper bound of its time.
+    pub dated: bool,
 }
 
 /// Connected components of the same-event graph: `label[i]` is the component of doc `i`,
-/// numbered 0.. in order of each component's first doc.
+/// numbered 0.. in order of each component's first doc; `merges` says why each doc that
+/// joined another did.
 #[derive(Debug, Clone)]
 pub struct Clusters {
     pub label: Vec<usize>,
     pub count: usize,
+    pub merges: Vec<Merge>,
+}
+
+/// One join of the same-event graph: doc `a` joined doc `b`'s cluster.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct Merge {
+    pub a: usize,
+    /// The doc of the cluster that `a` was compared with (for a centroid or a names join:
+    /// the cluster's member most similar to `a`).
+    pub b: usize,
+    /// `same url`, `same title`, `link`, `centroid` or `names across languages`.
+    pub pass: &'static str,
+    /// The similarity that passed the pass's threshold (1 for the same URL or title; for
+    /// names across languages, how many were shared).
+    pub score: f32,
+    /// The shared terms that weighed most, heaviest first.
+    pub terms: Vec<String>,
 }
 
 type Vector = Vec<(u32, f32)>;
@@ -112,10 +155,17 @@ type Vector = Vec<(u32, f32)>;
 /// Groups `docs` into same-event clusters: once with IDF over stories, then again with IDF
 /// over the first round's clusters (see [`event_frequency`]).
 pub fn cluster(docs: &[Doc]) -> Clusters {
-    let (tfs, df, words) = count_terms(docs);
-    let first = group(docs, &weigh(&tfs, &df, docs.len()), &df, &words).labels();
-    let vectors = weigh(&tfs, &event_frequency(&tfs, &first, df.len()), first.count);
-    group(docs, &vectors, &df, &words).labels()
+    let corpus = count_terms(docs);
+    let n = docs.len();
+    let kinds = evidence::with_rare_names(&corpus.kinds, &corpus.df);
+    let vectors = weigh(&corpus.tfs, &corpus.df, n);
+    let first = group(docs, &vectors, &kinds, &corpus).labels(Vec::new());
+    let events = event_frequency(&corpus.tfs, &first, corpus.df.len());
+    let kinds = evidence::with_rare_names(&corpus.kinds, &events);
+    let vectors = weigh(&corpus.tfs, &events, first.count);
+    let mut round = group(docs, &vectors, &kinds, &corpus);
+    let merges = std::mem::take(&mut round.merges);
+    round.labels(merges)
 }
 
 /// For each term id, in how many of `clusters` it occurs. A big event makes its own words
@@ -139,16 +189,15 @@ fn event_frequency(tfs: &[HashMap<u32, f32>], clusters: &Clusters, terms: usize)
     count
 }
 
-/// One round of the passes below, over `vectors`; `df` and `words` are the stories' document
-/// frequencies and terms.
-fn group(docs: &[Doc], vectors: &[Vector], df: &[u32], words: &[Cow<str>]) -> UnionFind {
+/// One round of the passes below, over `vectors`.
+fn group(docs: &[Doc], vectors: &[Vector], kinds: &[Kind], corpus: &Corpus) -> UnionFind {
     let mut uf = UnionFind::new(docs.len());
-    link_same_text(docs, &mut uf);
+    link_same_text(docs, corpus, &mut uf);
     let candidates = candidate_pairs(docs, vectors);
     let mut pairs: Vec<(f32, usize, usize)> = candidates
         .iter()
-        .map(|&(i, j)| (cosine(&vectors[i], &vectors[j]), i, j))
-        .filter(|&(s, i, j)| s >= link_threshold(&docs[i], &docs[j]))
+        .map(|&(i, j)| (linked(docs, vectors, kinds, corpus, i, j), i, j))
+        .filter(|&(s, _, _)| s > 0.0)
         .collect();
     pairs.sort_by(|a, b| b.0.total_cmp(&a.0).then(a.1.cmp(&b.1)).then(a.2.cmp(&b.2)));
     // Each cluster keeps the sum of its members' vectors: the mean cosine over all pairs of
@@ -161,22 +210,143 @@ fn group(docs: &[Doc], vectors: &[Vector], df: &[u32], words: &[Cow<str>]) -> Un
             sums[root] = (add(&sums[root].0, &v), sums[root].1 + n);
         }
     }
-    for (_, i, j) in pairs {
+    let mut members: Vec<Vec<usize>> = (0..docs.len()).map(|i| vec![i]).collect();
+    for i in 0..docs.len() {
+        let root = uf.find(i);
+        if root != i {
+            let m = std::mem::take(&mut members[i]);
+            members[root].extend(m);
+        }
+    }
+    for (score, i, j) in pairs {
         let (ri, rj) = (uf.find(i), uf.find(j));
         if ri == rj {
             continue;
         }
         let mean = cosine(&sums[ri].0, &sums[rj].0) / (sums[ri].1 * sums[rj].1) as f32;
-        if mean >= AVERAGE_THRESHOLD {
-            uf.union(ri, rj);
-            let (keep, gone) = (ri.min(rj), ri.max(rj));
-            let (v, n) = std::mem::take(&mut sums[gone]);
-            sums[keep] = (add(&sums[keep].0, &v), sums[keep].1 + n);
+        if mean < AVERAGE_THRESHOLD || !joined_widely(vectors, &members[ri], &members[rj]) {
+            continue;
+        }
+        uf.union(ri, rj);
+        let (keep, gone) = (ri.min(rj), ri.max(rj));
+        let (v, n) = std::mem::take(&mut sums[gone]);
+        sums[keep] = (add(&sums[keep].0, &v), sums[keep].1 + n);
+        let m = std::mem::take(&mut members[gone]);
+        members[keep].extend(m);
+        let terms = top_terms(&vectors[i], &vectors[j], &corpus.words);
+        uf.merges.push(Merge {
+            a: j,
+            b: i,
+            pass: "link",
+            score,
+            terms,
+        });
+    }
+    attach_to_centroids(docs, vectors, kinds, corpus, &candidates, &mut uf, &sums);
+    attach_across_languages(docs, vectors, corpus, &mut uf);
+    uf
+}
+
+/// Two clusters join only if at least half the pairs between them are at least loosely
+/// similar ([`CHAIN_MIN`]): a cluster must not grow by chaining, each new member matching only
+/// the last one.
+fn joined_widely(vectors: &[Vector], a: &[usize], b: &[usize]) -> bool {
+    let close = a
+        .iter()
+        .flat_map(|&i| b.iter().map(move |&j| (i, j)))
+        .filter(|&(i, j)| cosine(&vectors[i], &vectors[j]) >= CHAIN_MIN)
+        .count();
+    2 * close >= a.len() * b.len()
+}
+
+/// The similarity of two stories if it links them, else 0: the cosine, discounted for the
+/// time between them beyond a burst, must reach [`link_threshold`], and what they share must
+/// be evidence of one happening ([`is_evidence`]).
+fn linked(
+    docs: &[Doc],
+    vectors: &[Vector],
+    kinds: &[Kind],
+    corpus: &Corpus,
+    i: usize,
+    j: usize,
+) -> f32 {
+    let shared = Shared::of(&vectors[i], &vectors[j], kinds);
+    let decay = link_decay(gap_hours(&docs[i], &docs[j]));
+    let score = shared.total() * decay;
+    let same_feed = docs[i].feed.is_some() && docs[i].feed == docs[j].feed;
+    let threshold = if same_feed && corpus.form[i] {
+        TEMPLATED_LINK_THRESHOLD
+    } else {
+        link_threshold(&docs[i], &docs[j])
+    };
+    if score >= threshold && is_evidence(&shared) {
+        score
+    } else {
+        0.0
+    }
+}
+
+/// Links between stories more than [`LINK_BURST_HOURS`] apart are discounted by
+/// `exp(-(hours - LINK_BURST_HOURS) / LINK_DECAY_HOURS)`.
+fn link_decay(hours: f32) -> f32 {
+    if hours <= LINK_BURST_HOURS {
+        1.0
+    } else {
+        (-(hours - LINK_BURST_HOURS) / LINK_DECAY_HOURS).exp()
+    }
+}
+
+/// Whether what two stories share is evidence of one happening, not only of one subject:
+/// ordinary words (not names, not the feeds' templates) make up at least
+/// [`EVIDENCE_WORDS_SHARE`] of their similarity, or they share rare names, or a rare number
+/// beside a name ([`Kind`]).
+fn is_evidence(s: &Shared) -> bool {
+    s.words >= EVIDENCE_WORDS_SHARE * s.total()
+        || s.rare_names >= EVIDENCE_MIN
+        || (s.numbers >= EVIDENCE_MIN && s.names > 0.0)
+}
+
+/// The hours between two stories: 0 when either has no time (a sent story); an undated story
+/// may lie anywhere before it was first seen.
+fn gap_hours(a: &Doc, b: &Doc) -> f32 {
+    let (Some(ta), Some(tb)) = (a.published, b.published) else {
+        return 0.0;
+    };
+    let minutes = if ta < tb {
+        if a.dated {
+            (tb - ta).num_minutes()
+        } else {
+            0
+        }
+    } else if b.dated {
+        (ta - tb).num_minutes()
+    } else {
+        0
+    };
+    minutes as f32 / 60.0
+}
+
+/// The few shared terms that weigh most in the similarity of `a` and `b`.
+fn top_terms(a: &Vector, b: &Vector, words: &[Cow<str>]) -> Vec<String> {
+    let mut shared: Vec<(f32, u32)> = Vec::new();
+    let (mut i, mut j) = (0, 0);
+    while i < a.len() && j < b.len() {
+        match a[i].0.cmp(&b[j].0) {
+            std::cmp::Ordering::Less => i += 1,
+            std::cmp::Ordering::Greater => j += 1,
+            std::cmp::Ordering::Equal => {
+                shared.push((a[i].1 * b[j].1, a[i].0));
+                i += 1;
+                j += 1;
+            }
         }
     }
-    attach_to_centroids(docs, vectors, &candidates, &mut uf, &sums);
-    attach_across_languages(docs, vectors, df, words, &mut uf);
-    uf
+    shared.sort_by(|x, y| y.0.total_cmp(&x.0).then(x.1.cmp(&y.1)));
+    shared
+        .into_iter()
+        .take(6)
+        .map(|(_, id)| words[id as usize].to_string())
+        .collect()
 }
 
 /// The second pass: each story still alone joins the cluster (of [`CENTROID_MIN_SIZE`] or more)
@@ -188,13 +358,16 @@ fn group(docs: &[Doc], vectors: &[Vector], df: &[u32], words: &[Cow<str>]) -> Un
 fn attach_to_centroids(
     docs: &[Doc],
     vectors: &[Vector],
+    kinds: &[Kind],
+    corpus: &Corpus,
     candidates: &[(usize, usize)],
     uf: &mut UnionFind,
     sums: &[(Vector, usize)],
 ) {
     let n = vectors.len();
     let roots: Vec<usize> = (0..n).map(|i| uf.find(i)).collect();
-    let alone = |i: usize| roots[i] == i && sums[i].1 == 1;
+    // An undated story is kept out of this pass, which trusts time.
+    let alone = |i: usize| roots[i] == i && sums[i].1 == 1 && docs[i].dated;
     let big = |r: usize| sums[r].1 >= CENTROID_MIN_SIZE;
     let mut options: Vec<Vec<usize>> = vec![Vec::new(); n];
     for &(i, j) in candidates {
@@ -205,14 +378,18 @@ fn attach_to_centroids(
             options[j].push(roots[i]);
         }
     }
-    let norms: HashMap<usize, f32> = options
+    let centroids: HashMap<usize, Vector> = options
         .iter()
         .flatten()
-        .map(|&r| (r, sums[r].0.iter().map(|(_, w)| w * w).sum::<f32>().sqrt()))
+        .map(|&r| {
+            let mut c = sums[r].0.clone();
+            normalize(&mut c);
+            (r, c)
+        })
         .collect();
     let spans: HashMap<usize, Span> = members(&roots)
         .into_iter()
-        .filter(|(r, _)| norms.contains_key(r))
+        .filter(|(r, _)| centroids.contains_key(r))
         .map(|(r, m)| (r, span(docs, &m)))
         .collect();
     let mut joins = Vec::new();
@@ -221,20 +398,35 @@ fn attach_to_centroids(
         opts.dedup();
         let best = opts
             .into_iter()
-            .map(|r| {
-                let decay =
-                    (-spans[&r].hours_outside(docs[i].published) / CENTROID_DECAY_HOURS).exp();
-                let similarity = cosine(&vectors[i], &sums[r].0) / norms[&r].max(f32::MIN_POSITIVE);
-                (decay * similarity, r)
+            .filter_map(|r| {
+                let decay = (-spans[&r].hours_outside(&docs[i]) / CENTROID_DECAY_HOURS).exp();
+                let shared = Shared::of(&vectors[i], &centroids[&r], kinds);
+                let score = decay * shared.total();
+                (score >= CENTROID_THRESHOLD && is_evidence(&shared)).then_some((score, r))
             })
-            .filter(|&(s, _)| s >= CENTROID_THRESHOLD)
             .max_by(|a, b| a.0.total_cmp(&b.0).then(b.1.cmp(&a.1)));
-        if let Some((_, r)) = best {
-            joins.push((i, r));
+        if let Some((score, r)) = best {
+            joins.push((i, r, score));
         }
     }
-    for (i, r) in joins {
+    let groups = members(&roots);
+    for (i, r, score) in joins {
         uf.union(i, r);
+        let b = *groups[&r]
+            .iter()
+            .max_by(|x, y| {
+                cosine(&vectors[i], &vectors[**x])
+                    .total_cmp(&cosine(&vectors[i], &vectors[**y]))
+                    .then(y.cmp(x))
+            })
+            .expect("a cluster has members");
+        uf.merges.push(Merge {
+            a: i,
+            b,
+            pass: "centroid",
+            score,
+            terms: top_terms(&vectors[i], &centroids[&r], &corpus.words),
+        });
     }
 }
 
@@ -244,13 +436,8 @@ fn attach_to_centroids(
 /// within the time bound of its members) with which its title shares the most names that are
 /// core to the cluster and rare outside it, if it shares at least [`CROSS_NAMES`].
 /// Names are compared as [`term`]s, so without accents (`Bouaké` = `Bouake`).
-fn attach_across_languages(
-    docs: &[Doc],
-    vectors: &[Vector],
-    df: &[u32],
-    words: &[Cow<str>],
-    uf: &mut UnionFind,
-) {
+fn attach_across_languages(docs: &[Doc], vectors: &[Vector], corpus: &Corpus, uf: &mut UnionFind) {
+    let (df, words) = (&corpus.df, &corpus.words);
     let n = docs.len();
     let roots: Vec<usize> = (0..n).map(|i| uf.find(i)).collect();
     let members = members(&roots);
@@ -327,7 +514,7 @@ fn attach_across_languages(
         for w in &names {
             for &r in core.get(w).into_iter().flatten() {
                 let (cl, sp) = &info[&r];
-                if *cl != lang && sp.contains(docs[i].published) {
+                if *cl != lang && sp.contains(&docs[i]) {
                     *shared.entry(r).or_insert(0) += 1;
                 }
             }
@@ -336,12 +523,24 @@ fn attach_across_languages(
             .into_iter()
             .filter(|&(_, c)| c >= CROSS_NAMES)
             .max_by(|a, b| a.1.cmp(&b.1).then(b.0.cmp(&a.0)));
-        if let Some((r, _)) = best {
-            joins.push((i, r));
+        if let Some((r, c)) = best {
+            let terms: Vec<String> = names
+                .iter()
+                .filter(|w| core.get(*w).is_some_and(|rs| rs.contains(&r)))
+                .map(|w| w.to_string())
+                .collect();
+            joins.push((i, r, c, terms));
         }
     }
-    for (i, r) in joins {
+    for (i, r, c, terms) in joins {
         uf.union(i, r);
+        uf.merges.push(Merge {
+            a: i,
+            b: r,
+            pass: "names across languages",
+            score: c as f32,
+            terms,
+        });
     }
 }
 
@@ -378,35 +577,39 @@ fn majority_language<'a>(langs: impl Iterator<Item = Option<&'a str>>) -> Option
 struct Span(Option<(DateTime<Utc>, DateTime<Utc>)>);
 
 impl Span {
-    /// How many hours `t` lies before the first or after the last publication; 0 inside the
-    /// span or when either has no date.
-    fn hours_outside(&self, t: Option<DateTime<Utc>>) -> f32 {
-        let minutes = match (self.0, t) {
+    /// How many hours `doc` lies before the first or after the last publication; 0 inside
+    /// the span or when either has no date. An undated story lies anywhere before it was
+    /// first seen.
+    fn hours_outside(&self, doc: &Doc) -> f32 {
+        let minutes = match (self.0, doc.published) {
             (Some((a, _)), Some(t)) if t < a => (a - t).num_minutes(),
-            (Some((_, b)), Some(t)) if t > b => (t - b).num_minutes(),
+            (Some((_, b)), Some(t)) if t > b && doc.dated => (t - b).num_minutes(),
             _ => 0,
         };
         minutes as f32 / 60.0
     }
 
-    fn contains(&self, t: Option<DateTime<Utc>>) -> bool {
+    fn contains(&self, doc: &Doc) -> bool {
         let bound = chrono::Duration::hours(TIME_BOUND_HOURS);
-        match (self.0, t) {
-            (Some((a, b)), Some(t)) => t >= a - bound && t <= b + bound,
+        match (self.0, doc.published) {
+            (Some((a, b)), Some(t)) => t >= a - bound && (t <= b + bound || !doc.dated),
             _ => true,
         }
     }
 }
 
 fn span(docs: &[Doc], members: &[usize]) -> Span {
-    let dates = members.iter().filter_map(|&i| docs[i].published);
+    let dates = members
+        .iter()
+        .filter(|&&i| docs[i].dated)
+        .filter_map(|&i| docs[i].published);
     Span(dates.clone().min().zip(dates.max()))
 }
 
 /// The similarity two stories need to be linked: higher within one feed, whose stories share
 /// the feed's own vocabulary (its place names, section words and boilerplate).
 fn link_threshold(a: &Doc, b: &Doc) -> f32 {
-    match (a.source, b.source) {
+    match (a.feed, b.feed) {
         (Some(x), Some(y)) if x == y => LINK_THRESHOLD + SAME_SOURCE_EXTRA,
         _ => LINK_THRESHOLD,
     }
@@ -434,8 +637,8 @@ fn add(a: &Vector, b: &Vector) -> Vector {
 
 /// Pairwise cosine similarities within a corpus (diagnostics and tests).
 pub fn similarities(docs: &[Doc]) -> impl Fn(usize, usize) -> f32 {
-    let (tfs, df, _) = count_terms(docs);
-    let v = weigh(&tfs, &df, docs.len());
+    let corpus = count_terms(docs);
+    let v = weigh(&corpus.tfs, &corpus.df, docs.len());
     move |i, j| cosine(&v[i], &v[j])
 }
 
@@ -509,15 +712,33 @@ fn is_event_word(stem: &str) -> bool {
     (n >= 3 || stem.chars().any(|c| c.is_ascii_digit())) && !text::is_stopword(stem)
 }
 
-/// The term counts of each doc (by term id); the document frequency of each term id; the
-/// term of each id.
-type Counts<'a> = (Vec<HashMap<u32, f32>>, Vec<u32>, Vec<Cow<'a, str>>);
+/// The terms of the window, by id.
+struct Corpus<'a> {
+    /// The term counts of each doc, its feed's template terms left out.
+    tfs: Vec<HashMap<u32, f32>>,
+    /// In how many docs each term occurs (template terms not counted).
+    df: Vec<u32>,
+    /// The term of each id.
+    words: Vec<Cow<'a, str>>,
+    /// What each term is ([`evidence::kinds`]).
+    kinds: Vec<Kind>,
+    /// Whether each doc's title is made only of its feed's template terms.
+    templated: Vec<bool>,
+    /// Whether each doc comes from a templated feed: one whose template has at least
+    /// [`TEMPLATED_FEED_TERMS`] terms (its stories are one form with other slots filled in).
+    form: Vec<bool>,
+}
 
-fn count_terms<'a>(docs: &[Doc<'a>]) -> Counts<'a> {
+impl Corpus<'_> {
+    fn templated_title(&self, i: usize) -> bool {
+        self.templated[i]
+    }
+}
+
+fn count_terms<'a>(docs: &[Doc<'a>]) -> Corpus<'a> {
     let mut vocab: HashMap<Cow<'a, str>, u32> = HashMap::new();
-    let mut df: Vec<u32> = Vec::new();
     let mut words: Vec<Cow<'a, str>> = Vec::new();
-    let tfs: Vec<HashMap<u32, f32>> = docs
+    let mut tfs: Vec<HashMap<u32, f32>> = docs
         .iter()
         .map(|d| {
             let mut tf: HashMap<u32, f32> = HashMap::new();
@@ -525,19 +746,48 @@ fn count_terms<'a>(docs: &[Doc<'a>]) -> Counts<'a> {
                 let next = vocab.len() as u32;
                 let id = *vocab.entry(stem.clone()).or_insert(next);
                 if id == next {
-                    df.push(0);
                     words.push(stem);
                 }
-                let e = tf.entry(id).or_insert(0.0);
-                if *e == 0.0 {
-                    df[id as usize] += 1;
-                }
-                *e += w;
+                *tf.entry(id).or_insert(0.0) += w;
             }
             tf
         })
         .collect();
-    (tfs, df, words)
+    let templates = evidence::templates(docs, &tfs);
+
+    let mut templated = vec![false; docs.len()];
+    let form: Vec<bool> = templates
+        .iter()
+        .map(|t| t.len() >= TEMPLATED_FEED_TERMS)
+        .collect();
+    for (i, tf) in tfs.iter_mut().enumerate() {
+        let t = &templates[i];
+        if t.is_empty() {
+            continue;
+        }
+        let title: Vec<u32> = tf
+            .iter()
+            .filter(|(_, &w)| w >= TITLE_TF)
+            .map(|(&id, _)| id)
+            .collect();
+        templated[i] = !title.is_empty() && title.iter().all(|id| t.binary_search(id).is_ok());
+        tf.retain(|id, _| t.binary_search(id).is_err());
+    }
+    let mut df = vec![0u32; words.len()];
+    for tf in &tfs {
+        for &id in tf.keys() {
+            df[id as usize] += 1;
+        }
+    }
+    let kinds = evidence::kinds(docs, &words);
+    Corpus {
+        tfs,
+        df,
+        words,
+        kinds,
+        templated,
+        form,
+    }
 }
 
 /// L2-normalized TF-IDF vectors, each sorted by term id, with IDF from `df` over `n`.
@@ -585,8 +835,9 @@ fn cosine(a: &Vector, b: &Vector) -> f32 {
     dot
 }
 
-/// The same URL, or the same title word for word, is the same story whatever the dates.
-fn link_same_text(docs: &[Doc], uf: &mut UnionFind) {
+/// The same URL, or the same title word for word, is the same story whatever the dates; but
+/// not a title made only of its feed's template (`Weather forecast for Berlin`, daily).
+fn link_same_text(docs: &[Doc], corpus: &Corpus, uf: &mut UnionFind) {
     let mut seen: HashMap<String, usize> = HashMap::new();
     for (i, d) in docs.iter().enumerate() {
         let url = d.url.map(normalize_url).filter(|u| !u.is_empty());
@@ -596,13 +847,30 @@ fn link_same_text(docs: &[Doc], uf: &mut UnionFind) {
             .map(|t| t.stem.as_str())
             .collect::<Vec<_>>()
             .join(" ");
+        let templated = corpus.templated_title(i);
         let keys = url
             .map(|u| format!("u:{u}"))
             .into_iter()
-            .chain((d.title.len() >= 4).then(|| format!("t:{title}")));
+            .chain((d.title.len() >= 4 && !templated).then(|| format!("t:{title}")));
         for key in keys {
             match seen.get(&key) {
-                Some(&j) => uf.union(i, j),
+                Some(&j) => {
+                    if uf.find(i) != uf.find(j) {
+                        uf.union(i, j);
+                        let pass = if key.starts_with("u:") {
+                            "same url"
+                        } else {
+                            "same title"
+                        };
+                        uf.merges.push(Merge {
+                            a: i,
+                            b: j,
+                            pass,
+                            score: 1.0,
+                            terms: Vec::new(),
+                        });
+                    }
+                }
                 None => {
                     seen.insert(key, i);
                 }
@@ -635,8 +903,9 @@ fn candidate_pairs(docs: &[Doc], vectors: &[Vector]) -> Vec<(usize, usize)> {
     let bound = chrono::Duration::hours(TIME_BOUND_HOURS);
     let mut pairs = Vec::new();
     for posting in index.values_mut() {
-        let (mut dated, undated): (Vec<usize>, Vec<usize>) =
-            posting.iter().partition(|&&i| docs[i].published.is_some());
+        let (mut dated, undated): (Vec<usize>, Vec<usize>) = posting
+            .iter()
+            .partition(|&&i| docs[i].published.is_some() && docs[i].dated);
         dated.sort_by_key(|&i| (docs[i].published, i));
         for (a, &i) in dated.iter().enumerate() {
             let t = docs[i].published.expect("dated");
@@ -647,11 +916,17 @@ fn candidate_pairs(docs: &[Doc], vectors: &[Vector]) -> Vec<(usize, usize)> {
                 pairs.push((i.min(j), i.max(j)));
             }
         }
+        // An undated story may lie anywhere before it was first seen.
         for &u in &undated {
+            let latest = docs[u].published.map(|t| t + bound);
             pairs.extend(
                 posting
                     .iter()
                     .filter(|&&j| j != u)
+                    .filter(|&&j| match (latest, docs[j].published) {
+                        (Some(l), Some(t)) => !docs[j].dated || t <= l,
+                        _ => true,
+                    })
                     .map(|&j| (u.min(j), u.max(j))),
             );
         }
@@ -673,12 +948,14 @@ fn signature(v: &Vector) -> Vec<u32> {
 /// Disjoint sets with path halving; the smaller index becomes the root so labels are stable.
 struct UnionFind {
     parent: Vec<usize>,
+    merges: Vec<Merge>,
 }
 
 impl UnionFind {
     fn new(n: usize) -> Self {
         Self {
             parent: (0..n).collect(),
+            merges: Vec::new(),
         }
     }
 
@@ -697,7 +974,7 @@ impl UnionFind {
         }
     }
 
-    fn labels(mut self) -> Clusters {
+    fn labels(mut self, merges: Vec<Merge>) -> Clusters {
         let n = self.parent.len();
         let mut label = vec![usize::MAX; n];
         let mut count = 0;
@@ -709,7 +986,11 @@ impl UnionFind {
             }
             label[i] = label[root];
         }
-        Clusters { label, count }
+        Clusters {
+            label,
+            count,
+            merges,
+        }
     }
 }
 

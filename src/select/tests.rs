@@ -17,7 +17,9 @@ fn story(id: &str, source: &str, title: &str, lead: &str) -> Candidate {
         categories: Vec::new(),
         source: source.into(),
         source_weight: 1.0,
+        feed: format!("https://{source}.example/feed"),
         published: now() - Duration::hours(6),
+        dated: true,
     }
 }
 

@@ -80,7 +80,8 @@ pub fn load_file(path: &std::path::Path) -> Vec<FixtureItem> {
                 .or_else(|| e.content.as_ref().and_then(|c| c.body.clone()))
                 .map(|h| first_paragraph(&h))
                 .unwrap_or_default();
-            let published: DateTime<Utc> = e.published.or(e.updated).unwrap_or(fallback);
+            let date = e.published.or(e.updated);
+            let published: DateTime<Utc> = date.unwrap_or(fallback);
             let categories = e
                 .categories
                 .iter()
@@ -101,7 +102,9 @@ pub fn load_file(path: &std::path::Path) -> Vec<FixtureItem> {
                     categories,
                     source: source.clone(),
                     source_weight: 1.0,
+                    feed: file.clone(),
                     published,
+                    dated: date.is_some(),
                 },
             }
         })
