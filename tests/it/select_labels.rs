@@ -8,7 +8,8 @@
 //! numbered labelled files, so a change tuned on one half can be measured on the other.
 //! `tests/data/select-labels-unseen.json` adds five feeds of the same days, labelled blind
 //! after the method was chosen; `GAZETTE_SELECT_LABELS=select-labels-unseen.json` runs the
-//! diagnostics on it.
+//! diagnostics on it. `tests/data/select-labels-blind.json` (issue 17) holds 26 other feeds,
+//! scored once after the method was frozen; `print_every_set` prints every set on one line.
 
 use crate::select_feeds as feeds;
 
@@ -39,6 +40,10 @@ struct Labels {
 const TUNED: &str = "select-labels.json";
 /// Five more feeds of the same days, labelled blind after the method was chosen.
 const UNSEEN: &str = "select-labels-unseen.json";
+/// 26 feeds neither set uses (other dates and languages, templated feeds, broad topics),
+/// labelled blind for issue 17 and scored only after the method was frozen
+/// (`select-labels-blind.README.md`).
+const BLIND: &str = "select-labels-blind.json";
 
 /// The labelled set the diagnostics measure: `$GAZETTE_SELECT_LABELS` (a file in
 /// `tests/data`), or [`TUNED`].
@@ -154,11 +159,19 @@ fn run_with_candidates(
         })
         .map(|(_, f)| f)
         .flat_map(|f| feeds::load_file(&dir.join("feeds/real").join(f)))
-        .filter(|it| seen.insert((it.file.clone(), it.key.clone())))
+        .filter_map(|mut it| {
+            // Items that share a link are one page, kept once, unless the labels name
+            // them by their ids.
+            let by_id = (it.file.clone(), it.id.clone());
+            if labels.event_of.contains_key(&by_id) || labels.related_of.contains_key(&by_id) {
+                it.key = it.id.clone();
+            }
+            seen.insert((it.file.clone(), it.key.clone())).then_some(it)
+        })
         .collect();
     assert!(
-        half.is_some() || items.len() > 600,
-        "labelled files should give 600+ items, got {}",
+        half.is_some() || items.len() > 500,
+        "labelled files should give 500+ items, got {}",
         items.len()
     );
     for k in labels.event_of.keys().chain(labels.related_of.keys()) {
@@ -202,6 +215,21 @@ fn language(file: &str) -> &'static str {
         ("MassaNews", "pt"),
         ("Minutos20", "es"),
         ("RomaNews", "it"),
+        ("miniflux__encoding_ISO", "de"),
+        ("miniflux__rdf_UTF8", "de"),
+        ("rss-parser__encoding", "pt"),
+        ("urdu", "ur"),
+        ("RomaToday", "it"),
+        ("LeFil", "fr"),
+        ("DerBrutkasten", "de"),
+        ("TrendingTopics", "de"),
+        ("CityDog", "ru"),
+        ("aktuality", "sk"),
+        ("Stadtfeuerwehr", "de"),
+        ("laut.de", "de"),
+        ("itunes-keywords", "de"),
+        ("InvestmentPunk", "de"),
+        ("square-brackets", "fr"),
     ]
     .iter()
     .find(|(f, _)| file.contains(f))
@@ -336,6 +364,22 @@ fn clustering_holds_on_the_unseen_set() {
     };
     assert!(p >= 0.95, "unseen set: precision {p:.3} < 0.95");
     assert!(r >= 0.69, "unseen set: recall {r:.3} < 0.69");
+}
+
+/// The blind set of issue 17 ([`BLIND`]), scored once after the method was frozen: 24 scored
+/// pairs, templated feeds and broad topics. Its false merges (craigslist listings that share
+/// an area and their features, status updates titled alike, one game's reviews and news) are
+/// recorded in BENCHMARKS.md; the targets are not met there.
+#[test]
+#[ignore = "blind set: precision 0.417, recall 0.417 measured (targets 0.95 / 0.75); see BENCHMARKS.md"]
+fn clustering_meets_targets_on_the_blind_set() {
+    let Some((p, r)) = measure_set(BLIND, None) else {
+        return;
+    };
+    assert!(
+        p >= 0.95 && r >= 0.75,
+        "blind set: precision {p:.3} recall {r:.3}"
+    );
 }
 
 #[test]
@@ -476,6 +520,7 @@ fn print_every_set() {
         (TUNED, Some("a")),
         (TUNED, Some("b")),
         (UNSEEN, None),
+        (BLIND, None),
     ];
     let mut line = String::new();
     for (set, half) in sets {
