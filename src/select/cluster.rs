@@ -6,29 +6,38 @@
 //! number written as a word counts as its digits (`five`, `cinq`, `fünf` → `5`; see [`term`]),
 //! so `five dead` meets `5 dead` and `Bouaké` meets `Bouake`; a known name in another language
 //! than English counts as its English words (`Côte d'Ivoire` → `ivory coast`, `Poutine` →
-//! `putin`, `russischen` → `russian`; see [`aliases`]).
+//! `putin`, `russischen` → `russian`; see [`super::aliases`]). Each feed's template (the terms most of
+//! its stories in the window repeat, [`evidence::templates`]) is left out of its stories.
 //!
 //! Clustering runs twice. The first round weighs terms by IDF over stories; the second by IDF
 //! over the first round's clusters ([`event_frequency`]), so an event's own words, which the
 //! event itself makes common in the window, weigh as the rare words they are. Each round has
 //! three passes:
 //!
-//! 1. Two stories are linked when their cosine similarity is at least [`LINK_THRESHOLD`]
-//!    ([`SAME_SOURCE_EXTRA`] more within one feed) and they were published at most
-//!    [`TIME_BOUND_HOURS`] apart, or when they share a URL or an identical title. Links are taken
-//!    strongest first, and two clusters join only if the mean similarity over all their members'
-//!    pairs is at least [`AVERAGE_THRESHOLD`] (group-average linkage), so one loose pair cannot
-//!    chain two events. Stories that merely share a topic share few rare words, so they stay
-//!    apart.
-//! 2. A story still alone joins the cluster whose centroid it is most similar to, if that
-//!    cosine, discounted by how far the story lies in time outside the cluster's span
-//!    ([`CENTROID_DECAY_HOURS`]), reaches [`CENTROID_THRESHOLD`] (`attach_to_centroids`).
+//! 1. Two stories are linked when their cosine similarity, discounted beyond a burst of
+//!    [`LINK_BURST_HOURS`], is at least [`LINK_THRESHOLD`] ([`SAME_SOURCE_EXTRA`] more within
+//!    one feed; [`TEMPLATED_LINK_THRESHOLD`] within a templated feed), what they share is
+//!    evidence of one happening and not only of one subject ([`is_evidence`]: ordinary words,
+//!    rare names or a rare number, not only a place, show or person), and they were published
+//!    at most [`TIME_BOUND_HOURS`] apart; or when they share a URL or an identical title (not a
+//!    title of the feed's template). Links are taken strongest first, and two clusters join
+//!    only if the mean similarity over all their members' pairs is at least
+//!    [`AVERAGE_THRESHOLD`] (group-average linkage) and half those pairs reach [`CHAIN_MIN`],
+//!    so a cluster cannot grow by chaining.
+//! 2. A dated story still alone joins the cluster whose centroid it is most similar to, if
+//!    that cosine, discounted by how far the story lies in time outside the cluster's span
+//!    ([`CENTROID_DECAY_HOURS`]), reaches [`CENTROID_THRESHOLD`] with evidence
+//!    ([`attach::to_centroids`]). An undated story (its feed gave no date: it lies anywhere before
+//!    it was first seen) is kept out of this pass, which trusts time.
 //! 3. A story still alone, written in another language than a cluster, joins it when its title
 //!    shares at least [`CROSS_NAMES`] names that are core to the cluster and rare outside it
-//!    (`attach_across_languages`).
+//!    ([`attach::across_languages`]).
 //!
 //! Only pairs that share one of their [`SIGNATURE_TERMS`] highest-weighted terms are compared,
 //! which keeps 10,000 stories well under a second.
+//!
+//! Every join is recorded ([`Merge`]: the pass, the score, the shared terms that weighed most)
+//! for `gazette build --explain`.
 //!
 //! What it misses (the labelled sets, BENCHMARKS.md): short title-only stories of one feed
 //! told in other words (held to the same-feed threshold, because one feed's stories on one
@@ -38,18 +47,23 @@
 //! title-only story on the same subject (`US Congress certifies Trump election`) joins an
 //! event's cluster, the second round then finds every word of the subject rare, and every
 //! story of the subject merges. Lower link thresholds, heavier names, Snowball stemming,
-//! prefix truncation, character n-grams, time decay on links, mutual-nearest-neighbour links
-//! and name matching between single stories across languages were measured and each bought a
-//! few pairs of recall with more false merges, or did not hold on the other half of the set.
+//! prefix truncation, character n-grams, mutual-nearest-neighbour links and name matching
+//! between single stories across languages were measured and each bought a few pairs of recall
+//! with more false merges, or did not hold on the other half of the set. On feeds it has not
+//! seen (the blind set), listings of one area that share their features, identical status
+//! lines of two incidents and one game's stories still merge; stories of one event retold in
+//! other words in German are missed.
 
 use std::borrow::Cow;
 use std::collections::HashMap;
 
-use chrono::{DateTime, Utc};
-
-use super::aliases;
-use super::evidence::{self, Kind, Shared};
-use super::text::{self, Token};
+use super::attach;
+pub use super::attach::{CENTROID_DECAY_HOURS, CENTROID_MIN_SIZE, CENTROID_THRESHOLD, CROSS_NAMES};
+pub use super::evidence::Merge;
+use super::evidence::{self, is_evidence, Kind, Shared};
+pub use super::text::term;
+use super::vectors::{add, candidate_pairs, cosine, terms, top_terms, weigh, Vector, TITLE_TF};
+pub use super::vectors::{Doc, LEAD_WORDS, SIGNATURE_TERMS, TIME_BOUND_HOURS};
 
 /// Minimum cosine similarity for two stories to be the same event.
 pub const LINK_THRESHOLD: f32 = 0.28;
@@ -57,34 +71,6 @@ pub const LINK_THRESHOLD: f32 = 0.28;
 pub const SAME_SOURCE_EXTRA: f32 = 0.20;
 /// Minimum mean similarity between all members of two clusters for them to merge.
 pub const AVERAGE_THRESHOLD: f32 = 0.22;
-/// A story left alone joins a cluster of at least [`CENTROID_MIN_SIZE`] stories when its
-/// cosine with the cluster's centroid (the normalized sum of the members' vectors) is at least
-/// this. A centroid keeps the words the members share (the event's names and facts) and
-/// averages away each story's own angle, so a story that matches no single member well can
-/// still match the event.
-pub const CENTROID_THRESHOLD: f32 = 0.25;
-/// The cosine with a centroid is multiplied by `exp(-hours / CENTROID_DECAY_HOURS)`, where
-/// `hours` is how far the story's publication lies outside the span of the cluster's members
-/// (0 inside it). Coverage of one event comes in a burst; a story on the same subject from a
-/// day before the burst began (`Russia interfered in election, says intelligence chief`, the
-/// morning before the report `Putin directed cyber campaign`) is usually an earlier event.
-pub const CENTROID_DECAY_HOURS: f32 = 24.0;
-/// Clusters smaller than this have no reliable centroid.
-pub const CENTROID_MIN_SIZE: usize = 3;
-/// A story left alone joins a cluster written in another language when at least this many
-/// names of its title (capitalized words and numbers) are core words of the cluster (found in at
-/// least half of its members) and rare elsewhere in the window (see [`CROSS_NAME_MAX_SHARE`]).
-pub const CROSS_NAMES: usize = 2;
-/// A name found in more than this share of the window's stories outside the cluster (at least
-/// two stories) is too common to identify an event across languages (`Trump`, `US`, `Apple`).
-pub const CROSS_NAME_MAX_SHARE: f32 = 0.05;
-/// Stories further apart in time than this are never the same event.
-pub const TIME_BOUND_HOURS: i64 = 72;
-/// How many of the lead's words count (the rest is background, not the event).
-pub const LEAD_WORDS: usize = 25;
-/// How many top terms of each story are indexed to find comparison candidates.
-pub const SIGNATURE_TERMS: usize = 10;
-const TITLE_TF: f32 = 4.0;
 /// A feed whose template ([`evidence::templates`]) has at least this many terms is a
 /// templated feed: analyst notes, results, forecasts, release notes, one form with other
 /// slots filled in ...
@@ -100,29 +86,6 @@ pub const LINK_BURST_HOURS: f32 = 18.0;
 /// ... and links further apart are discounted with this time constant, so a story on the same
 /// subject the day before (the testimony, then the report) needs more in common.
 pub const LINK_DECAY_HOURS: f32 = 72.0;
-/// Ordinary words ([`Kind::Word`]) must make up at least this share of a link's similarity,
-/// unless the stories share rare names or a rare number beside a name weighing at least
-/// [`EVIDENCE_MIN`] of it (see [`is_evidence`]).
-pub const EVIDENCE_WORDS_SHARE: f32 = 0.15;
-/// See [`EVIDENCE_WORDS_SHARE`].
-pub const EVIDENCE_MIN: f32 = 0.01;
-
-/// The text of one story as clustering sees it.
-#[derive(Debug, Clone)]
-pub struct Doc<'a> {
-    pub url: Option<&'a str>,
-    /// The title's tokens ([`text::tokenize`]).
-    pub title: &'a [Token],
-    /// The lead's tokens; only the first [`LEAD_WORDS`] count.
-    pub lead: &'a [Token],
-    /// The feed it came from; `None` for sent stories.
-    pub feed: Option<&'a str>,
-    /// `None` for stories sent in earlier issues: they are compared whatever their age.
-    pub published: Option<DateTime<Utc>>,
-    /// False when the feed gave no date: `published` is then when the story was first seen,
-    /// so only an upper bound of its time.
-    pub dated: bool,
-}
 
 /// Connected components of the same-event graph: `label[i]` is the component of doc `i`,
 /// numbered 0.. in order of each component's first doc; `merges` says why each doc that
@@ -133,24 +96,6 @@ pub struct Clusters {
     pub count: usize,
     pub merges: Vec<Merge>,
 }
-
-/// One join of the same-event graph: doc `a` joined doc `b`'s cluster.
-#[derive(Debug, Clone, PartialEq, serde::Serialize)]
-pub struct Merge {
-    pub a: usize,
-    /// The doc of the cluster that `a` was compared with (for a centroid or a names join:
-    /// the cluster's member most similar to `a`).
-    pub b: usize,
-    /// `same url`, `same title`, `link`, `centroid` or `names across languages`.
-    pub pass: &'static str,
-    /// The similarity that passed the pass's threshold (1 for the same URL or title; for
-    /// names across languages, how many were shared).
-    pub score: f32,
-    /// The shared terms that weighed most, heaviest first.
-    pub terms: Vec<String>,
-}
-
-type Vector = Vec<(u32, f32)>;
 
 /// Groups `docs` into same-event clusters: once with IDF over stories, then again with IDF
 /// over the first round's clusters (see [`event_frequency`]).
@@ -242,8 +187,20 @@ fn group(docs: &[Doc], vectors: &[Vector], kinds: &[Kind], corpus: &Corpus) -> U
             terms,
         });
     }
-    attach_to_centroids(docs, vectors, kinds, corpus, &candidates, &mut uf, &sums);
-    attach_across_languages(docs, vectors, corpus, &mut uf);
+    let roots: Vec<usize> = (0..docs.len()).map(|i| uf.find(i)).collect();
+    let joins = attach::to_centroids(
+        docs,
+        vectors,
+        kinds,
+        &corpus.words,
+        &candidates,
+        &roots,
+        &sums,
+    );
+    uf.apply(joins);
+    let roots: Vec<usize> = (0..docs.len()).map(|i| uf.find(i)).collect();
+    let joins = attach::across_languages(docs, vectors, &corpus.df, &corpus.words, &roots);
+    uf.apply(joins);
     uf
 }
 
@@ -260,7 +217,7 @@ fn joined_widely(vectors: &[Vector], a: &[usize], b: &[usize]) -> bool {
 }
 
 /// The similarity of two stories if it links them, else 0: the cosine, discounted for the
-/// time between them beyond a burst, must reach [`link_threshold`], and what they share must
+/// time between them beyond a burst, must reach the link threshold ([`LINK_THRESHOLD`], more within one feed), and what they share must
 /// be evidence of one happening ([`is_evidence`]).
 fn linked(
     docs: &[Doc],
@@ -270,14 +227,17 @@ fn linked(
     i: usize,
     j: usize,
 ) -> f32 {
+    // Most candidate pairs fall short of the lowest threshold: the plain cosine tells.
+    if cosine(&vectors[i], &vectors[j]) < LINK_THRESHOLD {
+        return 0.0;
+    }
     let shared = Shared::of(&vectors[i], &vectors[j], kinds);
     let decay = link_decay(gap_hours(&docs[i], &docs[j]));
     let score = shared.total() * decay;
-    let same_feed = docs[i].feed.is_some() && docs[i].feed == docs[j].feed;
-    let threshold = if same_feed && corpus.form[i] {
-        TEMPLATED_LINK_THRESHOLD
-    } else {
-        link_threshold(&docs[i], &docs[j])
+    let threshold = match corpus.same_feed(i, j) {
+        true if corpus.form[i] => TEMPLATED_LINK_THRESHOLD,
+        true => LINK_THRESHOLD + SAME_SOURCE_EXTRA,
+        false => LINK_THRESHOLD,
     };
     if score >= threshold && is_evidence(&shared) {
         score
@@ -296,343 +256,24 @@ fn link_decay(hours: f32) -> f32 {
     }
 }
 
-/// Whether what two stories share is evidence of one happening, not only of one subject:
-/// ordinary words (not names, not the feeds' templates) make up at least
-/// [`EVIDENCE_WORDS_SHARE`] of their similarity, or they share rare names, or a rare number
-/// beside a name ([`Kind`]).
-fn is_evidence(s: &Shared) -> bool {
-    s.words >= EVIDENCE_WORDS_SHARE * s.total()
-        || s.rare_names >= EVIDENCE_MIN
-        || (s.numbers >= EVIDENCE_MIN && s.names > 0.0)
-}
-
 /// The hours between two stories: 0 when either has no time (a sent story); an undated story
 /// may lie anywhere before it was first seen.
 fn gap_hours(a: &Doc, b: &Doc) -> f32 {
     let (Some(ta), Some(tb)) = (a.published, b.published) else {
         return 0.0;
     };
-    let minutes = if ta < tb {
-        if a.dated {
-            (tb - ta).num_minutes()
-        } else {
-            0
-        }
-    } else if b.dated {
-        (ta - tb).num_minutes()
+    // The story seen later may, when undated, lie as early as the other one.
+    let (early, late, late_dated) = if ta <= tb {
+        (ta, tb, b.dated)
+    } else {
+        (tb, ta, a.dated)
+    };
+    let minutes = if late_dated {
+        (late - early).num_minutes()
     } else {
         0
     };
     minutes as f32 / 60.0
-}
-
-/// The few shared terms that weigh most in the similarity of `a` and `b`.
-fn top_terms(a: &Vector, b: &Vector, words: &[Cow<str>]) -> Vec<String> {
-    let mut shared: Vec<(f32, u32)> = Vec::new();
-    let (mut i, mut j) = (0, 0);
-    while i < a.len() && j < b.len() {
-        match a[i].0.cmp(&b[j].0) {
-            std::cmp::Ordering::Less => i += 1,
-            std::cmp::Ordering::Greater => j += 1,
-            std::cmp::Ordering::Equal => {
-                shared.push((a[i].1 * b[j].1, a[i].0));
-                i += 1;
-                j += 1;
-            }
-        }
-    }
-    shared.sort_by(|x, y| y.0.total_cmp(&x.0).then(x.1.cmp(&y.1)));
-    shared
-        .into_iter()
-        .take(6)
-        .map(|(_, id)| words[id as usize].to_string())
-        .collect()
-}
-
-/// The second pass: each story still alone joins the cluster (of [`CENTROID_MIN_SIZE`] or more)
-/// whose centroid it is most similar to, if that cosine, discounted for the time between the
-/// story and the cluster's span ([`CENTROID_DECAY_HOURS`]), reaches [`CENTROID_THRESHOLD`].
-/// Only clusters holding one of the story's comparison candidates are considered, which keeps
-/// the time bound. Centroids and spans are those of the first pass, so the order of stories
-/// does not matter and one attached story cannot pull in the next.
-fn attach_to_centroids(
-    docs: &[Doc],
-    vectors: &[Vector],
-    kinds: &[Kind],
-    corpus: &Corpus,
-    candidates: &[(usize, usize)],
-    uf: &mut UnionFind,
-    sums: &[(Vector, usize)],
-) {
-    let n = vectors.len();
-    let roots: Vec<usize> = (0..n).map(|i| uf.find(i)).collect();
-    // An undated story is kept out of this pass, which trusts time.
-    let alone = |i: usize| roots[i] == i && sums[i].1 == 1 && docs[i].dated;
-    let big = |r: usize| sums[r].1 >= CENTROID_MIN_SIZE;
-    let mut options: Vec<Vec<usize>> = vec![Vec::new(); n];
-    for &(i, j) in candidates {
-        if alone(i) && big(roots[j]) {
-            options[i].push(roots[j]);
-        }
-        if alone(j) && big(roots[i]) {
-            options[j].push(roots[i]);
-        }
-    }
-    let centroids: HashMap<usize, Vector> = options
-        .iter()
-        .flatten()
-        .map(|&r| {
-            let mut c = sums[r].0.clone();
-            normalize(&mut c);
-            (r, c)
-        })
-        .collect();
-    let spans: HashMap<usize, Span> = members(&roots)
-        .into_iter()
-        .filter(|(r, _)| centroids.contains_key(r))
-        .map(|(r, m)| (r, span(docs, &m)))
-        .collect();
-    let mut joins = Vec::new();
-    for (i, mut opts) in options.into_iter().enumerate() {
-        opts.sort_unstable();
-        opts.dedup();
-        let best = opts
-            .into_iter()
-            .filter_map(|r| {
-                let decay = (-spans[&r].hours_outside(&docs[i]) / CENTROID_DECAY_HOURS).exp();
-                let shared = Shared::of(&vectors[i], &centroids[&r], kinds);
-                let score = decay * shared.total();
-                (score >= CENTROID_THRESHOLD && is_evidence(&shared)).then_some((score, r))
-            })
-            .max_by(|a, b| a.0.total_cmp(&b.0).then(b.1.cmp(&a.1)));
-        if let Some((score, r)) = best {
-            joins.push((i, r, score));
-        }
-    }
-    let groups = members(&roots);
-    for (i, r, score) in joins {
-        uf.union(i, r);
-        let b = *groups[&r]
-            .iter()
-            .max_by(|x, y| {
-                cosine(&vectors[i], &vectors[**x])
-                    .total_cmp(&cosine(&vectors[i], &vectors[**y]))
-                    .then(y.cmp(x))
-            })
-            .expect("a cluster has members");
-        uf.merges.push(Merge {
-            a: i,
-            b,
-            pass: "centroid",
-            score,
-            terms: top_terms(&vectors[i], &centroids[&r], &corpus.words),
-        });
-    }
-}
-
-/// The third pass, across languages, where stories share few words but the same names
-/// (`Fort Lauderdale`, `Akufo-Addo`, `Huawei`): each story still alone, in a detected language,
-/// joins the cluster (of [`CENTROID_MIN_SIZE`] or more, mostly in another detected language,
-/// within the time bound of its members) with which its title shares the most names that are
-/// core to the cluster and rare outside it, if it shares at least [`CROSS_NAMES`].
-/// Names are compared as [`term`]s, so without accents (`Bouaké` = `Bouake`).
-fn attach_across_languages(docs: &[Doc], vectors: &[Vector], corpus: &Corpus, uf: &mut UnionFind) {
-    let (df, words) = (&corpus.df, &corpus.words);
-    let n = docs.len();
-    let roots: Vec<usize> = (0..n).map(|i| uf.find(i)).collect();
-    let members = members(&roots);
-    let max_df = ((n as f32 * CROSS_NAME_MAX_SHARE) as u32).max(2);
-    let language = |i: usize| text::language(docs[i].title.iter().chain(docs[i].lead.iter()));
-    let names_of = |i: usize| {
-        let title = docs[i].title;
-        let mut names: Vec<Cow<str>> = event_terms(title)
-            .into_iter()
-            .filter(|t| t.alias || is_name(&title[t.first]))
-            .map(|t| t.text)
-            .collect();
-        names.sort_unstable();
-        names.dedup();
-        names
-    };
-    // Stories alone with enough names to be joined, and every name they could be joined by.
-    let mut alone: Vec<(usize, Vec<Cow<str>>)> = (0..n)
-        .filter(|&i| members[&roots[i]].len() == 1)
-        .map(|i| (i, names_of(i)))
-        .filter(|(_, names)| names.len() >= CROSS_NAMES)
-        .collect();
-    alone.sort_unstable_by_key(|(i, _)| *i);
-    let wanted: std::collections::HashSet<&str> = alone
-        .iter()
-        .flat_map(|(_, names)| names.iter().map(|w| w.as_ref()))
-        .collect();
-    if wanted.is_empty() {
-        return;
-    }
-    // Core words of each large cluster (folded) → clusters, with their language and span.
-    let mut core: HashMap<Cow<str>, Vec<usize>> = HashMap::new();
-    let mut info: HashMap<usize, (&str, Span)> = HashMap::new();
-    let mut big: Vec<usize> = members
-        .iter()
-        .filter(|(_, m)| m.len() >= CENTROID_MIN_SIZE)
-        .map(|(&r, _)| r)
-        .collect();
-    big.sort_unstable();
-    for r in big {
-        let m = &members[&r];
-        let mut count: HashMap<u32, u32> = HashMap::new();
-        for &i in m {
-            for &(id, _) in &vectors[i] {
-                *count.entry(id).or_insert(0) += 1;
-            }
-        }
-        let mut found: Vec<Cow<str>> = count
-            .into_iter()
-            .filter(|&(id, c)| 2 * c as usize >= m.len() && df[id as usize] - c <= max_df)
-            .map(|(id, _)| words[id as usize].clone())
-            .filter(|w| wanted.contains(w.as_ref()))
-            .collect();
-        found.sort_unstable();
-        found.dedup();
-        if found.len() < CROSS_NAMES {
-            continue;
-        }
-        let Some(lang) = majority_language(m.iter().map(|&i| language(i))) else {
-            continue;
-        };
-        for w in found {
-            core.entry(w).or_default().push(r);
-        }
-        info.insert(r, (lang, span(docs, m)));
-    }
-    if core.is_empty() {
-        return;
-    }
-    let mut joins = Vec::new();
-    for (i, names) in alone {
-        let Some(lang) = language(i) else { continue };
-        let mut shared: HashMap<usize, usize> = HashMap::new();
-        for w in &names {
-            for &r in core.get(w).into_iter().flatten() {
-                let (cl, sp) = &info[&r];
-                if *cl != lang && sp.contains(&docs[i]) {
-                    *shared.entry(r).or_insert(0) += 1;
-                }
-            }
-        }
-        let best = shared
-            .into_iter()
-            .filter(|&(_, c)| c >= CROSS_NAMES)
-            .max_by(|a, b| a.1.cmp(&b.1).then(b.0.cmp(&a.0)));
-        if let Some((r, c)) = best {
-            let terms: Vec<String> = names
-                .iter()
-                .filter(|w| core.get(*w).is_some_and(|rs| rs.contains(&r)))
-                .map(|w| w.to_string())
-                .collect();
-            joins.push((i, r, c, terms));
-        }
-    }
-    for (i, r, c, terms) in joins {
-        uf.union(i, r);
-        uf.merges.push(Merge {
-            a: i,
-            b: r,
-            pass: "names across languages",
-            score: c as f32,
-            terms,
-        });
-    }
-}
-
-/// The members of each cluster, by root, from each doc's root.
-fn members(roots: &[usize]) -> HashMap<usize, Vec<usize>> {
-    let mut members: HashMap<usize, Vec<usize>> = HashMap::new();
-    for (i, &r) in roots.iter().enumerate() {
-        members.entry(r).or_default().push(i);
-    }
-    members
-}
-
-/// A word written as a name: capitalized or with a digit (`Lauderdale`, `FBI`, `2021`).
-fn is_name(t: &Token) -> bool {
-    t.exact.chars().next().is_some_and(char::is_uppercase)
-        || t.exact.chars().any(|c| c.is_ascii_digit())
-}
-
-/// The language most members are written in (ties: the first in alphabetical order); `None`
-/// when no member's language is known.
-fn majority_language<'a>(langs: impl Iterator<Item = Option<&'a str>>) -> Option<&'a str> {
-    let mut count: HashMap<&str, usize> = HashMap::new();
-    for l in langs.flatten() {
-        *count.entry(l).or_insert(0) += 1;
-    }
-    count
-        .into_iter()
-        .max_by(|a, b| a.1.cmp(&b.1).then(b.0.cmp(a.0)))
-        .map(|(l, _)| l)
-}
-
-/// The publication times of a cluster's dated members, widened by the time bound; a story
-/// or cluster without dates (sent stories) is never out of bounds.
-struct Span(Option<(DateTime<Utc>, DateTime<Utc>)>);
-
-impl Span {
-    /// How many hours `doc` lies before the first or after the last publication; 0 inside
-    /// the span or when either has no date. An undated story lies anywhere before it was
-    /// first seen.
-    fn hours_outside(&self, doc: &Doc) -> f32 {
-        let minutes = match (self.0, doc.published) {
-            (Some((a, _)), Some(t)) if t < a => (a - t).num_minutes(),
-            (Some((_, b)), Some(t)) if t > b && doc.dated => (t - b).num_minutes(),
-            _ => 0,
-        };
-        minutes as f32 / 60.0
-    }
-
-    fn contains(&self, doc: &Doc) -> bool {
-        let bound = chrono::Duration::hours(TIME_BOUND_HOURS);
-        match (self.0, doc.published) {
-            (Some((a, b)), Some(t)) => t >= a - bound && (t <= b + bound || !doc.dated),
-            _ => true,
-        }
-    }
-}
-
-fn span(docs: &[Doc], members: &[usize]) -> Span {
-    let dates = members
-        .iter()
-        .filter(|&&i| docs[i].dated)
-        .filter_map(|&i| docs[i].published);
-    Span(dates.clone().min().zip(dates.max()))
-}
-
-/// The similarity two stories need to be linked: higher within one feed, whose stories share
-/// the feed's own vocabulary (its place names, section words and boilerplate).
-fn link_threshold(a: &Doc, b: &Doc) -> f32 {
-    match (a.feed, b.feed) {
-        (Some(x), Some(y)) if x == y => LINK_THRESHOLD + SAME_SOURCE_EXTRA,
-        _ => LINK_THRESHOLD,
-    }
-}
-
-/// The sum of two sparse vectors sorted by term id.
-fn add(a: &Vector, b: &Vector) -> Vector {
-    let mut out = Vec::with_capacity(a.len() + b.len());
-    let (mut i, mut j) = (0, 0);
-    while i < a.len() || j < b.len() {
-        if j == b.len() || (i < a.len() && a[i].0 < b[j].0) {
-            out.push(a[i]);
-            i += 1;
-        } else if i == a.len() || b[j].0 < a[i].0 {
-            out.push(b[j]);
-            j += 1;
-        } else {
-            out.push((a[i].0, a[i].1 + b[j].1));
-            i += 1;
-            j += 1;
-        }
-    }
-    out
 }
 
 /// Pairwise cosine similarities within a corpus (diagnostics and tests).
@@ -640,76 +281,6 @@ pub fn similarities(docs: &[Doc]) -> impl Fn(usize, usize) -> f32 {
     let corpus = count_terms(docs);
     let v = weigh(&corpus.tfs, &corpus.df, docs.len());
     move |i, j| cosine(&v[i], &v[j])
-}
-
-fn terms<'a>(doc: &Doc<'a>) -> impl Iterator<Item = (Cow<'a, str>, f32)> {
-    let lead = &doc.lead[..doc.lead.len().min(LEAD_WORDS)];
-    let title = event_terms(doc.title)
-        .into_iter()
-        .map(|t| (t.text, TITLE_TF));
-    let lead = event_terms(lead).into_iter().map(|t| (t.text, 1.0));
-    title.chain(lead)
-}
-
-/// The [`aliases::terms`] of some tokens that say something about the event: known names,
-/// and [`is_event_word`]s.
-fn event_terms(tokens: &[Token]) -> Vec<aliases::Term<'_>> {
-    let mut terms = aliases::terms(tokens);
-    terms.retain(|t| t.alias || is_event_word(&tokens[t.first].stem));
-    terms
-}
-
-/// The form in which clustering compares a word: its stem without accents (`bouaké` →
-/// `bouake`, `président` → `president`), or the digits of a small number written as a word in
-/// English, French or German (`five`, `cinq`, `fünf` → `5`).
-pub fn term(stem: &str) -> Cow<'_, str> {
-    match NUMBER_WORDS.binary_search_by(|(w, _)| w.cmp(&stem)) {
-        Ok(k) => Cow::Borrowed(NUMBER_WORDS[k].1),
-        Err(_) if stem.contains('\u{2019}') => {
-            Cow::Owned(text::fold(&stem.replace('\u{2019}', "'")).into_owned())
-        }
-        Err(_) => text::fold(stem),
-    }
-}
-
-// Sorted, in stemmed form like the stopwords (`sechs` → `sech`). Only words that name nothing
-// else: not `sept` or `neuf` (September, new), not `one`, `un`, `ein` (stopwords or too short).
-const NUMBER_WORDS: &[(&str, &str)] = &[
-    ("acht", "8"),
-    ("cinq", "5"),
-    ("deux", "2"),
-    ("drei", "3"),
-    ("eight", "8"),
-    ("eleven", "11"),
-    ("five", "5"),
-    ("four", "4"),
-    ("fünf", "5"),
-    ("huit", "8"),
-    ("nine", "9"),
-    ("quatre", "4"),
-    ("sech", "6"),
-    ("seven", "7"),
-    ("sieben", "7"),
-    ("six", "6"),
-    ("ten", "10"),
-    ("three", "3"),
-    ("trois", "3"),
-    ("twelve", "12"),
-    ("twenty", "20"),
-    ("two", "2"),
-    ("vier", "4"),
-    ("vingt", "20"),
-    ("zehn", "10"),
-    ("zwanzig", "20"),
-    ("zwei", "2"),
-];
-
-/// Words of three letters or more, or numbers of any length (`5`, `43`), that are not
-/// stopwords: two-letter words are mostly function words in every language, and fragments of
-/// badly decoded text.
-fn is_event_word(stem: &str) -> bool {
-    let n = stem.chars().count();
-    (n >= 3 || stem.chars().any(|c| c.is_ascii_digit())) && !text::is_stopword(stem)
 }
 
 /// The terms of the window, by id.
@@ -727,11 +298,19 @@ struct Corpus<'a> {
     /// Whether each doc comes from a templated feed: one whose template has at least
     /// [`TEMPLATED_FEED_TERMS`] terms (its stories are one form with other slots filled in).
     form: Vec<bool>,
+    /// Each doc's feed as a number (`u32::MAX`: none, a sent story).
+    feed: Vec<u32>,
 }
 
 impl Corpus<'_> {
     fn templated_title(&self, i: usize) -> bool {
         self.templated[i]
+    }
+
+    /// Whether two docs come from one feed. One feed's stories share its own vocabulary (its
+    /// place names, section words and boilerplate), so they need more in common.
+    fn same_feed(&self, i: usize, j: usize) -> bool {
+        self.feed[i] != u32::MAX && self.feed[i] == self.feed[j]
     }
 }
 
@@ -780,6 +359,17 @@ fn count_terms<'a>(docs: &[Doc<'a>]) -> Corpus<'a> {
         }
     }
     let kinds = evidence::kinds(docs, &words);
+    let mut feeds: HashMap<&str, u32> = HashMap::new();
+    let feed = docs
+        .iter()
+        .map(|d| match d.feed {
+            Some(f) => {
+                let next = feeds.len() as u32;
+                *feeds.entry(f).or_insert(next)
+            }
+            None => u32::MAX,
+        })
+        .collect();
     Corpus {
         tfs,
         df,
@@ -787,52 +377,8 @@ fn count_terms<'a>(docs: &[Doc<'a>]) -> Corpus<'a> {
         kinds,
         templated,
         form,
+        feed,
     }
-}
-
-/// L2-normalized TF-IDF vectors, each sorted by term id, with IDF from `df` over `n`.
-fn weigh(tfs: &[HashMap<u32, f32>], df: &[u32], n: usize) -> Vec<Vector> {
-    let n = n as f32;
-    tfs.iter()
-        .map(|tf| {
-            let mut v: Vector = tf
-                .iter()
-                .map(|(&id, &f)| (id, (1.0 + f.ln()) * idf(n, df[id as usize])))
-                .collect();
-            v.sort_unstable_by_key(|&(id, _)| id);
-            normalize(&mut v);
-            v
-        })
-        .collect()
-}
-
-/// Smoothed IDF: rare words weigh most, but a word in every story still counts (weight 1),
-/// so a window of two stories can still find them the same.
-fn idf(n: f32, df: u32) -> f32 {
-    ((n + 1.0) / (df as f32 + 1.0)).ln() + 1.0
-}
-
-fn normalize(v: &mut Vector) {
-    let norm = v.iter().map(|(_, w)| w * w).sum::<f32>().sqrt();
-    if norm > 0.0 {
-        v.iter_mut().for_each(|(_, w)| *w /= norm);
-    }
-}
-
-fn cosine(a: &Vector, b: &Vector) -> f32 {
-    let (mut i, mut j, mut dot) = (0, 0, 0.0);
-    while i < a.len() && j < b.len() {
-        match a[i].0.cmp(&b[j].0) {
-            std::cmp::Ordering::Less => i += 1,
-            std::cmp::Ordering::Greater => j += 1,
-            std::cmp::Ordering::Equal => {
-                dot += a[i].1 * b[j].1;
-                i += 1;
-                j += 1;
-            }
-        }
-    }
-    dot
 }
 
 /// The same URL, or the same title word for word, is the same story whatever the dates; but
@@ -891,60 +437,6 @@ pub fn normalize_url(url: &str) -> String {
     u.trim_end_matches('/').to_lowercase()
 }
 
-/// Pairs `(i, j)`, `i < j`, within the time bound that share a signature term. Each term's
-/// posting list is walked in time order, so only stories close in time are paired.
-fn candidate_pairs(docs: &[Doc], vectors: &[Vector]) -> Vec<(usize, usize)> {
-    let mut index: HashMap<u32, Vec<usize>> = HashMap::new();
-    for (i, v) in vectors.iter().enumerate() {
-        for id in signature(v) {
-            index.entry(id).or_default().push(i);
-        }
-    }
-    let bound = chrono::Duration::hours(TIME_BOUND_HOURS);
-    let mut pairs = Vec::new();
-    for posting in index.values_mut() {
-        let (mut dated, undated): (Vec<usize>, Vec<usize>) = posting
-            .iter()
-            .partition(|&&i| docs[i].published.is_some() && docs[i].dated);
-        dated.sort_by_key(|&i| (docs[i].published, i));
-        for (a, &i) in dated.iter().enumerate() {
-            let t = docs[i].published.expect("dated");
-            for &j in dated[a + 1..]
-                .iter()
-                .take_while(|&&j| docs[j].published.expect("dated") - t <= bound)
-            {
-                pairs.push((i.min(j), i.max(j)));
-            }
-        }
-        // An undated story may lie anywhere before it was first seen.
-        for &u in &undated {
-            let latest = docs[u].published.map(|t| t + bound);
-            pairs.extend(
-                posting
-                    .iter()
-                    .filter(|&&j| j != u)
-                    .filter(|&&j| match (latest, docs[j].published) {
-                        (Some(l), Some(t)) => !docs[j].dated || t <= l,
-                        _ => true,
-                    })
-                    .map(|&j| (u.min(j), u.max(j))),
-            );
-        }
-    }
-    pairs.sort_unstable();
-    pairs.dedup();
-    pairs
-}
-
-fn signature(v: &Vector) -> Vec<u32> {
-    let mut top: Vec<&(u32, f32)> = v.iter().collect();
-    top.sort_unstable_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
-    top.into_iter()
-        .take(SIGNATURE_TERMS)
-        .map(|&(id, _)| id)
-        .collect()
-}
-
 /// Disjoint sets with path halving; the smaller index becomes the root so labels are stable.
 struct UnionFind {
     parent: Vec<usize>,
@@ -974,6 +466,14 @@ impl UnionFind {
         }
     }
 
+    /// Joins each merge's two docs and keeps the record.
+    fn apply(&mut self, merges: Vec<Merge>) {
+        for m in merges {
+            self.union(m.a, m.b);
+            self.merges.push(m);
+        }
+    }
+
     fn labels(mut self, merges: Vec<Merge>) -> Clusters {
         let n = self.parent.len();
         let mut label = vec![usize::MAX; n];
@@ -990,19 +490,6 @@ impl UnionFind {
             label,
             count,
             merges,
-        }
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn number_words_are_sorted_stems() {
-        assert!(NUMBER_WORDS.windows(2).all(|w| w[0].0 < w[1].0));
-        for (w, _) in NUMBER_WORDS {
-            assert_eq!(&text::stem(w), w, "{w} is not in stemmed form");
         }
     }
 }

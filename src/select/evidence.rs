@@ -16,8 +16,8 @@ use std::borrow::Cow;
 use std::collections::HashMap;
 
 use super::aliases;
-use super::cluster::Doc;
 use super::text::{self, Token};
+use super::vectors::Doc;
 
 /// A feed's term is part of its template when it occurs in at least this share of the feed's
 /// stories in the window ...
@@ -200,4 +200,37 @@ impl Shared {
     pub fn total(&self) -> f32 {
         self.words + self.names + self.numbers
     }
+}
+
+/// Ordinary words ([`Kind::Word`]) must make up at least this share of a link's similarity,
+/// unless the stories share rare names or a rare number beside a name weighing at least
+/// [`EVIDENCE_MIN`] of it (see [`is_evidence`]).
+pub const EVIDENCE_WORDS_SHARE: f32 = 0.15;
+/// See [`EVIDENCE_WORDS_SHARE`].
+pub const EVIDENCE_MIN: f32 = 0.01;
+
+/// Whether what two stories share is evidence of one happening, not only of one subject:
+/// ordinary words (not names, not the feeds' templates) make up at least
+/// [`EVIDENCE_WORDS_SHARE`] of their similarity, or they share rare names, or a rare number
+/// beside a name ([`Kind`]).
+pub fn is_evidence(s: &Shared) -> bool {
+    s.words >= EVIDENCE_WORDS_SHARE * s.total()
+        || s.rare_names >= EVIDENCE_MIN
+        || (s.numbers >= EVIDENCE_MIN && s.names > 0.0)
+}
+
+/// One join of the same-event graph: doc `a` joined doc `b`'s cluster.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct Merge {
+    pub a: usize,
+    /// The doc of the cluster that `a` was compared with (for a centroid or a names join:
+    /// the cluster's member most similar to `a`).
+    pub b: usize,
+    /// `same url`, `same title`, `link`, `centroid` or `names across languages`.
+    pub pass: &'static str,
+    /// The similarity that passed the pass's threshold (1 for the same URL or title; for
+    /// names across languages, how many were shared).
+    pub score: f32,
+    /// The shared terms that weighed most, heaviest first.
+    pub terms: Vec<String>,
 }

@@ -13,12 +13,14 @@
 //! appears twice in an issue.
 
 pub mod aliases;
+pub mod attach;
 pub mod cluster;
 pub mod evidence;
 pub mod explain;
 pub mod rank;
 pub mod text;
 pub mod topics;
+pub mod vectors;
 
 use chrono::{DateTime, Utc};
 use serde::Serialize;

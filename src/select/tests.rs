@@ -441,7 +441,7 @@ fn mangled_text_is_repaired_before_matching() {
 
 #[test]
 fn cluster_terms_fold_accents_and_spell_small_numbers_as_digits() {
-    let term = |w: &str| cluster::term(&text::token(w).stem).into_owned();
+    let term = |w: &str| text::term(&text::token(w).stem).into_owned();
     for (w, t) in [
         ("five", "5"),
         ("Cinq", "5"),
