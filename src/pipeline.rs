@@ -270,7 +270,9 @@ impl Gazette {
                 .feed(&s.feed_url)
                 .map(|f| f.weight)
                 .unwrap_or(1.0),
+            feed: s.feed_url.clone(),
             published: s.story.published,
+            dated: true, // TODO: from the store, once it records whether the feed gave a date
         }
     }
 

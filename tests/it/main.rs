@@ -24,6 +24,8 @@ mod leads;
 mod render;
 /// The scheduler with a pinned clock.
 mod schedule;
+/// Events, not topics: templated feeds, trade shows, one subject on two days.
+mod select_events;
 /// Loads the real fixture feeds as selection candidates (for the labelled set).
 mod select_feeds;
 /// Topics and same-event clustering on a labelled set of real feed items.
