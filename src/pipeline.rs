@@ -272,7 +272,7 @@ impl Gazette {
                 .unwrap_or(1.0),
             feed: s.feed_url.clone(),
             published: s.story.published,
-            dated: true, // TODO: from the store, once it records whether the feed gave a date
+            dated: s.story.dated,
         }
     }
 
