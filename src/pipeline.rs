@@ -123,12 +123,14 @@ impl Gazette {
     /// from the summary. Returns the notes of the article-page run, per feed.
     pub async fn summarize_pending(&self) -> Result<ingest::pages::Notes> {
         let pending = self.store.stories_without_lead()?;
+        let page_urls: Vec<Option<String>> = pending.iter().map(|s| self.page_wanted(s)).collect();
         let wanted: Vec<ingest::pages::PageRequest> = pending
             .iter()
-            .filter_map(|s| {
+            .zip(&page_urls)
+            .filter_map(|(s, url)| {
                 Some(ingest::pages::PageRequest {
                     feed_url: s.feed_url.clone(),
-                    url: self.page_wanted(s)?,
+                    url: url.clone()?,
                     published: s.story.published,
                 })
             })
@@ -139,15 +141,9 @@ impl Gazette {
         // ones: what several of them repeat (a series note, a sponsor line) is boilerplate.
         let feed_urls: Vec<&str> = pending.iter().map(|s| s.feed_url.as_str()).collect();
         let earlier = self.store.recent_fragments(&feed_urls, FEED_CONTEXT)?;
-        let feeds = extract::FeedBatch::new(
-            pending
-                .iter()
-                .map(|s| (s.feed_url.as_str(), fragment_of(s)))
-                .chain(earlier.iter().map(|(f, x)| (f.as_str(), Some(x.as_str())))),
-        );
         let mut work = Vec::with_capacity(pending.len());
-        for (i, s) in pending.into_iter().enumerate() {
-            let page = match self.page_wanted(&s) {
+        for (i, (s, url)) in pending.into_iter().zip(page_urls).enumerate() {
+            let page = match url {
                 Some(url) => self
                     .store
                     .cached_page(&url)?
@@ -157,8 +153,14 @@ impl Gazette {
             work.push((i, s, page));
         }
         let n = self.config.summary.lead_paragraphs;
-        // Lead extraction is CPU work: on the blocking pool, spread over every core.
+        // Indexing the feeds and picking leads is CPU work: on the blocking pool, spread over
+        // every core.
         let leads = tokio::task::spawn_blocking(move || {
+            let feeds = extract::FeedBatch::new(
+                work.iter()
+                    .map(|(_, s, _)| (s.feed_url.as_str(), fragment_of(s)))
+                    .chain(earlier.iter().map(|(f, x)| (f.as_str(), Some(x.as_str())))),
+            );
             par_map(work, |(i, s, page)| {
                 let context = feeds.context(*i, Some(&s.story.title));
                 (s.id, lead_of(s, page.as_deref(), n, &context))
@@ -172,13 +174,12 @@ impl Gazette {
     /// The article URL to fetch for a story whose feed gives only a teaser.
     fn page_wanted(&self, s: &StoredStory) -> Option<String> {
         let feed = self.config.feed(&s.feed_url)?;
+        let url = s.story.url.clone().filter(|_| feed.fetch_article)?;
         let teaser = match s.story.content_html.as_deref() {
             Some(c) => extract::is_teaser(c),
             None => true,
         };
-        (feed.fetch_article && teaser)
-            .then(|| s.story.url.clone())
-            .flatten()
+        teaser.then_some(url)
     }
 
     /// Plans the next issue of `digest`: the stories since its last issue (at most `window`

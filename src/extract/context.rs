@@ -132,7 +132,7 @@ impl FeedBatch {
             fragments[f].push(fragment.unwrap_or(""));
         }
         FeedBatch {
-            indexes: fragments.iter().map(|f| FeedIndex::new(f)).collect(),
+            indexes: index_all(&fragments),
             slots,
         }
     }
@@ -147,6 +147,47 @@ impl FeedBatch {
             }),
         }
     }
+}
+
+/// One index per feed, built on every core when there is enough to do (each item's fragment
+/// is parsed: the bulk of a batch's cost). Pure CPU work: scoped threads, results in order.
+fn index_all(fragments: &[Vec<&str>]) -> Vec<FeedIndex> {
+    let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let items: usize = fragments.iter().map(Vec::len).sum();
+    if threads < 2 || items < 64 || fragments.len() < 2 {
+        return fragments.iter().map(|f| FeedIndex::new(f)).collect();
+    }
+    // Deal feeds out by size so that each thread gets about the same number of items.
+    let mut order: Vec<usize> = (0..fragments.len()).collect();
+    order.sort_by_key(|&f| std::cmp::Reverse(fragments[f].len()));
+    let mut shares: Vec<(usize, Vec<usize>)> = vec![(0, Vec::new()); threads];
+    for f in order {
+        let lightest = shares.iter_mut().min_by_key(|s| s.0).expect("threads >= 2");
+        lightest.0 += fragments[f].len();
+        lightest.1.push(f);
+    }
+    let built: Vec<Vec<(usize, FeedIndex)>> = std::thread::scope(|scope| {
+        let handles: Vec<_> = shares
+            .iter()
+            .map(|(_, feeds)| {
+                scope.spawn(move || {
+                    feeds
+                        .iter()
+                        .map(|&f| (f, FeedIndex::new(&fragments[f])))
+                        .collect::<Vec<_>>()
+                })
+            })
+            .collect();
+        handles
+            .into_iter()
+            .map(|h| h.join().unwrap_or_else(|e| std::panic::resume_unwind(e)))
+            .collect()
+    });
+    let mut indexes: Vec<Option<FeedIndex>> = (0..fragments.len()).map(|_| None).collect();
+    for (f, index) in built.into_iter().flatten() {
+        indexes[f] = Some(index);
+    }
+    indexes.into_iter().map(Option::unwrap_or_default).collect()
 }
 
 /// The key of a paragraph: its first eight words, normalised; none for
