@@ -30,6 +30,8 @@ pub use excerpt::excerpt;
 pub use filters::{refuse, Refusal};
 pub use fragment::{is_teaser, lead_from_fragment};
 pub use page::extract_page;
+/// The sanitizer every extracted lead paragraph passes (links only); an editor's lead passes it too.
+pub use sanitize::lead_html as sanitize_lead_html;
 pub use text::{is_prose, token_f1};
 
 /// Where a lead came from.
