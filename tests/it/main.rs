@@ -18,6 +18,8 @@ mod ingest;
 mod leads;
 /// The render stage: snapshots, HTML checks, Markdown round trip, template overrides.
 mod render;
+/// Editorial review: the review page (CSRF, links, two editors) and the scheduler's drafts.
+mod review;
 /// The scheduler with a pinned clock.
 mod schedule;
 /// Loads the real fixture feeds as selection candidates (for the labelled set).
