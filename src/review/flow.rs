@@ -346,6 +346,7 @@ pub async fn pass(g: &Gazette, d: &Digest, now: DateTime<Utc>) -> Result<Option<
     if now < slot - d.review_lead || g.store.issue_for_slot(&d.name, &key)?.is_some() {
         return Ok(None);
     }
+    fetch_due(g, now).await?;
     let args = PlanArgs {
         slot: Some(&key),
         ..Default::default()
@@ -354,4 +355,24 @@ pub async fn pass(g: &Gazette, d: &Digest, now: DateTime<Utc>) -> Result<Option<
         notify(g, &r).await?;
     }
     Ok(None)
+}
+
+/// Fetches the feeds whose next fetch is due, so that a draft planned right after `serve`
+/// starts has the stories the slot would have (later, the scheduler's own fetch came first
+/// and this finds nothing due).
+async fn fetch_due(g: &Gazette, now: DateTime<Utc>) -> Result<()> {
+    let urls: Vec<String> = g.config.feeds.iter().map(|f| f.url.clone()).collect();
+    let due = g.store.feeds_due(&urls, now)?;
+    if due.is_empty() {
+        return Ok(());
+    }
+    let feeds: Vec<_> = g
+        .config
+        .feeds
+        .iter()
+        .filter(|f| due.contains(&f.url))
+        .collect();
+    crate::ingest::fetch_feeds(&g.config, &feeds, &g.store, now, &|_| {}).await?;
+    g.summarize_pending().await?;
+    Ok(())
 }
