@@ -314,17 +314,24 @@ pub async fn at_slot(g: &Gazette, r: Review, now: DateTime<Utc>) -> Result<SlotS
     })
 }
 
-/// Whether a reviewed digest's slot already had its issue: approved, then sent by `send`
-/// before the slot came.
-pub fn sent_early(g: &Gazette, d: &Digest, key: &str) -> Result<bool> {
+/// Why a reviewed digest's slot has nothing left to do, if so: its issue went out before the
+/// slot (approved, then `send`), or an editor skipped it.
+pub fn slot_done(g: &Gazette, d: &Digest, key: &str) -> Result<Option<&'static str>> {
     if d.review.is_none() {
-        return Ok(false);
+        return Ok(None);
     }
     let Some(id) = g.store.issue_for_slot(&d.name, key)? else {
-        return Ok(false);
+        return Ok(None);
     };
-    let done = g.store.issue(id)?.is_some_and(|i| i.queued == 0);
-    Ok(done && load(g, id)?.is_some_and(|r| r.released.is_some()))
+    let Some(r) = load(g, id)? else {
+        return Ok(None);
+    };
+    let queued = g.store.issue(id)?.is_some_and(|i| i.queued > 0);
+    Ok(match (r.released, r.status) {
+        (Some(_), _) if !queued => Some("its reviewed issue went out before the slot"),
+        (None, Status::Skipped) => Some("an editor skipped its issue"),
+        _ => None,
+    })
 }
 
 /// The scheduler's pass over a reviewed digest on every tick: moves its open draft along

@@ -316,10 +316,8 @@ impl Runner<'_> {
         let feeds: Vec<&Feed> = g.config.feeds.iter().collect();
         crate::ingest::fetch_feeds(&g.config, &feeds, &g.store, g.now(), &|_| {}).await?;
         g.summarize_pending().await?;
-        if crate::review::flow::sent_early(g, d, key)? {
-            return Ok(SlotOutcome::Skipped(
-                "its reviewed issue went out before the slot",
-            ));
+        if let Some(why) = crate::review::flow::slot_done(g, d, key)? {
+            return Ok(SlotOutcome::Skipped(why));
         }
         let args = PlanArgs {
             slot: Some(key),

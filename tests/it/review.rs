@@ -556,3 +556,48 @@ async fn an_optional_review_goes_out_at_the_slot_as_it_stands_with_its_edits() {
         "no held notice for an optional review"
     );
 }
+
+#[test]
+fn review_keys_are_checked_each_naming_its_key() {
+    let dir = tempdir();
+    let path = dir.path().join("gazette.toml");
+    let digests = "[[feeds]]\nurl = \"feed.xml\"\n\n[[digests]]\nname = \"weekly\"\n\
+                   review = \"sometimes\"\nreview_lead = \"soon\"\n";
+    let text = config_text(dir.path(), "file://out", digests).replace(
+        "[newsletter]\n",
+        "[newsletter]\neditors = [\"not an address\"]\n",
+    );
+    let problems = Config::parse(&text, &path).unwrap_err().0;
+    let keys: Vec<&str> = problems.iter().map(|p| p.key.as_str()).collect();
+    for key in [
+        "digests[0].review",
+        "digests[0].review_lead",
+        "newsletter.editors",
+    ] {
+        assert!(keys.contains(&key), "{key} in {problems:?}");
+    }
+    assert!(problems.iter().all(|p| p.line.is_some()), "{problems:?}");
+    // A reviewed digest needs someone to review it.
+    let text = config_text(
+        dir.path(),
+        "file://out",
+        "[[feeds]]\nurl = \"feed.xml\"\n\n[[digests]]\nname = \"weekly\"\nreview = \"required\"\n",
+    );
+    let problems = Config::parse(&text, &path).unwrap_err().0;
+    assert_eq!(problems.len(), 1, "{problems:?}");
+    assert!(problems[0].message.contains("editors"), "{problems:?}");
+    // And the keys as documented parse.
+    let text = config_text(
+        dir.path(),
+        "file://out",
+        "[[feeds]]\nurl = \"feed.xml\"\n\n[[digests]]\nname = \"weekly\"\nreview = \"optional\"\nreview_lead = \"90m\"\n",
+    )
+    .replace("[newsletter]\n", "[newsletter]\neditors = [\"Ed@Example.org\"]\n");
+    let c = Config::parse(&text, &path).unwrap();
+    assert_eq!(c.newsletter.editors, ["Ed@example.org"]);
+    assert_eq!(
+        c.digests[0].review,
+        Some(gazette::config::ReviewPolicy::Optional)
+    );
+    assert_eq!(c.digests[0].review_lead, chrono::Duration::minutes(90));
+}
