@@ -296,7 +296,10 @@ pub fn arrived(g: &Gazette, r: &Review) -> Result<Vec<Entry>> {
     if !r.is_open() {
         return Ok(Vec::new());
     }
-    let digest = g.config.digest(Some(&r.digest))?;
+    // A digest no longer configured gets nothing new.
+    let Ok(digest) = g.config.digest(Some(&r.digest)) else {
+        return Ok(Vec::new());
+    };
     let plan = g.plan(digest, None)?;
     let draft = Draft::from_view(&plan.view, &flow::picks(&plan));
     Ok(draft

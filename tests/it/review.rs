@@ -601,3 +601,127 @@ fn review_keys_are_checked_each_naming_its_key() {
     );
     assert_eq!(c.digests[0].review_lead, chrono::Duration::minutes(90));
 }
+
+/// An RSS feed file of `(id, title)` stories published on 27 Nov 2026.
+fn write_feed(path: &Path, stories: &[(usize, &str)]) {
+    let items: String = stories
+        .iter()
+        .map(|(i, title)| {
+            format!(
+                "<item><title>{title}</title><link>https://example.com/{i}</link><guid>https://example.com/{i}</guid>\
+                 <pubDate>Fri, 27 Nov 2026 0{i}:00:00 GMT</pubDate><description>&lt;p&gt;{title}: officials said on \
+                 Thursday that the change would take effect next year, after a long review by regulators.&lt;/p&gt;\
+                 </description></item>"
+            )
+        })
+        .collect();
+    std::fs::write(
+        path,
+        format!("<?xml version=\"1.0\"?><rss version=\"2.0\"><channel><title>Desk</title><link>https://example.com/</link>{items}</channel></rss>"),
+    )
+    .unwrap();
+}
+
+#[tokio::test]
+async fn stories_arriving_after_the_draft_are_offered_never_added_silently_and_the_rest_wait() {
+    let dir = tempdir();
+    let d = dir.path();
+    let feed = d.join("desk.xml");
+    write_feed(
+        &feed,
+        &[
+            (1, "Court blocks grocery merger"),
+            (2, "Spectrum auction delayed"),
+        ],
+    );
+    let text = config_text(
+        d,
+        &format!("file://{}", d.join("outbox").display()),
+        &format!(
+            "[[feeds]]\nurl = \"{}\"\n\n[[digests]]\nname = \"weekly\"\nschedule = \"0 8 * * MON\"\nwindow = \"7d\"\nreview = \"required\"\n",
+            feed.display()
+        ),
+    )
+    .replace("[newsletter]\n", &format!("[newsletter]\neditors = [\"{ED}\"]\n"));
+    let (clock, _) = pinned("2026-11-28T12:00:00Z");
+    let g = Gazette::open(
+        Config::parse(&text, &d.join("gazette.toml")).unwrap(),
+        clock,
+    )
+    .unwrap();
+    g.refresh(&|_: &gazette::ingest::FeedOutcome| {})
+        .await
+        .unwrap();
+    let r = draft(&g).await;
+    assert_eq!(r.draft.shown().count(), 2);
+
+    write_feed(
+        &feed,
+        &[
+            (1, "Court blocks grocery merger"),
+            (2, "Spectrum auction delayed"),
+            (3, "Ransomware hits water utility"),
+            (4, "Satellite makers seek orbit rules"),
+        ],
+    );
+    g.refresh(&|_: &gazette::ingest::FeedOutcome| {})
+        .await
+        .unwrap();
+    let state = AppState::new(g, WebOptions::default()).unwrap();
+    let g = state.gazette();
+    let path = link(&g, &r, ED);
+    let (s, page) = open_page(&state, &path).await;
+    assert!(page.body.contains("Arrived since the draft"));
+    for title in [
+        "Ransomware hits water utility",
+        "Satellite makers seek orbit rules",
+    ] {
+        assert!(page.body.contains(title), "{title} offered");
+    }
+    let now = review::load(&g, r.issue).unwrap().unwrap();
+    assert_eq!(now.draft.shown().count(), 2, "nothing added silently");
+    assert!(!g
+        .stored_view(r.issue)
+        .unwrap()
+        .subject
+        .contains("Ransomware"));
+
+    let arrived = review::arrived(&g, &now).unwrap();
+    let add = arrived
+        .iter()
+        .find(|e| e.view.title == "Ransomware hits water utility")
+        .unwrap()
+        .story;
+    let res = post(
+        &state,
+        &path,
+        Some(&s.cookie),
+        &form(&s, r.issue, &format!("do=add&story={add}")),
+    )
+    .await;
+    assert_eq!(res.status, StatusCode::SEE_OTHER, "{}", res.body);
+    let now = review::load(&g, r.issue).unwrap().unwrap();
+    assert_eq!(now.draft.shown().count(), 3);
+    assert!(now.draft.entry(add).unwrap().added);
+    let left: Vec<String> = review::arrived(&g, &now)
+        .unwrap()
+        .into_iter()
+        .map(|e| e.view.title)
+        .collect();
+    assert_eq!(left, ["Satellite makers seek orbit rules"]);
+
+    // Released, the draft carries the added story; the next issue takes only the one left.
+    review::approve(&g, r.issue, None, ED).unwrap();
+    let approved = review::load(&g, r.issue).unwrap().unwrap();
+    let step = review::on_send(&g, approved, None, false).await.unwrap();
+    assert!(matches!(step, review::SendStep::Released { .. }));
+    let next = g
+        .plan(g.config.digest(Some("weekly")).unwrap(), None)
+        .unwrap();
+    let titles: Vec<&str> = next
+        .stories
+        .iter()
+        .map(|s| s.story.title.as_str())
+        .collect();
+    assert_eq!(titles, ["Satellite makers seek orbit rules"]);
+}
