@@ -6,15 +6,13 @@
 //! States of a draft (`reviews.status`), and what moves it:
 //!
 //! ```text
-//!            approve                 slot (or `send`)
-//!   draft ──────────► approved ─────────────────────► released (deliveries written, sent)
-//!     │  ▲ edit           ▲
-//!     │  └────────────────┘ (an edit withdraws the approval)
-//!     │ slot, required           approve
-//!     ├────────────────► held ─────────► approved ──► released at once
-//!     │ slot, optional
-//!     ├──────────────────────────────────────────────► released as it stands
-//!     └─ skip (from draft, held or approved) ──► skipped (never sent)
+//!           approve                its slot, or `send`
+//!   draft ───────────► approved ──────────────────────► released (deliveries written, sent)
+//!     ▲                   │
+//!     └───── an edit ─────┘ (withdraws the approval)
+//!   draft ── its slot, required ──► held ── approve ──► approved ──► released at once
+//!   draft ── its slot, optional ──────────────────────────────────► released as it stands
+//!   draft, held or approved ── skip ──► skipped (never sent)
 //! ```
 //!
 //! Invariants: a draft has no delivery rows until it is released (`store::release_review`

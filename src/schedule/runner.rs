@@ -2,9 +2,9 @@
 //! digest's slots once (claimed in the database first), and never gives up: an issue whose
 //! delivery fails keeps its queued rows, which are tried again at least once a minute, and later
 //! slots resume it instead of planning another. A reviewed digest's draft is planned, held or
-//! released by [`crate::review`] on every tick and at its slot. Every failure is logged and recorded in
-//! [`Health`] (`GET /healthz`, `gazette status`). Time comes from the `Gazette`'s clock, so tests
-//! drive it without sleeping.
+//! released by [`crate::review`] on every tick and at its slot. Every failure is logged and
+//! recorded in [`Health`] (`GET /healthz`, `gazette status`). Time comes from the `Gazette`'s
+//! clock, so tests drive it without sleeping.
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
