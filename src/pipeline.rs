@@ -286,6 +286,18 @@ impl Gazette {
         recipients: &[Recipient],
         slot: Option<&str>,
     ) -> Result<(Created, Option<IssueView>)> {
+        self.store_plan(plan, recipients, slot, None)
+    }
+
+    /// [`Gazette::publish`], or with `review` a draft for the editors (stored with its review
+    /// row and no deliveries).
+    pub fn store_plan(
+        &self,
+        plan: &Plan,
+        recipients: &[Recipient],
+        slot: Option<&str>,
+        review: Option<crate::store::NewReview<'_>>,
+    ) -> Result<(Created, Option<IssueView>)> {
         let now = self.now();
         let rows: Vec<_> = recipients
             .iter()
@@ -303,6 +315,7 @@ impl Gazette {
                 slot,
                 story_cursor: plan.story_cursor,
                 after_issue: plan.after_issue,
+                review,
             },
             now,
             |id, number| {
@@ -324,7 +337,8 @@ impl Gazette {
     /// Finds the digest's next piece of work: an issue that still has queued deliveries (planned
     /// by this or another process: it is joined, never planned twice), or else a new issue,
     /// planned and stored under the digest's planning lock so that only one process plans at a
-    /// time. Waits while another process holds the lock.
+    /// time. Waits while another process holds the lock. A reviewed digest's next issue is its
+    /// open draft, or a new draft ([`crate::review::plan_draft`]).
     pub async fn next_issue(&self, digest: &Digest, args: &PlanArgs<'_>) -> Result<NextIssue> {
         let lock = format!("plan:{}", digest.name);
         let mut said = false;
@@ -350,6 +364,9 @@ impl Gazette {
     fn plan_locked(&self, digest: &Digest, args: &PlanArgs<'_>) -> Result<NextIssue> {
         if let Some(i) = self.store.unfinished_issues(Some(&digest.name))?.pop() {
             return Ok(NextIssue::Unfinished(i));
+        }
+        if let Some(policy) = digest.review {
+            return crate::review::plan_draft(self, digest, policy, args);
         }
         let plan = self.plan(digest, args.intro)?;
         if plan.story_count() == 0 && !digest.send_empty {
@@ -554,6 +571,9 @@ pub enum NextIssue {
     },
     /// No new stories since the previous issue (and `send_empty` is off): nothing stored.
     Empty,
+    /// A reviewed digest's open draft (just planned, or planned earlier): no deliveries yet;
+    /// [`crate::review`] says when it goes out.
+    Review(Box<crate::review::Review>),
 }
 
 /// Who gets an issue.

@@ -9,6 +9,7 @@ mod init;
 mod issues;
 mod output;
 mod preview;
+mod review;
 mod schedule;
 mod send;
 mod serve;
@@ -55,6 +56,7 @@ pub async fn run(cli: Cli) -> Result<ExitCode> {
                 Command::Issues(cmd) => issues::run(&gazette, cmd, out),
                 Command::Serve { bind } => serve::run(&gazette, bind).await,
                 Command::Status => status::run(&gazette, out),
+                Command::Review(cmd) => review::run(&gazette, cmd, out),
                 Command::Schedule { from, count } => {
                     schedule::run(&gazette, from.as_deref(), count, out)
                 }

@@ -84,6 +84,8 @@ pub struct Newsletter {
     pub templates: Option<PathBuf>,
     pub lang: String,
     pub reply_to: Option<lettre::message::Mailbox>,
+    /// Addresses (normalized) that review the digests with `review` set.
+    pub editors: Vec<String>,
 }
 
 #[derive(Debug, Clone)]
@@ -134,6 +136,28 @@ pub struct Digest {
     pub intro: Option<PathBuf>,
     pub send_empty: bool,
     pub catch_up: chrono::Duration,
+    /// Whether editors review each issue first (`None`: no review).
+    pub review: Option<ReviewPolicy>,
+    /// How long before the slot the draft is planned.
+    pub review_lead: chrono::Duration,
+}
+
+/// What happens to a draft issue that nobody approved by its slot.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ReviewPolicy {
+    /// Held until an editor approves it (or skips it).
+    Required,
+    /// Sent at the slot as it stands, with the edits made so far.
+    Optional,
+}
+
+impl ReviewPolicy {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ReviewPolicy::Required => "required",
+            ReviewPolicy::Optional => "optional",
+        }
+    }
 }
 
 #[derive(Debug, Clone)]
@@ -392,6 +416,17 @@ fn validate_newsletter(raw: &raw::RawNewsletter, report: &mut Report<'_>) -> New
             );
         }
     }
+    let editors = raw
+        .editors
+        .iter()
+        .filter_map(|e| match crate::model::EmailAddress::parse(e) {
+            Ok(a) => Some(a.into_string()),
+            Err(err) => {
+                report("newsletter.editors", err.to_string());
+                None
+            }
+        })
+        .collect();
     Newsletter {
         name: raw.name.clone(),
         from,
@@ -400,6 +435,7 @@ fn validate_newsletter(raw: &raw::RawNewsletter, report: &mut Report<'_>) -> New
         templates,
         lang: raw.lang.clone(),
         reply_to,
+        editors,
     }
 }
 
@@ -616,6 +652,25 @@ fn validate_digests(raw: &RawConfig, report: &mut Report<'_>) -> Vec<Digest> {
         };
         let window = dur("window", &d.window, 24 * 7);
         let catch_up = dur("catch_up", &d.catch_up, 12);
+        let review_lead = dur("review_lead", &d.review_lead, 2);
+        let review = match d.review.as_deref() {
+            None => None,
+            Some("required") => Some(ReviewPolicy::Required),
+            Some("optional") => Some(ReviewPolicy::Optional),
+            Some(other) => {
+                report(
+                    &k("review"),
+                    format!("{other:?}: use \"required\" or \"optional\" (or leave it out)"),
+                );
+                None
+            }
+        };
+        if review.is_some() && raw.newsletter.editors.is_empty() {
+            report(
+                &k("review"),
+                "a reviewed digest needs [newsletter] editors = [\"editor@example.org\"]".into(),
+            );
+        }
         if d.max_stories == 0 {
             report(&k("max_stories"), "must be at least 1".into());
         }
@@ -645,6 +700,8 @@ fn validate_digests(raw: &RawConfig, report: &mut Report<'_>) -> Vec<Digest> {
             intro,
             send_empty: d.send_empty,
             catch_up,
+            review,
+            review_lead,
         });
     }
     out

@@ -39,6 +39,9 @@ pub struct RawNewsletter {
     pub lang: String,
     /// Optional Reply-To address.
     pub reply_to: Option<String>,
+    /// Who reviews the digests that set `review` (each gets their own review link).
+    #[serde(default)]
+    pub editors: Vec<String>,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -236,6 +239,11 @@ pub struct RawDigest {
     pub send_empty: bool,
     #[serde(default = "default_catch_up")]
     pub catch_up: String,
+    /// `required` or `optional`: editors review a draft before the slot; absent: no review.
+    pub review: Option<String>,
+    /// How long before the slot the draft is planned and the editors are mailed.
+    #[serde(default = "default_review_lead")]
+    pub review_lead: String,
 }
 
 #[derive(Debug, Clone, Deserialize, Default)]
@@ -326,4 +334,7 @@ fn default_max_stories() -> usize {
 }
 fn default_catch_up() -> String {
     "12h".into()
+}
+fn default_review_lead() -> String {
+    "2h".into()
 }

@@ -49,6 +49,8 @@ pub use explain::{Explanation, Verdict};
 pub use filters::{refuse, Refusal};
 pub use fragment::{explain_fragment, fragment_lead, is_teaser, lead_from_fragment};
 pub use page::{explain_page, extract_page, extract_page_in_context};
+/// The sanitizer every extracted lead paragraph passes (links only); an editor's lead passes it too.
+pub use sanitize::lead_html as sanitize_lead_html;
 pub use text::{is_prose, token_f1};
 
 /// Where a lead came from.

@@ -11,6 +11,7 @@ pub mod health;
 mod issues;
 pub mod leases;
 mod pages;
+mod review;
 mod schema;
 mod slots;
 mod stories;
@@ -25,6 +26,7 @@ use rusqlite::{Connection, TransactionBehavior};
 pub use deliveries::{Applied, Claim, Delivery, DeliveryCounts, Step};
 pub use feeds::{FeedState, FetchRecord, FetchWrite};
 pub use issues::{Created, IssueContent, IssueRecord, NewIssue};
+pub use review::{LogEntry, NewReview, Released, ReviewRow, ReviewSave, Saved};
 pub use subscribers::{
     ConfirmOutcome, ConsentAudit, NewSubscriber, SignupOutcome, SubscriberUpsert,
     CONFIRM_MAILS_PER_DAY, CONFIRM_MAILS_PER_WEEK, PENDING_LIFETIME_DAYS,

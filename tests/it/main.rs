@@ -22,6 +22,8 @@ mod lead_score;
 mod leads;
 /// The render stage: snapshots, HTML checks, Markdown round trip, template overrides.
 mod render;
+/// Editorial review: the review page (CSRF, links, two editors) and the scheduler's drafts.
+mod review;
 /// The scheduler with a pinned clock.
 mod schedule;
 /// Events, not topics: templated feeds, trade shows, one subject on two days.
