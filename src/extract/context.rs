@@ -5,7 +5,10 @@
 
 use std::collections::{HashMap, HashSet};
 
-use super::fragment::fragment_blocks;
+use url::Url;
+
+use super::dom::Walked;
+use super::fragment::{fragment_blocks, walk_fragment};
 use super::text::{norm_tokens, token_f1};
 
 /// Context for picking one story's lead. The default is no context at all
@@ -26,6 +29,10 @@ pub struct FeedRef<'a> {
     /// This story's position among the fragments the index was built from;
     /// `None` when the index holds only the other items.
     pub item: Option<usize>,
+    /// The story's fragment as the index already walked it, and the base URL its links were
+    /// resolved against: the lead picker reuses the walk when it reads the same fragment with
+    /// the same base, instead of parsing it again.
+    pub walked: Option<(&'a str, Option<&'a Url>, &'a Walked)>,
 }
 
 /// Paragraph keys of every item of one feed: the opening words of the first
@@ -46,9 +53,14 @@ const KEY_WORDS: usize = 8;
 impl FeedIndex {
     /// Indexes the fragments (HTML or plain text) of a feed's items, in order.
     pub fn new<S: AsRef<str>>(fragments: &[S]) -> FeedIndex {
+        FeedIndex::from_paragraphs(fragments.iter().map(|f| fragment_blocks(f.as_ref())))
+    }
+
+    /// Indexes the items' paragraph texts, in order.
+    pub fn from_paragraphs<T: AsRef<str>>(items: impl IntoIterator<Item = Vec<T>>) -> FeedIndex {
         let mut index = FeedIndex::default();
-        for (i, f) in fragments.iter().enumerate() {
-            let texts = fragment_blocks(f.as_ref());
+        for (i, texts) in items.into_iter().enumerate() {
+            let texts: Vec<&str> = texts.iter().map(AsRef::as_ref).collect();
             let n = texts.len();
             let mut keys = HashSet::new();
             for (_, t) in texts
@@ -58,7 +70,7 @@ impl FeedIndex {
             {
                 let Some(k) = key(t) else { continue };
                 if keys.insert(k.clone()) {
-                    index.keys.entry(k).or_default().push((i, t.clone()));
+                    index.keys.entry(k).or_default().push((i, t.to_string()));
                 }
             }
             index.items.push(keys);
@@ -110,70 +122,136 @@ impl FeedIndex {
 /// pipeline has when it picks leads): one [`FeedIndex`] per feed, and each
 /// story's [`LeadContext`].
 #[derive(Debug, Default)]
-pub struct FeedBatch {
+pub struct FeedBatch<'a> {
     indexes: Vec<FeedIndex>,
     /// Per story: its feed's index and its position in it.
     slots: Vec<(usize, usize)>,
+    /// Per story: its fragment, its base, and the walk the index made of it.
+    walks: Vec<Option<(&'a str, Option<&'a Url>, Walked)>>,
 }
 
-impl FeedBatch {
+/// One item to index: its batch position (None for an earlier item, indexed only), its
+/// fragment, and the base its links resolve against.
+type Item<'a> = (Option<usize>, &'a str, Option<&'a Url>);
+
+impl<'a> FeedBatch<'a> {
     /// Builds the indexes from `(feed, fragment)` per story, in the batch's
     /// order; a story's fragment is its content, else its summary.
-    pub fn new<'a>(stories: impl IntoIterator<Item = (&'a str, Option<&'a str>)>) -> FeedBatch {
+    pub fn new(stories: impl IntoIterator<Item = (&'a str, Option<&'a str>)>) -> FeedBatch<'a> {
+        Self::walked(
+            stories.into_iter().map(|(feed, f)| (feed, f, None)),
+            std::iter::empty(),
+        )
+    }
+
+    /// [`FeedBatch::new`] for stories with the base URL of their links, plus `earlier` items of
+    /// the same feeds (`(feed, fragment)`: indexed only, to judge what the feed repeats). Each
+    /// fragment is parsed once: the walk serves the index and then the lead picker.
+    pub fn walked(
+        stories: impl IntoIterator<Item = (&'a str, Option<&'a str>, Option<&'a Url>)>,
+        earlier: impl IntoIterator<Item = (&'a str, &'a str)>,
+    ) -> FeedBatch<'a> {
         let mut feeds: HashMap<&str, usize> = HashMap::new();
-        let mut fragments: Vec<Vec<&str>> = Vec::new();
-        let mut slots = Vec::new();
-        for (feed, fragment) in stories {
+        let mut items: Vec<Vec<Item<'a>>> = Vec::new();
+        let mut slot = |feed: &'a str, items: &mut Vec<Vec<Item<'a>>>, item: Item<'a>| {
             let f = *feeds.entry(feed).or_insert_with(|| {
-                fragments.push(Vec::new());
-                fragments.len() - 1
+                items.push(Vec::new());
+                items.len() - 1
             });
-            slots.push((f, fragments[f].len()));
-            fragments[f].push(fragment.unwrap_or(""));
+            items[f].push(item);
+            (f, items[f].len() - 1)
+        };
+        let mut slots = Vec::new();
+        for (i, (feed, fragment, base)) in stories.into_iter().enumerate() {
+            slots.push(slot(
+                feed,
+                &mut items,
+                (Some(i), fragment.unwrap_or(""), base),
+            ));
+        }
+        for (feed, fragment) in earlier {
+            slot(feed, &mut items, (None, fragment, None));
+        }
+        let (indexes, walked) = index_all(&items);
+        let mut walks: Vec<Option<(&'a str, Option<&'a Url>, Walked)>> =
+            slots.iter().map(|_| None).collect();
+        for (i, fragment, base, walk) in walked {
+            walks[i] = Some((fragment, base, walk));
         }
         FeedBatch {
-            indexes: index_all(&fragments),
+            indexes,
             slots,
+            walks,
         }
     }
 
     /// The context of the batch's `i`-th story, with its headline.
-    pub fn context<'a>(&'a self, i: usize, title: Option<&'a str>) -> LeadContext<'a> {
+    pub fn context<'b>(&'b self, i: usize, title: Option<&'b str>) -> LeadContext<'b> {
         LeadContext {
             title,
             feed: self.slots.get(i).map(|&(f, item)| FeedRef {
                 index: &self.indexes[f],
                 item: Some(item),
+                walked: self
+                    .walks
+                    .get(i)
+                    .and_then(Option::as_ref)
+                    .map(|(fragment, base, w)| (*fragment, *base, w)),
             }),
         }
     }
 }
 
-/// One index per feed, built on every core when there is enough to do (each item's fragment
-/// is parsed: the bulk of a batch's cost). Pure CPU work: scoped threads, results in order.
-fn index_all(fragments: &[Vec<&str>]) -> Vec<FeedIndex> {
+/// A walk kept for the lead picker: (batch position, fragment, base, walk).
+type Kept<'a> = (usize, &'a str, Option<&'a Url>, Walked);
+
+/// One feed's index and the walks kept from it, with the feed's position.
+type Indexed<'a> = (usize, (FeedIndex, Vec<Kept<'a>>));
+
+/// Walks every item and indexes each feed, on every core when there is enough to do (parsing
+/// is the bulk of the cost). Pure CPU work: scoped threads, results in order. Returns the
+/// indexes and the walks of the batch's stories.
+fn index_all<'a>(feeds: &[Vec<Item<'a>>]) -> (Vec<FeedIndex>, Vec<Kept<'a>>) {
+    let index = |items: &[Item<'a>]| -> (FeedIndex, Vec<Kept<'a>>) {
+        let mut kept = Vec::new();
+        let mut paragraphs = Vec::with_capacity(items.len());
+        for &(story, fragment, base) in items {
+            let walk = walk_fragment(fragment, base);
+            paragraphs.push(
+                walk.blocks
+                    .iter()
+                    .map(|b| b.text.clone())
+                    .collect::<Vec<_>>(),
+            );
+            if let Some(i) = story {
+                kept.push((i, fragment, base, walk));
+            }
+        }
+        (FeedIndex::from_paragraphs(paragraphs), kept)
+    };
     let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
-    let items: usize = fragments.iter().map(Vec::len).sum();
-    if threads < 2 || items < 64 || fragments.len() < 2 {
-        return fragments.iter().map(|f| FeedIndex::new(f)).collect();
+    let total: usize = feeds.iter().map(Vec::len).sum();
+    if threads < 2 || total < 64 || feeds.len() < 2 {
+        let (indexes, kept): (Vec<_>, Vec<_>) = feeds.iter().map(|f| index(f)).unzip();
+        return (indexes, kept.into_iter().flatten().collect());
     }
     // Deal feeds out by size so that each thread gets about the same number of items.
-    let mut order: Vec<usize> = (0..fragments.len()).collect();
-    order.sort_by_key(|&f| std::cmp::Reverse(fragments[f].len()));
+    let mut order: Vec<usize> = (0..feeds.len()).collect();
+    order.sort_by_key(|&f| std::cmp::Reverse(feeds[f].len()));
     let mut shares: Vec<(usize, Vec<usize>)> = vec![(0, Vec::new()); threads];
     for f in order {
         let lightest = shares.iter_mut().min_by_key(|s| s.0).expect("threads >= 2");
-        lightest.0 += fragments[f].len();
+        lightest.0 += feeds[f].len();
         lightest.1.push(f);
     }
-    let built: Vec<Vec<(usize, FeedIndex)>> = std::thread::scope(|scope| {
+    let index = &index;
+    let built: Vec<Vec<Indexed<'a>>> = std::thread::scope(|scope| {
         let handles: Vec<_> = shares
             .iter()
-            .map(|(_, feeds)| {
+            .map(|(_, mine)| {
                 scope.spawn(move || {
-                    feeds
-                        .iter()
-                        .map(|&f| (f, FeedIndex::new(&fragments[f])))
+                    mine.iter()
+                        .map(|&f| (f, index(&feeds[f])))
                         .collect::<Vec<_>>()
                 })
             })
@@ -183,11 +261,16 @@ fn index_all(fragments: &[Vec<&str>]) -> Vec<FeedIndex> {
             .map(|h| h.join().unwrap_or_else(|e| std::panic::resume_unwind(e)))
             .collect()
     });
-    let mut indexes: Vec<Option<FeedIndex>> = (0..fragments.len()).map(|_| None).collect();
-    for (f, index) in built.into_iter().flatten() {
+    let mut indexes: Vec<Option<FeedIndex>> = (0..feeds.len()).map(|_| None).collect();
+    let mut kept = Vec::new();
+    for (f, (index, walks)) in built.into_iter().flatten() {
         indexes[f] = Some(index);
+        kept.extend(walks);
     }
-    indexes.into_iter().map(Option::unwrap_or_default).collect()
+    (
+        indexes.into_iter().map(Option::unwrap_or_default).collect(),
+        kept,
+    )
 }
 
 /// The key of a paragraph: its first eight words, normalised; none for

@@ -41,7 +41,22 @@ fn judge_fragment(
     ctx: &LeadContext<'_>,
     extent: Extent,
 ) -> Explanation {
-    let walked = walk_fragment(html, base);
+    // The feed index may have walked this very fragment already, with the same base.
+    let reused = ctx
+        .feed
+        .and_then(|f| f.walked)
+        .filter(|(f, b, _)| {
+            std::ptr::eq(f.as_ptr(), html.as_ptr()) && f.len() == html.len() && *b == base
+        })
+        .map(|(_, _, w)| w);
+    let own;
+    let walked = match reused {
+        Some(w) => w,
+        None => {
+            own = walk_fragment(html, base);
+            &own
+        }
+    };
     let cands: Vec<Candidate<'_>> = walked
         .blocks
         .iter()
@@ -67,7 +82,7 @@ pub fn fragment_blocks(html: &str) -> Vec<String> {
 }
 
 /// Parses a fragment into blocks; see the module doc for paragraphs.
-fn walk_fragment(html: &str, base: Option<&Url>) -> Walked {
+pub(super) fn walk_fragment(html: &str, base: Option<&Url>) -> Walked {
     let mut doc = Html::parse_fragment(html);
     if !has_elements(&doc) {
         // Escaped twice: the text itself is markup.

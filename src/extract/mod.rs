@@ -154,7 +154,7 @@ pub fn choose(
 ///     .map(|w| format!("{note}<p>{w} is the story of this post, told in one plain sentence.</p>"))
 ///     .collect();
 /// let index = FeedIndex::new(&items);
-/// let ctx = LeadContext { title: Some("Alpha"), feed: Some(FeedRef { index: &index, item: Some(0) }) };
+/// let ctx = LeadContext { title: Some("Alpha"), feed: Some(FeedRef { index: &index, item: Some(0), walked: None }) };
 /// let (lead, _) = choose_in_context(Some(&items[0]), None, None, None, &ctx).unwrap();
 /// assert!(lead.text(1).starts_with("Alpha is the story"));
 /// ```

@@ -199,6 +199,7 @@ fn a_preamble_repeated_in_three_items_is_skipped() {
             feed: Some(FeedRef {
                 index: &index,
                 item: Some(i),
+                walked: None,
             }),
         };
         let (lead, _) = choose_in_context(Some(item), None, None, None, &ctx).expect("a lead");
@@ -216,6 +217,7 @@ fn a_preamble_repeated_in_three_items_is_skipped() {
         feed: Some(FeedRef {
             index: &twice,
             item: Some(0),
+            walked: None,
         }),
     };
     let (lead, _) = choose_in_context(Some(&items[0]), None, None, None, &ctx).expect("a lead");
