@@ -41,14 +41,7 @@ fn judge_fragment(
     ctx: &LeadContext<'_>,
     extent: Extent,
 ) -> Explanation {
-    // The feed index may have walked this very fragment already, with the same base.
-    let reused = ctx
-        .feed
-        .and_then(|f| f.walked)
-        .filter(|(f, b, _)| {
-            std::ptr::eq(f.as_ptr(), html.as_ptr()) && f.len() == html.len() && *b == base
-        })
-        .map(|(_, _, w)| w);
+    let reused = walked_already(html, base, ctx);
     let own;
     let walked = match reused {
         Some(w) => w,
@@ -121,6 +114,20 @@ fn blank_line() -> &'static Regex {
     RE.get_or_init(|| Regex::new(r"\n[ \t\r\u{a0}]*\n").expect("static regex"))
 }
 
+/// The walk the feed index already made of this very fragment, with the same base, if any.
+fn walked_already<'c>(
+    html: &str,
+    base: Option<&Url>,
+    ctx: &LeadContext<'c>,
+) -> Option<&'c Walked> {
+    ctx.feed
+        .and_then(|f| f.walked)
+        .filter(|(f, b, _)| {
+            std::ptr::eq(f.as_ptr(), html.as_ptr()) && f.len() == html.len() && *b == base
+        })
+        .map(|(_, _, w)| w)
+}
+
 /// True when feed content is only a teaser: empty, short, or ending in a cut
 /// marker ("…", "[…]", "Continue reading", "The post … appeared first on …").
 pub fn is_teaser(html: &str) -> bool {
@@ -130,6 +137,22 @@ pub fn is_teaser(html: &str) -> bool {
     } else {
         collapse_ws(&html_escape::decode_html_entities(html))
     };
+    teaser_text(&text)
+}
+
+/// [`is_teaser`], from the feed index's walk of the fragment when it has one (its paragraphs
+/// are the fragment's text), so the fragment is not parsed again.
+pub fn is_teaser_in(html: &str, base: Option<&Url>, ctx: &LeadContext<'_>) -> bool {
+    match walked_already(html, base, ctx) {
+        Some(w) => {
+            let text: Vec<&str> = w.blocks.iter().map(|b| b.text.as_str()).collect();
+            teaser_text(&text.join(" "))
+        }
+        None => is_teaser(html),
+    }
+}
+
+fn teaser_text(text: &str) -> bool {
     let words = text.split(' ').filter(|w| !w.is_empty()).count();
     if words < 40 {
         return true;

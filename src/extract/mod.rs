@@ -167,7 +167,7 @@ pub fn choose_in_context(
 ) -> Option<(Lead, LeadSource)> {
     let fragment = |html: &str| fragment_lead(html, base, ctx);
     let content = content.filter(|c| !c.trim().is_empty());
-    if let Some(c) = content.filter(|c| !is_teaser(c)) {
+    if let Some(c) = content.filter(|c| !fragment::is_teaser_in(c, base, ctx)) {
         if let Some(lead) = fragment(c) {
             return Some((lead, LeadSource::Content));
         }
