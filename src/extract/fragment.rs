@@ -167,7 +167,7 @@ fn teaser_text(text: &str) -> bool {
 fn cut_marker() -> &'static Regex {
     static RE: OnceLock<Regex> = OnceLock::new();
     RE.get_or_init(|| {
-        Regex::new(r"(?i)(…|\.\.\.|\[…\]|\[\.\.\.\]|\(…\)|\(\.\.\.\))\W{0,3}$|\b(continue reading|read more|read the (full|rest)|keep reading|more\s*»)\b.{0,80}$|\bthe post\b.{1,200}\bappeared first on\b")
+        Regex::new(r"(?i)(…|\.\.\.|\[…\]|\[\.\.\.\]|\(…\)|\(\.\.\.\))\W{0,3}$|(?-u:\b)(continue reading|read more|read the (full|rest)|keep reading|more\s*»)(?-u:\b).{0,80}$|(?-u:\b)the post(?-u:\b).{1,200}(?-u:\b)appeared first on(?-u:\b)")
             .expect("static regex")
     })
 }
