@@ -13,7 +13,7 @@ use crate::ingest::{self, FeedOutcome};
 use crate::model::{StoredLead, StoredStory, SubscriberStatus};
 use crate::render::{IssueView, Renderer};
 use crate::select::{self, Candidate, Selection};
-use crate::store::{Created, IssueContent, NewIssue, Store};
+use crate::store::{Created, IssueContent, NewDelivery, NewIssue, Store};
 use crate::tokens;
 
 /// A clock the tests can pin.
@@ -273,7 +273,13 @@ impl Gazette {
         let now = self.now();
         let rows: Vec<_> = recipients
             .iter()
-            .map(|r| (r.subscriber_id, r.email.clone(), r.name.clone()))
+            .map(|r| NewDelivery {
+                subscriber_id: r.subscriber_id,
+                email: r.email.clone(),
+                name: r.name.clone(),
+                variant: r.variant.to_column(),
+                not_before: r.not_before,
+            })
             .collect();
         let mut stored_view = None;
         let created = self.store.create_issue(
@@ -305,15 +311,16 @@ impl Gazette {
         Ok((created, stored_view))
     }
 
-    /// Finds the digest's next piece of work: an issue that still has queued deliveries (planned
-    /// by this or another process: it is joined, never planned twice), or else a new issue,
-    /// planned and stored under the digest's planning lock so that only one process plans at a
-    /// time. Waits while another process holds the lock.
+    /// Finds the digest's next piece of work: an issue that still has queued deliveries due now
+    /// (planned by this or another process: it is joined, never planned twice), or else a new
+    /// issue, planned and stored under the digest's planning lock so that only one process plans
+    /// at a time. Waits while another process holds the lock. Rows that wait for their reader's
+    /// local time do not hold up the next issue: deliveries may overlap, planning does not.
     pub async fn next_issue(&self, digest: &Digest, args: &PlanArgs<'_>) -> Result<NextIssue> {
         let lock = format!("plan:{}", digest.name);
         let mut said = false;
         loop {
-            if let Some(i) = self.store.unfinished_issues(Some(&digest.name))?.pop() {
+            if let Some(i) = self.unfinished_due(&digest.name)? {
                 return Ok(NextIssue::Unfinished(i));
             }
             if self.store.try_lock(&lock)? {
@@ -331,8 +338,16 @@ impl Gazette {
         next
     }
 
+    /// The digest's latest issue with queued deliveries due now.
+    fn unfinished_due(&self, digest: &str) -> Result<Option<crate::store::IssueRecord>> {
+        Ok(self
+            .store
+            .unfinished_due_issues(Some(digest), self.now())?
+            .pop())
+    }
+
     fn plan_locked(&self, digest: &Digest, args: &PlanArgs<'_>) -> Result<NextIssue> {
-        if let Some(i) = self.store.unfinished_issues(Some(&digest.name))?.pop() {
+        if let Some(i) = self.unfinished_due(&digest.name)? {
             return Ok(NextIssue::Unfinished(i));
         }
         let plan = self.plan(digest, args.intro)?;
@@ -341,7 +356,7 @@ impl Gazette {
         }
         let recipients = match args.to {
             Some(to) => to.to_vec(),
-            None => self.recipients(&digest.name)?,
+            None => self.readers(&plan, args.edition)?,
         };
         if recipients.is_empty() && args.require_recipients {
             anyhow::bail!(
@@ -365,7 +380,7 @@ impl Gazette {
         }
     }
 
-    /// The confirmed subscribers of a digest.
+    /// The confirmed subscribers of a digest, each with the whole issue as HTML.
     pub fn recipients(&self, digest: &str) -> Result<Vec<Recipient>> {
         Ok(self
             .store
@@ -376,7 +391,36 @@ impl Gazette {
                 subscriber_id: Some(s.id),
                 email: s.email,
                 name: s.name,
+                ..Default::default()
             })
+            .collect())
+    }
+
+    /// Who gets the planned issue, each with their copy (topics, format) and, for a
+    /// local-delivery `edition`, when: see [`crate::audience`]. Readers with nothing to read in
+    /// it, or paused when their copy would go, are left out.
+    pub fn readers(
+        &self,
+        plan: &Plan,
+        edition: Option<chrono::NaiveDateTime>,
+    ) -> Result<Vec<Recipient>> {
+        let issue = crate::audience::Issue {
+            digest: &plan.digest,
+            sections: plan
+                .view
+                .sections
+                .iter()
+                .map(|s| s.topic.as_deref())
+                .collect(),
+            now: self.now(),
+            timezone: self.config.newsletter.timezone,
+            edition,
+        };
+        Ok(self
+            .store
+            .subscribers()?
+            .iter()
+            .filter_map(|s| issue.recipient(s))
             .collect())
     }
 
@@ -509,6 +553,9 @@ pub struct PlanArgs<'a> {
     pub slot: Option<&'a str>,
     /// Fail, storing nothing, when there is nobody to send to.
     pub require_recipients: bool,
+    /// The local-delivery edition (wall-clock time) the issue is for: each reader's copy waits
+    /// for its slot in their time zone. `None`: every copy goes at once.
+    pub edition: Option<chrono::NaiveDateTime>,
 }
 
 /// The next piece of work for a digest.
@@ -527,10 +574,4 @@ pub enum NextIssue {
     Empty,
 }
 
-/// Who gets an issue.
-#[derive(Debug, Clone)]
-pub struct Recipient {
-    pub subscriber_id: Option<i64>,
-    pub email: String,
-    pub name: Option<String>,
-}
+pub use crate::audience::Recipient;

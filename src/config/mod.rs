@@ -134,6 +134,19 @@ pub struct Digest {
     pub intro: Option<PathBuf>,
     pub send_empty: bool,
     pub catch_up: chrono::Duration,
+    /// Whose time zone the schedule is read in.
+    pub delivery: DeliveryTime,
+}
+
+/// Whose time zone a digest's schedule is read in (`delivery` in `[[digests]]`).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum DeliveryTime {
+    /// The newsletter's: every copy of an issue goes at its slot.
+    #[default]
+    Newsletter,
+    /// Each reader's own: one issue, planned at the first zone's slot, each copy sent at the
+    /// slot in its reader's zone.
+    Local,
 }
 
 #[derive(Debug, Clone)]
@@ -612,6 +625,17 @@ fn validate_digests(raw: &RawConfig, report: &mut Report<'_>) -> Vec<Digest> {
                 report(&k("topics"), format!("no [topics.{t}] defined"));
             }
         }
+        let delivery = match d.delivery.as_str() {
+            "newsletter" => DeliveryTime::Newsletter,
+            "local" => DeliveryTime::Local,
+            other => {
+                report(
+                    &k("delivery"),
+                    format!("{other:?}: use \"newsletter\" or \"local\""),
+                );
+                DeliveryTime::Newsletter
+            }
+        };
         let intro = d.intro.as_ref().map(PathBuf::from);
         if let Some(p) = &intro {
             if !p.is_file() {
@@ -633,6 +657,7 @@ fn validate_digests(raw: &RawConfig, report: &mut Report<'_>) -> Vec<Digest> {
             intro,
             send_empty: d.send_empty,
             catch_up,
+            delivery,
         });
     }
     out

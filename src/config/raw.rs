@@ -198,6 +198,10 @@ pub struct RawDigest {
     pub send_empty: bool,
     #[serde(default = "default_catch_up")]
     pub catch_up: String,
+    /// When copies go: `newsletter` (the schedule in the newsletter's time zone, every copy at
+    /// once) or `local` (the schedule in each reader's own time zone).
+    #[serde(default = "default_delivery_time")]
+    pub delivery: String,
 }
 
 #[derive(Debug, Clone, Deserialize, Default)]
@@ -285,6 +289,9 @@ fn default_window() -> String {
 }
 fn default_max_stories() -> usize {
     12
+}
+fn default_delivery_time() -> String {
+    "newsletter".into()
 }
 fn default_catch_up() -> String {
     "12h".into()

@@ -1,4 +1,5 @@
-//! Builds one email: multipart/alternative (text, then HTML), explicit Message-ID and Date,
+//! Builds one email: multipart/alternative (text, then HTML) or, for a reader who chose plain
+//! text, a single text/plain part; explicit Message-ID and Date,
 //! List-Id, List-Unsubscribe (HTTPS + mailto) and List-Unsubscribe-Post (RFC 8058), optionally
 //! DKIM-signed over those headers. Values from feeds go through lettre's encoders only, so no
 //! header can be injected.
@@ -17,7 +18,8 @@ pub struct Email<'a> {
     pub to: Mailbox,
     pub subject: &'a str,
     pub text: Body,
-    pub html: Body,
+    /// `None`: a single text/plain part (the reader chose plain text).
+    pub html: Option<Body>,
     pub message_id: &'a str,
     pub date: std::time::SystemTime,
     /// `List-Id` value, e.g. `"Policy Wire weekly" <weekly.digest.example.org>`.
@@ -63,18 +65,20 @@ pub fn build(
                 "List-Unsubscribe=One-Click".to_string(),
             ));
     }
-    let body = MultiPart::alternative()
-        .singlepart(
-            SinglePart::builder()
-                .header(ContentType::TEXT_PLAIN)
-                .body(email.text),
-        )
-        .singlepart(
-            SinglePart::builder()
-                .header(ContentType::TEXT_HTML)
-                .body(email.html),
-        );
-    let mut message = b.multipart(body).context("build message")?;
+    let text = SinglePart::builder()
+        .header(ContentType::TEXT_PLAIN)
+        .body(email.text);
+    let mut message = match email.html {
+        Some(html) => b.multipart(
+            MultiPart::alternative().singlepart(text).singlepart(
+                SinglePart::builder()
+                    .header(ContentType::TEXT_HTML)
+                    .body(html),
+            ),
+        ),
+        None => b.singlepart(text),
+    }
+    .context("build message")?;
     if let Some(dkim) = dkim {
         message.sign(dkim);
     }

@@ -11,6 +11,7 @@ pub mod health;
 mod issues;
 pub mod leases;
 mod pages;
+mod preferences;
 mod schema;
 mod slots;
 mod stories;
@@ -24,7 +25,8 @@ use rusqlite::{Connection, TransactionBehavior};
 
 pub use deliveries::{Applied, Claim, Delivery, DeliveryCounts, Step};
 pub use feeds::{FeedState, FetchRecord, FetchWrite};
-pub use issues::{Created, IssueContent, IssueRecord, NewIssue};
+pub use issues::{Created, IssueContent, IssueRecord, NewDelivery, NewIssue};
+pub use preferences::{ConsentEvent, PreferencesChange};
 pub use subscribers::{
     ConfirmOutcome, ConsentAudit, NewSubscriber, SignupOutcome, SubscriberUpsert,
     CONFIRM_MAILS_PER_DAY, CONFIRM_MAILS_PER_WEEK, PENDING_LIFETIME_DAYS,

@@ -62,6 +62,7 @@ fn render_next(
         email: nl.from.email.to_string(),
         name: nl.from.name.clone(),
         unsubscribe_url: join(&nl.base_url, "unsubscribe/preview-sample"),
+        manage_url: join(&nl.base_url, "manage/preview-sample"),
     });
     let r = g.renderer.render(&plan.view, personal.as_ref())?;
     Ok((plan.view.subject, r.html, r.text))
