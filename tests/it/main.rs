@@ -16,6 +16,8 @@ mod fuzz;
 mod ingest;
 /// Lead paragraphs on fixtures.
 mod leads;
+/// Readers choose: the manage page, one render per choice, local delivery time (issue 20).
+mod readers;
 /// The render stage: snapshots, HTML checks, Markdown round trip, template overrides.
 mod render;
 /// The scheduler with a pinned clock.
