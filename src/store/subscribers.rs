@@ -67,44 +67,16 @@ fn upsert_one(
         )
         .optional()?;
     match existing {
-        None if suppressed(tx, email)?.is_some() => Ok(SubscriberUpsert::Suppressed(
-            "suppressed (removed after unsubscribing or bouncing)",
-        )),
-        None => {
-            let confirmed = (status == SubscriberStatus::Confirmed).then(|| ts(now));
-            tx.execute(
-                "INSERT INTO subscribers (email, name, status, digests, created, confirmed_at)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-                params![
-                    email,
-                    name,
-                    status.as_str(),
-                    digests_json,
-                    ts(now),
-                    confirmed
-                ],
-            )?;
-            let id = tx.last_insert_rowid();
-            consent(
-                tx,
-                id,
-                Consent::Subscribed,
-                source,
-                Some(&digests_json),
-                now,
-            )?;
-            if status == SubscriberStatus::Confirmed {
-                consent(
-                    tx,
-                    id,
-                    Consent::Confirmed,
-                    source,
-                    Some("by the operator"),
-                    now,
-                )?;
-            }
-            Ok(SubscriberUpsert::Added)
-        }
+        None => match suppressed(tx, email)?.as_deref() {
+            Some("erased") => Ok(SubscriberUpsert::Suppressed(
+                "erased at the reader's request",
+            )),
+            Some(_) => Ok(SubscriberUpsert::Suppressed(
+                "suppressed (removed after unsubscribing or bouncing)",
+            )),
+            None => insert_new(tx, r, status, source, now),
+        },
+
         Some((_, _, s)) if s == SubscriberStatus::Unsubscribed.as_str() => {
             Ok(SubscriberUpsert::Suppressed("unsubscribed earlier"))
         }
@@ -141,6 +113,51 @@ fn upsert_one(
             Ok(SubscriberUpsert::Updated)
         }
     }
+}
+
+/// Inserts a new subscriber and logs its consent.
+fn insert_new(
+    tx: &rusqlite::Transaction<'_>,
+    r: &NewSubscriber,
+    status: SubscriberStatus,
+    source: &str,
+    now: chrono::DateTime<chrono::Utc>,
+) -> Result<SubscriberUpsert> {
+    let digests_json = serde_json::to_string(&r.digests)?;
+    let (email, name) = (r.email.as_str(), r.name.as_deref());
+    let confirmed = (status == SubscriberStatus::Confirmed).then(|| ts(now));
+    tx.execute(
+        "INSERT INTO subscribers (email, name, status, digests, created, confirmed_at)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+        params![
+            email,
+            name,
+            status.as_str(),
+            digests_json,
+            ts(now),
+            confirmed
+        ],
+    )?;
+    let id = tx.last_insert_rowid();
+    consent(
+        tx,
+        id,
+        Consent::Subscribed,
+        source,
+        Some(&digests_json),
+        now,
+    )?;
+    if status == SubscriberStatus::Confirmed {
+        consent(
+            tx,
+            id,
+            Consent::Confirmed,
+            source,
+            Some("by the operator"),
+            now,
+        )?;
+    }
+    Ok(SubscriberUpsert::Added)
 }
 
 /// What an add or import did to one address.
