@@ -39,17 +39,21 @@ pub struct Copies<'a> {
     issue: &'a IssueView,
     /// Each copy made so far, or why it could not be rendered.
     made: Mutex<HashMap<Option<Vec<String>>, Result<Arc<Copy>, String>>>,
+    /// Time spent rendering them.
+    spent: Mutex<std::time::Duration>,
 }
 
 impl<'a> Copies<'a> {
     /// Renders the whole issue's copy at once, so that a template error stops the send before
     /// any row is claimed.
     pub fn new(renderer: &'a Renderer, issue: &'a IssueView) -> Result<Copies<'a>> {
+        let started = std::time::Instant::now();
         let full = Arc::new(Copy::new(renderer, issue.clone())?);
         Ok(Copies {
             renderer,
             issue,
             made: Mutex::new(HashMap::from([(None, Ok(full))])),
+            spent: Mutex::new(started.elapsed()),
         })
     }
 
@@ -59,13 +63,16 @@ impl<'a> Copies<'a> {
         let key = topics.map(<[String]>::to_vec);
         let mut made = self.made.lock().unwrap_or_else(|e| e.into_inner());
         let copy = made.entry(key).or_insert_with_key(|key| {
+            let started = std::time::Instant::now();
             let view = match key {
                 Some(t) => crate::view::copy_view(self.issue, t),
                 None => self.issue.clone(),
             };
-            Copy::new(self.renderer, view)
+            let copy = Copy::new(self.renderer, view)
                 .map(Arc::new)
-                .map_err(|e| format!("{e:#}"))
+                .map_err(|e| format!("{e:#}"));
+            *self.spent.lock().unwrap_or_else(|e| e.into_inner()) += started.elapsed();
+            copy
         });
         copy.clone().map_err(anyhow::Error::msg)
     }
@@ -73,5 +80,10 @@ impl<'a> Copies<'a> {
     /// How many copies were rendered.
     pub fn renders(&self) -> usize {
         self.made.lock().unwrap_or_else(|e| e.into_inner()).len()
+    }
+
+    /// The time spent rendering them.
+    pub fn spent(&self) -> std::time::Duration {
+        *self.spent.lock().unwrap_or_else(|e| e.into_inner())
     }
 }

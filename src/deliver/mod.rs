@@ -208,6 +208,7 @@ impl Sender<'_> {
         tracing::info!(
             issue = issue_id,
             copies = composer.renders(),
+            render_ms = composer.copies.spent().as_millis() as u64,
             "copies rendered (one per distinct choice of topics)"
         );
         counts
