@@ -7,9 +7,10 @@
 //! Run: `bash tests/run.sh` once (or create tests/.venv with aiosmtpd), then
 //! `cargo bench --bench deliver` (`GAZETTE_BENCH_N=10000`, `GAZETTE_BENCH_BIG=100000`,
 //! `GAZETTE_BENCH_CONNECTIONS=4,8`; set `GAZETTE_BENCH_BIG=0` to skip the large run,
-//! `GAZETTE_BENCH_SMTPLIB=0` to skip smtplib, `GAZETTE_BENCH_DKIM=1` to sign every message,
-//! `GAZETTE_BENCH_FLOOR=1` for the floor rows, `GAZETTE_BENCH_CHOICES=0` to skip the choices
-//! run). Needs `/usr/bin/time`.
+//! `GAZETTE_BENCH_SMTPLIB=0` to skip smtplib, `GAZETTE_BENCH_DKIM=1` to add, for each
+//! connection count, the same send signed with RSA-2048 and with RSA-2048 plus Ed25519, beside
+//! the unsigned one, `GAZETTE_BENCH_FLOOR=1` for the floor rows, `GAZETTE_BENCH_CHOICES=0` to skip
+//! the choices run). Needs `/usr/bin/time`.
 
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
@@ -199,28 +200,66 @@ fn connection_counts() -> Vec<usize> {
         .collect()
 }
 
-/// With `GAZETTE_BENCH_DKIM=1`, the `[delivery]` lines that sign every message with a new
-/// 2048-bit RSA key (made with `openssl genrsa`).
-fn dkim(dir: &Path) -> String {
-    if env_usize("GAZETTE_BENCH_DKIM", 0) == 0 {
+/// How the bench's messages are signed.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Signing {
+    None,
+    /// RSA-2048, the key as `openssl genrsa` writes it (PKCS#8).
+    Rsa,
+    /// RSA-2048 and a second signature with Ed25519 (RFC 8463).
+    RsaEd25519,
+}
+
+impl Signing {
+    fn label(self) -> &'static str {
+        match self {
+            Signing::None => "",
+            Signing::Rsa => ", DKIM RSA-2048",
+            Signing::RsaEd25519 => ", DKIM RSA-2048 + Ed25519",
+        }
+    }
+}
+
+/// The `[delivery]` lines that sign every message with new keys (made with openssl).
+fn dkim(dir: &Path, signing: Signing) -> String {
+    if signing == Signing::None {
         return String::new();
     }
     let key = dir.join("dkim.pem");
     succeeded(
         Command::new("openssl")
-            .args(["genrsa", "-traditional", "-out"])
+            .args(["genrsa", "-out"])
             .arg(&key)
             .arg("2048"),
     );
-    format!(
+    let mut lines = format!(
         "dkim_key = \"{}\"\ndkim_selector = \"gz\"\ndkim_domain = \"news.example.org\"",
         key.display()
-    )
+    );
+    if signing == Signing::RsaEd25519 {
+        let ed = dir.join("ed25519.pem");
+        succeeded(
+            Command::new("openssl")
+                .args(["genpkey", "-algorithm", "ed25519", "-out"])
+                .arg(&ed),
+        );
+        lines.push_str(&format!(
+            "\ndkim_keys = [{{ selector = \"ed\", key = \"{}\" }}]",
+            ed.display()
+        ));
+    }
+    lines
 }
 
 /// A gazette home with `n` confirmed subscribers, sending to `port`. With `choose`, the digest
 /// has [`TOPICS`] sections and reader `i` takes choice `i % 20` of [`choices`].
-fn home(n: usize, port: u16, connections: usize, choose: bool) -> (tempfile::TempDir, PathBuf) {
+fn home(
+    n: usize,
+    port: u16,
+    connections: usize,
+    signing: Signing,
+    choose: bool,
+) -> (tempfile::TempDir, PathBuf) {
     let dir = tempfile::tempdir().unwrap();
     let feed = feed(dir.path());
     let config = dir.path().join("gazette.toml");
@@ -257,7 +296,7 @@ max_per_section = {STORIES}
             db = dir.path().join("gazette.db").display(),
             connections = connections,
             feed = feed.display(),
-            dkim = dkim(dir.path()),
+            dkim = dkim(dir.path(), signing),
             topics_line = if choose {
                 topics_config().1
             } else {
@@ -491,7 +530,7 @@ fn main() {
     let sink = Sink::start(work.path());
 
     // One message as gazette renders it, for smtplib to send copies of.
-    let (dir, config) = home(1, sink.port, 1, false);
+    let (dir, config) = home(1, sink.port, 1, Signing::None, false);
     succeeded(&mut gazette(&config, &["-q", "fetch"]));
     let eml = dir.path().join("sample.eml");
     succeeded(&mut gazette(
@@ -520,18 +559,28 @@ fn main() {
         rows.push(floor(sink.port, &eml, n, true));
     }
     let counts = connection_counts();
+    let signings: &[Signing] = if env_usize("GAZETTE_BENCH_DKIM", 0) > 0 {
+        &[Signing::None, Signing::Rsa, Signing::RsaEd25519]
+    } else {
+        &[Signing::None]
+    };
     for &c in &counts {
-        let (_dir, config) = home(n, sink.port, c, false);
-        let what = format!("gazette send, {c} connections, rendering each message");
-        rows.push(measure_send(&config, n, &what));
+        for &signing in signings {
+            let (_dir, config) = home(n, sink.port, c, signing, false);
+            let what = format!(
+                "gazette send, {c} connections, rendering each message{}",
+                signing.label()
+            );
+            rows.push(measure_send(&config, n, &what));
+        }
     }
     if let (true, Some(&c)) = (big > 0, counts.last()) {
-        let (_dir, config) = home(big, sink.port, c, false);
+        let (_dir, config) = home(big, sink.port, c, Signing::None, false);
         let what = format!("gazette send, {c} connections, rendering each message");
         rows.push(measure_send(&config, big, &what));
         // GAZETTE_BENCH_CHOICES=0 skips the run with 20 distinct choices of topics and format.
         if env_usize("GAZETTE_BENCH_CHOICES", 1) > 0 {
-            let (_dir, config) = home(big, sink.port, c, true);
+            let (_dir, config) = home(big, sink.port, c, Signing::None, true);
             let what = format!(
                 "gazette send, {c} connections, {} distinct choices of topics and format",
                 choices().len()

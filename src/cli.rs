@@ -58,6 +58,9 @@ pub enum Command {
     Summarize {
         /// A file or an http(s) URL.
         source: String,
+        /// List every candidate paragraph with its score and why it was refused or kept.
+        #[arg(long)]
+        explain: bool,
     },
     /// Render the next issue of a digest without sending it.
     Build(BuildArgs),
@@ -99,6 +102,9 @@ pub enum Command {
     /// Bounces, complaints and auto-replies.
     #[command(subcommand)]
     Bounces(BouncesCmd),
+    /// Editorial review of the draft issues of digests with `review` set.
+    #[command(subcommand)]
+    Review(ReviewCmd),
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -225,4 +231,20 @@ pub enum BouncesCmd {
         #[arg(long)]
         dry_run: bool,
     },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ReviewCmd {
+    /// Open drafts first, then the latest reviewed issues.
+    List,
+    /// A digest's draft (or its latest reviewed issue): stories in issue order, status, log.
+    Show { digest: String },
+    /// Drop a story, named by its URL, from the digest's draft.
+    Drop { digest: String, url: String },
+    /// Pin a story, named by its URL, to the top of the digest's draft.
+    Pin { digest: String, url: String },
+    /// Approve the digest's draft (a held one then goes out with the next `send`, or `serve`).
+    Approve { digest: String },
+    /// Skip the digest's draft: it is never sent.
+    Skip { digest: String },
 }

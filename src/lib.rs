@@ -13,6 +13,7 @@ pub mod ingest;
 pub mod model;
 pub mod pipeline;
 pub mod render;
+pub mod review;
 pub mod schedule;
 pub mod select;
 pub mod status;

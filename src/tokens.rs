@@ -1,6 +1,6 @@
 //! Signed, purpose-bound tokens for confirm, unsubscribe and manage links: HMAC-SHA256 with the
 //! newsletter's secret (`GAZETTE_SECRET`, or a random one generated next to the database).
-//! Unsubscribe and manage tokens never expire (RFC 8058); confirm tokens do.
+//! Unsubscribe and manage tokens never expire (RFC 8058); confirm and review tokens do.
 
 use std::path::Path;
 
@@ -21,6 +21,20 @@ pub enum Claim {
     Confirm(i64, i64),
     /// Manage this subscriber id's choices and data (`/manage/{token}`).
     Manage(i64),
+    /// Review a draft issue as one editor, valid until the unix time.
+    Review(ReviewClaim),
+}
+
+/// Who may review which draft issue, and until when.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ReviewClaim {
+    pub issue: i64,
+    /// The digest the issue belongs to (a link checks both).
+    pub digest: String,
+    /// The editor's address (the log names who did what by it).
+    pub editor: String,
+    /// Unix time after which the link no longer works.
+    pub until: i64,
 }
 
 /// Makes and checks tokens.
@@ -68,6 +82,7 @@ impl Tokens {
             Claim::UnsubscribeEmail(email) => format!("e:{email}"),
             Claim::Confirm(id, until) => format!("c:{id}:{until}"),
             Claim::Manage(id) => format!("m:{id}"),
+            Claim::Review(r) => format!("r:{}:{}:{}:{}", r.issue, r.until, r.digest, r.editor),
         };
         format!(
             "{}.{}",
@@ -94,6 +109,20 @@ impl Tokens {
                 let (id, until) = rest.split_once(':')?;
                 let until: i64 = until.parse().ok()?;
                 (until >= now_unix).then_some(Claim::Confirm(id.parse().ok()?, until))
+            }
+            "r" => {
+                // Digest names have no `:`; the editor's address is the rest.
+                let mut parts = rest.splitn(4, ':');
+                let issue = parts.next()?.parse().ok()?;
+                let until: i64 = parts.next()?.parse().ok()?;
+                let digest = parts.next()?.to_string();
+                let editor = parts.next()?.to_string();
+                (until >= now_unix).then_some(Claim::Review(ReviewClaim {
+                    issue,
+                    digest,
+                    editor,
+                    until,
+                }))
             }
             _ => None,
         }
@@ -190,6 +219,25 @@ mod tests {
         assert!(manage
             .bytes()
             .all(|b| b.is_ascii_alphanumeric() || b"-_.".contains(&b)));
+    }
+
+    #[test]
+    fn review_tokens_carry_issue_digest_and_editor_and_expire() {
+        let t = Tokens::new(b"0123456789abcdef0123");
+        let claim = ReviewClaim {
+            issue: 9,
+            digest: "weekly".into(),
+            editor: "ed:itor@example.org".into(),
+            until: 1000,
+        };
+        let tok = t.sign(&Claim::Review(claim.clone()));
+        assert!(tok
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"-_.".contains(&b)));
+        assert_eq!(t.verify(&tok, 1000), Some(Claim::Review(claim)));
+        assert_eq!(t.verify(&tok, 1001), None);
+        let confirm = t.sign(&Claim::Confirm(9, 1000));
+        assert!(!matches!(t.verify(&confirm, 0), Some(Claim::Review(_))));
     }
 
     #[test]

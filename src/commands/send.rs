@@ -1,6 +1,7 @@
 //! `gazette send`: the one-off digest. Finishes any interrupted issue first, fetches, plans the
 //! next issue, stores it with a queued delivery per recipient, and delivers. `--dry-run` writes
-//! the messages to the file outbox and stores nothing.
+//! the messages to the file outbox and stores nothing. A reviewed digest's issue goes out only
+//! as `review` allows: `send` plans the draft and mails the editors, and sends it once approved.
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -13,6 +14,7 @@ use crate::deliver::{self, Patience, Sender, Transport};
 use crate::ingest::FeedStatus;
 use crate::model::DeliveryStatus;
 use crate::pipeline::{Gazette, NextIssue, PlanArgs, Recipient};
+use crate::review::SendStep;
 use crate::store::{Delivery, DeliveryCounts, IssueRecord};
 
 pub async fn run(g: &Gazette, args: SendArgs, out: Out) -> Result<ExitCode> {
@@ -22,6 +24,14 @@ pub async fn run(g: &Gazette, args: SendArgs, out: Out) -> Result<ExitCode> {
         if !args.no_fetch {
             fetch(g, out).await?;
         }
+        // A reviewed digest's next issue is its open draft, as edited so far.
+        if let Some(r) = crate::review::open(g, &digest.name)? {
+            let recipients = match to {
+                Some(to) => to,
+                None => crate::review::flow::readers(g, &r)?,
+            };
+            return dry_run(g, &g.stored_view(r.issue)?, recipients, out).await;
+        }
         let plan = g.plan(&digest, args.intro.as_deref())?;
         if plan.story_count() == 0 && !digest.send_empty {
             say(out, &nothing_new(g, &digest)?);
@@ -29,7 +39,7 @@ pub async fn run(g: &Gazette, args: SendArgs, out: Out) -> Result<ExitCode> {
         }
         let recipients = match to {
             Some(to) => to,
-            None => g.readers(&plan, None)?,
+            None => g.readers(&plan.digest, &plan.view, None)?,
         };
         return dry_run(g, &plan.view, recipients, out).await;
     }
@@ -82,6 +92,46 @@ pub async fn run(g: &Gazette, args: SendArgs, out: Out) -> Result<ExitCode> {
             NextIssue::Empty => {
                 say(out, &nothing_new(g, &digest)?);
                 break;
+            }
+            NextIssue::Review(r) => {
+                match crate::review::on_send(g, *r, to.as_deref(), true).await? {
+                    SendStep::Released {
+                        id,
+                        number,
+                        recipients,
+                        view,
+                    } => {
+                        say(
+                            out,
+                            &format!(
+                                "issue #{number} of {} (reviewed): {recipients} recipients",
+                                digest.name
+                            ),
+                        );
+                        let mine = deliver(g, id, &view, recipients as u64, out).await?;
+                        failed |= report(g, out, id, number, &digest.name, mine)?;
+                        break;
+                    }
+                    SendStep::Waiting {
+                        id,
+                        number,
+                        status,
+                        message,
+                    } => {
+                        if out.json {
+                            println!(
+                                "{}",
+                                serde_json::json!({"issue": id, "digest": digest.name, "number": number,
+                                    "sent": 0, "failed": 0, "queued": 0, "unknown": 0,
+                                    "review": status, "message": message})
+                            );
+                        } else if !out.quiet {
+                            println!("{message}");
+                        }
+                        break;
+                    }
+                    SendStep::Again => {}
+                }
             }
         }
     }

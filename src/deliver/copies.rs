@@ -33,12 +33,15 @@ impl Copy {
     }
 }
 
+/// A copy made, or why it could not be rendered.
+type Made = Result<Arc<Copy>, String>;
+
 /// The copies of an issue, by the topics of the sections they keep (`None`: every section).
 pub struct Copies<'a> {
     renderer: &'a Renderer,
     issue: &'a IssueView,
     /// Each copy made so far, or why it could not be rendered.
-    made: Mutex<HashMap<Option<Vec<String>>, Result<Arc<Copy>, String>>>,
+    made: Mutex<HashMap<Option<Vec<String>>, Made>>,
     /// Time spent rendering them.
     spent: Mutex<std::time::Duration>,
 }

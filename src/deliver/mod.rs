@@ -6,6 +6,7 @@
 //! resent). The queued rows are paged from the database, `delivery.connections` in parallel.
 
 mod copies;
+pub mod dkim;
 mod ledger;
 pub mod message;
 pub mod reply;
@@ -36,7 +37,7 @@ pub struct Sender<'a> {
     pub renderer: &'a Renderer,
     pub transport: &'a Transport,
     pub tokens: &'a Tokens,
-    pub dkim: Option<Arc<lettre::message::dkim::DkimConfig>>,
+    pub dkim: Option<Arc<dkim::Signer>>,
     pub clock: &'a (dyn Fn() -> chrono::DateTime<chrono::Utc> + Sync),
     /// Called after each delivery attempt that ends a row's turn (progress bar), with the row's
     /// new status: sent, failed or unknown.
@@ -426,7 +427,7 @@ impl Sender<'_> {
     }
 
     /// Sends one claimed delivery; returns the step that records what happened.
-    async fn attempt(&self, d: Delivery, message: Result<lettre::Message>) -> Outcome {
+    async fn attempt(&self, d: Delivery, message: Result<message::Outgoing>) -> Outcome {
         let attempts = d.attempts + 1;
         let message = match message {
             Ok(m) => m,
@@ -557,17 +558,16 @@ impl Composer<'_> {
     /// copy rendered in full), then built and, with DKIM configured, signed. The RSA signature
     /// takes milliseconds (BENCHMARKS.md), so it is made on tokio's blocking pool, off the
     /// thread that runs the connections.
-    pub async fn compose(&self, d: &Delivery) -> Result<lettre::Message> {
-        let message = self.build(d)?;
+    pub async fn compose(&self, d: &Delivery) -> Result<message::Outgoing> {
+        let built = self.build(d)?;
+        let now = (self.sender.clock)().timestamp();
         match self.sender.dkim.clone() {
-            None => Ok(message),
-            Some(dkim) => tokio::task::spawn_blocking(move || {
-                let mut message = message;
-                message.sign(&dkim);
-                message
-            })
-            .await
-            .map_err(|e| anyhow::anyhow!("DKIM signing: {e}")),
+            None => Ok(message::seal(&built, None, now)),
+            Some(signer) => {
+                tokio::task::spawn_blocking(move || message::seal(&built, Some(&signer), now))
+                    .await
+                    .map_err(|e| anyhow::anyhow!("DKIM signing: {e}"))
+            }
         }
     }
 
@@ -622,22 +622,19 @@ impl Composer<'_> {
             .parse()
             .with_context(|| format!("recipient {:?}", d.email))?;
         let to = lettre::message::Mailbox::new(name, address);
-        message::build(
-            message::Email {
-                from: &nl.from,
-                reply_to: nl.reply_to.as_ref(),
-                to,
-                subject: &copy.view.subject,
-                text,
-                html: (variant.format == MailFormat::Html).then_some(html),
-                message_id: &d.message_id,
-                date: (s.clock)().into(),
-                list_id: Some(&self.list_id),
-                unsubscribe_url: Some(&unsubscribe_url),
-                unsubscribe_mailto: Some(&self.mailto),
-            },
-            None,
-        )
+        message::build(message::Email {
+            from: &nl.from,
+            reply_to: nl.reply_to.as_ref(),
+            to,
+            subject: &copy.view.subject,
+            text,
+            html: (variant.format == MailFormat::Html).then_some(html),
+            message_id: &d.message_id,
+            date: (s.clock)().into(),
+            list_id: Some(&self.list_id),
+            unsubscribe_url: Some(&unsubscribe_url),
+            unsubscribe_mailto: Some(&self.mailto),
+        })
     }
 }
 

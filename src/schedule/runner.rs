@@ -1,9 +1,10 @@
 //! The long-running scheduler behind `gazette serve`: fetches feeds on their own clock, runs each
 //! digest's slots once (claimed in the database first), and never gives up: an issue whose
 //! delivery fails keeps its queued rows, which are tried again at least once a minute, and later
-//! slots resume it instead of planning another. Every failure is logged and recorded in
-//! [`Health`] (`GET /healthz`, `gazette status`). Time comes from the `Gazette`'s clock, so tests
-//! drive it without sleeping.
+//! slots resume it instead of planning another. A reviewed digest's draft is planned, held or
+//! released by [`crate::review`] on every tick and at its slot. Every failure is logged and
+//! recorded in [`Health`] (`GET /healthz`, `gazette status`). Time comes from the `Gazette`'s
+//! clock, so tests drive it without sleeping.
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
@@ -20,6 +21,7 @@ use super::{decide, runs_between, slot_key, Due};
 use crate::config::{DeliveryTime, Digest, Feed};
 use crate::deliver::Patience;
 use crate::pipeline::{Gazette, NextIssue, PlanArgs};
+use crate::review::SlotStep;
 
 /// What a slot did.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -53,6 +55,11 @@ pub enum SlotOutcome {
     Retrying { id: i64, number: i64, error: String },
     /// The slot failed before an issue was stored (fetch, planning, the database).
     Failed(String),
+    /// A reviewed digest's draft was not approved by its slot (`review = "required"`): held
+    /// until an editor approves or skips it.
+    Held { id: i64, number: i64 },
+    /// A reviewed digest's draft is for a later slot, or was released by another process.
+    AwaitingReview { id: i64, number: i64 },
 }
 
 impl SlotOutcome {
@@ -122,6 +129,7 @@ impl Runner<'_> {
         for (_, _, o) in &out {
             trouble = worse(trouble, o.trouble());
         }
+        trouble = worse(trouble, self.review_pass(now).await);
         self.settle(trouble);
         Ok(out)
     }
@@ -159,8 +167,39 @@ impl Runner<'_> {
         for (_, _, o) in &out {
             trouble = worse(trouble, o.trouble());
         }
+        trouble = worse(trouble, self.review_pass(now).await);
         self.settle(trouble);
         Ok(out)
+    }
+
+    /// Moves each reviewed digest's draft along ([`crate::review::pass`]: drafts planned
+    /// `review_lead` before their slot, editors mailed, drafts approved after being held
+    /// released) and delivers what it released. Returns the last failure, if any.
+    async fn review_pass(&self, now: DateTime<Utc>) -> Option<(State, String)> {
+        let g = self.gazette;
+        let mut trouble = None;
+        for d in g.config.digests.iter().filter(|d| d.review.is_some()) {
+            if self.stopping() {
+                break;
+            }
+            match crate::review::pass(g, d, now).await {
+                Ok(None) => {}
+                Ok(Some(id)) => {
+                    tracing::info!(digest = %d.name, issue = id, "reviewed issue released");
+                    if let Err(e) = self.deliver(id).await {
+                        let error = format!("issue {id} of {}: {e:#}", d.name);
+                        tracing::error!(%error, "delivery failed; retrying within a minute");
+                        trouble = worse(trouble, Some((State::Retrying, error)));
+                    }
+                }
+                Err(e) => {
+                    let error = format!("{}: review: {e:#}", d.name);
+                    tracing::error!(%error, "review step failed; trying again within a minute");
+                    trouble = worse(trouble, Some((State::Failing, error)));
+                }
+            }
+        }
+        trouble
     }
 
     /// Delivers the queued rows due now of every issue that has some (interrupted, or whose
@@ -285,6 +324,9 @@ impl Runner<'_> {
         let feeds: Vec<&Feed> = g.config.feeds.iter().collect();
         crate::ingest::fetch_feeds(&g.config, &feeds, &g.store, g.now(), &|_| {}).await?;
         g.summarize_pending().await?;
+        if let Some(why) = crate::review::flow::slot_done(g, d, key)? {
+            return Ok(SlotOutcome::Skipped(why));
+        }
         let args = PlanArgs {
             slot: Some(key),
             edition,
@@ -292,6 +334,13 @@ impl Runner<'_> {
         };
         let (id, number) = match g.next_issue(d, &args).await? {
             NextIssue::Empty => return Ok(SlotOutcome::Empty),
+            NextIssue::Review(r) => match crate::review::at_slot(g, *r, g.now()).await? {
+                SlotStep::Released { id, number } => (id, number),
+                SlotStep::Held { id, number } => return Ok(SlotOutcome::Held { id, number }),
+                SlotStep::Waiting { id, number } => {
+                    return Ok(SlotOutcome::AwaitingReview { id, number })
+                }
+            },
             NextIssue::Unfinished(issue) => {
                 if let Err(e) = self.deliver(issue.id).await {
                     return Ok(self.retrying(issue.id, issue.number, e));
@@ -442,6 +491,12 @@ fn outcome_text(outcome: &SlotOutcome) -> String {
         ),
         SlotOutcome::Retrying { id, number, error } => {
             format!("issue {id} (#{number}): delivery failed, retried every minute: {error}")
+        }
+        SlotOutcome::Held { id, number } => {
+            format!("held: issue {id} (#{number}) awaits an editor's approval")
+        }
+        SlotOutcome::AwaitingReview { id, number } => {
+            format!("issue {id} (#{number}) is a draft under review")
         }
         o => format!("{o:?}"),
     }

@@ -12,6 +12,7 @@ mod issues;
 pub mod leases;
 mod pages;
 mod preferences;
+mod review;
 mod schema;
 mod slots;
 mod stories;
@@ -27,6 +28,7 @@ pub use deliveries::{Applied, Claim, Delivery, DeliveryCounts, Step};
 pub use feeds::{FeedState, FetchRecord, FetchWrite};
 pub use issues::{Created, IssueContent, IssueRecord, NewDelivery, NewIssue};
 pub use preferences::{ConsentEvent, PreferencesChange};
+pub use review::{LogEntry, NewReview, Released, ReviewRow, ReviewSave, Saved};
 pub use subscribers::{
     ConfirmOutcome, ConsentAudit, NewSubscriber, SignupOutcome, SubscriberUpsert,
     CONFIRM_MAILS_PER_DAY, CONFIRM_MAILS_PER_WEEK, PENDING_LIFETIME_DAYS,

@@ -153,6 +153,37 @@ const MIGRATIONS: &[&str] = &[
         updated TEXT NOT NULL
     );
     "#,
+    // Editorial review (issue 21): a reviewed digest's issue is first a draft. Its `reviews` row
+    // holds the editable state (JSON, with a version that every save checks), the status
+    // (draft, approved, held, skipped), the slot it is for, and when the editors were mailed and
+    // told it is held. A draft has no delivery rows: they are written when it is released (its
+    // slot came and the policy allows it, or `send` after approval), in the transaction that sets
+    // `released`, so nothing can send a draft. `review_log` says who changed what, when.
+    r#"
+    CREATE TABLE reviews (
+        issue_id INTEGER PRIMARY KEY REFERENCES issues(id),
+        digest TEXT NOT NULL,
+        slot TEXT NOT NULL,
+        policy TEXT NOT NULL CHECK (policy IN ('required','optional')),
+        status TEXT NOT NULL CHECK (status IN ('draft','approved','held','skipped')),
+        version INTEGER NOT NULL DEFAULT 1,
+        state TEXT NOT NULL,
+        created TEXT NOT NULL,
+        updated TEXT NOT NULL,
+        mailed TEXT,
+        held_told TEXT,
+        released TEXT
+    );
+    CREATE INDEX reviews_open ON reviews(digest) WHERE released IS NULL AND status != 'skipped';
+    CREATE TABLE review_log (
+        id INTEGER PRIMARY KEY,
+        issue_id INTEGER NOT NULL REFERENCES issues(id),
+        at TEXT NOT NULL,
+        who TEXT NOT NULL,
+        what TEXT NOT NULL
+    );
+    CREATE INDEX review_log_issue ON review_log(issue_id, id);
+    "#,
     // Readers choose (issue 20).
     // - subscribers: `topics` (JSON: digest → topics; NULL or absent digest: every topic),
     //   `format` (html | text), `timezone` (IANA; NULL: the newsletter's), `paused_until`

@@ -1,5 +1,6 @@
 //! The web app: preview, subscribe with double opt-in, one-click unsubscribe, the reader's
-//! manage page (choices, their data, erasure), archive and Atom feed. The app is a value (`router(state)`), so tests drive it with `oneshot` or on port 0,
+//! manage page (choices, their data, erasure), archive and Atom feed, and the editors' review
+//! page. The app is a value (`router(state)`), so tests drive it with `oneshot` or on port 0,
 //! and `gazette preview` / `gazette serve` run it with `run_server`.
 //!
 //! Invariants: a GET never changes state; every page escapes what came from feeds or visitors
@@ -12,6 +13,7 @@ mod health;
 mod manage;
 mod pages;
 mod preview;
+mod review;
 mod security;
 pub mod subscribe;
 mod unsubscribe;
@@ -22,7 +24,7 @@ use std::sync::{Arc, RwLock};
 use std::time::Duration;
 
 use anyhow::{Context, Result};
-use axum::routing::get;
+use axum::routing::{get, post};
 use axum::Router;
 
 use crate::deliver::Transport;
@@ -154,6 +156,9 @@ pub fn router(state: AppState) -> Router {
         .route("/issues/{id}", get(archive::issue))
         .route("/feed.xml", get(archive::feed))
         .route("/healthz", get(health::healthz))
+        .route("/review/{token}", get(review::page).post(review::act))
+        .route("/review/{token}/intro", post(review::intro_preview))
+        .route("/review.js", get(review::script))
         .fallback(pages::not_found)
         .layer(axum::extract::DefaultBodyLimit::max(16 * 1024))
         .layer(axum::middleware::map_response(security::headers))

@@ -26,6 +26,7 @@ const TEMPLATES: &[(&str, &str)] = &[
     ("issue.html", include_str!("templates/issue.html")),
     ("preview.html", include_str!("templates/preview.html")),
     ("manage.html", include_str!("templates/manage.html")),
+    ("review.html", include_str!("templates/review.html")),
 ];
 
 static PAGES: LazyLock<tera::Tera> = LazyLock::new(|| {

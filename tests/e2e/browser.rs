@@ -64,7 +64,7 @@ pub(crate) struct Driver {
 }
 
 impl Driver {
-    async fn start(chromium: &Path, chromedriver: &Path) -> Driver {
+    pub(crate) async fn start(chromium: &Path, chromedriver: &Path) -> Driver {
         Self::start_with(chromium, chromedriver, json!({})).await
     }
 

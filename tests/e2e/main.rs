@@ -20,3 +20,5 @@ mod serve;
 mod delivery;
 /// Every issue exactly once across processes, kills and outages; refusals classified (issue 14).
 mod exactly_once;
+/// Editorial review: drafts, the review page in Chromium, approval, held issues (issue 21).
+mod review;

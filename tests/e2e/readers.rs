@@ -196,13 +196,12 @@ fn each_reader_gets_their_topics_and_format_and_the_manage_link() {
         "no row was written for the ai reader"
     );
 
+    let manage =
+        regex::Regex::new(r"https://news\.example\.org/manage/[A-Za-z0-9_\-]+\.[A-Za-z0-9_\-]+")
+            .unwrap();
     for (rcpt, raw) in &got {
         let m = MessageParser::default().parse(raw).unwrap();
         let text = m.body_text(0).unwrap().to_string();
-        let manage = regex::Regex::new(
-            r"https://news\.example\.org/manage/[A-Za-z0-9_\-]+\.[A-Za-z0-9_\-]+",
-        )
-        .unwrap();
         assert_eq!(
             manage.find_iter(&text).count(),
             2,

@@ -539,7 +539,7 @@ async fn each_reader_gets_their_sections_rendered_once_per_choice() {
             .collect::<Vec<_>>(),
         [Some("trade"), Some("privacy")]
     );
-    let readers = g.readers(&plan, None).unwrap();
+    let readers = g.readers(&plan.digest, &plan.view, None).unwrap();
     let mut who: Vec<&str> = readers.iter().map(|r| r.email.as_str()).collect();
     who.sort();
     assert_eq!(
@@ -579,7 +579,7 @@ async fn each_reader_gets_their_sections_rendered_once_per_choice() {
     let composer = sender.composer(&view).unwrap();
     let mut mails = std::collections::BTreeMap::new();
     for d in g.store.deliveries(id).unwrap() {
-        let m = composer.compose(&d).await.unwrap().formatted();
+        let m = composer.compose(&d).await.unwrap().bytes;
         mails.insert(d.email.clone(), String::from_utf8_lossy(&m).into_owned());
     }
     assert_eq!(composer.renders(), 3, "the whole issue, privacy, trade");

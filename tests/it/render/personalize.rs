@@ -133,22 +133,19 @@ fn encoded_pieces_decode_to_the_full_render() {
             let variant = &prepared.variants()[filled.variant()];
             let variant = variant.as_ref().unwrap();
             let values = filled.values();
-            let message = build(
-                Email {
-                    from: &from,
-                    reply_to: None,
-                    to: "reader@example.org".parse().unwrap(),
-                    subject: "Test",
-                    text: EncodedPart::new(&variant.text).body(&values),
-                    html: Some(EncodedPart::new(&variant.html).body(&values)),
-                    message_id: "<t.1@example.org>",
-                    date: std::time::SystemTime::UNIX_EPOCH,
-                    list_id: None,
-                    unsubscribe_url: None,
-                    unsubscribe_mailto: None,
-                },
-                None,
-            )
+            let message = build(Email {
+                from: &from,
+                reply_to: None,
+                to: "reader@example.org".parse().unwrap(),
+                subject: "Test",
+                text: EncodedPart::new(&variant.text).body(&values),
+                html: Some(EncodedPart::new(&variant.html).body(&values)),
+                message_id: "<t.1@example.org>",
+                date: std::time::SystemTime::UNIX_EPOCH,
+                list_id: None,
+                unsubscribe_url: None,
+                unsubscribe_mailto: None,
+            })
             .unwrap()
             .formatted();
             assert!(
