@@ -174,9 +174,33 @@ pub enum SubscribersCmd {
     },
     /// Remove a subscriber.
     Remove { email: String },
+    /// Set a subscriber's choices; only the options given change.
+    Set {
+        email: String,
+        /// The topics wanted from one digest, `DIGEST:TOPIC,TOPIC` (repeatable); `DIGEST:` for
+        /// every topic again.
+        #[arg(long = "topics", value_name = "DIGEST:TOPICS")]
+        topics: Vec<String>,
+        /// `html` (with a plain-text alternative) or `text` (plain text only).
+        #[arg(long)]
+        format: Option<String>,
+        /// IANA time zone (`Europe/Berlin`); `none` for the newsletter's.
+        #[arg(long)]
+        timezone: Option<String>,
+        /// No mail before this date, YYYY-MM-DD; `none` to resume now.
+        #[arg(long = "pause-until", value_name = "DATE")]
+        pause_until: Option<String>,
+        /// The digests to receive (repeatable; replaces the list).
+        #[arg(long = "digest")]
+        digests: Vec<String>,
+    },
+    /// Erase everything stored about a subscriber, keeping only a hash of the address so that
+    /// no add or import brings it back.
+    Erase { email: String },
     /// List subscribers.
     List,
-    /// Import a CSV file with header `email,name,digests`.
+    /// Import a CSV file with header `email,name,digests` (optional columns: status, topics,
+    /// format, timezone, paused_until).
     Import { file: PathBuf },
     /// Export every subscriber as CSV with a `status` column (stdout, or --out).
     Export {

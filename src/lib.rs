@@ -1,6 +1,7 @@
 //! gazette turns news feeds into a newsletter: ingest → extract → select → render → deliver,
 //! with the store underneath. See ARCHITECTURE.md for the map.
 
+pub mod audience;
 pub mod bounces;
 pub mod cli;
 pub mod commands;

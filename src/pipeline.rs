@@ -10,10 +10,10 @@ use chrono::{DateTime, Utc};
 use crate::config::{Config, Digest};
 use crate::extract;
 use crate::ingest::{self, FeedOutcome};
-use crate::model::{StoredLead, StoredStory, SubscriberStatus};
+use crate::model::{StoredLead, StoredStory};
 use crate::render::{IssueView, Renderer};
 use crate::select::{self, Candidate, Selection};
-use crate::store::{Created, IssueContent, NewIssue, Store};
+use crate::store::{Created, IssueContent, NewDelivery, NewIssue, Store};
 use crate::tokens;
 
 /// A clock the tests can pin.
@@ -304,10 +304,7 @@ impl Gazette {
         review: Option<crate::store::NewReview<'_>>,
     ) -> Result<(Created, Option<IssueView>)> {
         let now = self.now();
-        let rows: Vec<_> = recipients
-            .iter()
-            .map(|r| (r.subscriber_id, r.email.clone(), r.name.clone()))
-            .collect();
+        let rows = delivery_rows(recipients);
         let mut stored_view = None;
         let created = self.store.create_issue(
             &NewIssue {
@@ -339,16 +336,18 @@ impl Gazette {
         Ok((created, stored_view))
     }
 
-    /// Finds the digest's next piece of work: an issue that still has queued deliveries (planned
-    /// by this or another process: it is joined, never planned twice), or else a new issue,
-    /// planned and stored under the digest's planning lock so that only one process plans at a
-    /// time. Waits while another process holds the lock. A reviewed digest's next issue is its
-    /// open draft, or a new draft ([`crate::review::plan_draft`]).
+    /// Finds the digest's next piece of work: an issue that still has queued deliveries due now
+    /// (planned by this or another process: it is joined, never planned twice), or else a new
+    /// issue, planned and stored under the digest's planning lock so that only one process plans
+    /// at a time. Waits while another process holds the lock. Rows that wait for their reader's
+    /// local time do not hold up the next issue: deliveries may overlap, planning does not. A
+    /// reviewed digest's next issue is its open draft, or a new draft
+    /// ([`crate::review::plan_draft`]).
     pub async fn next_issue(&self, digest: &Digest, args: &PlanArgs<'_>) -> Result<NextIssue> {
         let lock = format!("plan:{}", digest.name);
         let mut said = false;
         loop {
-            if let Some(i) = self.store.unfinished_issues(Some(&digest.name))?.pop() {
+            if let Some(i) = self.unfinished_due(&digest.name)? {
                 return Ok(NextIssue::Unfinished(i));
             }
             if self.store.try_lock(&lock)? {
@@ -366,8 +365,16 @@ impl Gazette {
         next
     }
 
+    /// The digest's latest issue with queued deliveries due now.
+    fn unfinished_due(&self, digest: &str) -> Result<Option<crate::store::IssueRecord>> {
+        Ok(self
+            .store
+            .unfinished_due_issues(Some(digest), self.now())?
+            .pop())
+    }
+
     fn plan_locked(&self, digest: &Digest, args: &PlanArgs<'_>) -> Result<NextIssue> {
-        if let Some(i) = self.store.unfinished_issues(Some(&digest.name))?.pop() {
+        if let Some(i) = self.unfinished_due(&digest.name)? {
             return Ok(NextIssue::Unfinished(i));
         }
         if let Some(policy) = digest.review {
@@ -379,7 +386,7 @@ impl Gazette {
         }
         let recipients = match args.to {
             Some(to) => to.to_vec(),
-            None => self.recipients(&digest.name)?,
+            None => self.readers(&plan.digest, &plan.view, args.edition)?,
         };
         if recipients.is_empty() && args.require_recipients {
             anyhow::bail!(
@@ -403,18 +410,27 @@ impl Gazette {
         }
     }
 
-    /// The confirmed subscribers of a digest.
-    pub fn recipients(&self, digest: &str) -> Result<Vec<Recipient>> {
+    /// Who gets an issue of `digest` (its render `view`), each with their copy (topics, format)
+    /// and, for a local-delivery `edition`, when: see [`crate::audience`]. Readers with nothing
+    /// to read in it, or paused when their copy would go, are left out.
+    pub fn readers(
+        &self,
+        digest: &Digest,
+        view: &IssueView,
+        edition: Option<chrono::NaiveDateTime>,
+    ) -> Result<Vec<Recipient>> {
+        let issue = crate::audience::Issue {
+            digest,
+            sections: view.sections.iter().map(|s| s.topic.as_deref()).collect(),
+            now: self.now(),
+            timezone: self.config.newsletter.timezone,
+            edition,
+        };
         Ok(self
             .store
             .subscribers()?
-            .into_iter()
-            .filter(|s| s.status == SubscriberStatus::Confirmed && s.wants(digest))
-            .map(|s| Recipient {
-                subscriber_id: Some(s.id),
-                email: s.email,
-                name: s.name,
-            })
+            .iter()
+            .filter_map(|s| issue.recipient(s))
             .collect())
     }
 
@@ -560,6 +576,9 @@ pub struct PlanArgs<'a> {
     pub slot: Option<&'a str>,
     /// Fail, storing nothing, when there is nobody to send to.
     pub require_recipients: bool,
+    /// The local-delivery edition (wall-clock time) the issue is for: each reader's copy waits
+    /// for its slot in their time zone. `None`: every copy goes at once.
+    pub edition: Option<chrono::NaiveDateTime>,
 }
 
 /// The next piece of work for a digest.
@@ -581,10 +600,18 @@ pub enum NextIssue {
     Review(Box<crate::review::Review>),
 }
 
-/// Who gets an issue.
-#[derive(Debug, Clone)]
-pub struct Recipient {
-    pub subscriber_id: Option<i64>,
-    pub email: String,
-    pub name: Option<String>,
+pub use crate::audience::Recipient;
+
+/// The delivery rows of an issue's recipients, each with its copy and when it is due.
+pub fn delivery_rows(recipients: &[Recipient]) -> Vec<NewDelivery> {
+    recipients
+        .iter()
+        .map(|r| NewDelivery {
+            subscriber_id: r.subscriber_id,
+            email: r.email.clone(),
+            name: r.name.clone(),
+            variant: r.variant.to_column(),
+            not_before: r.not_before,
+        })
+        .collect()
 }

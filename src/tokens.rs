@@ -1,6 +1,6 @@
-//! Signed, purpose-bound tokens for confirm and unsubscribe links: HMAC-SHA256 with the
+//! Signed, purpose-bound tokens for confirm, unsubscribe and manage links: HMAC-SHA256 with the
 //! newsletter's secret (`GAZETTE_SECRET`, or a random one generated next to the database).
-//! Unsubscribe tokens never expire (RFC 8058); confirm and review tokens do.
+//! Unsubscribe and manage tokens never expire (RFC 8058); confirm and review tokens do.
 
 use std::path::Path;
 
@@ -19,6 +19,8 @@ pub enum Claim {
     UnsubscribeEmail(String),
     /// Confirm this subscriber id, valid until the unix time.
     Confirm(i64, i64),
+    /// Manage this subscriber id's choices and data (`/manage/{token}`).
+    Manage(i64),
     /// Review a draft issue as one editor, valid until the unix time.
     Review(ReviewClaim),
 }
@@ -79,6 +81,7 @@ impl Tokens {
             Claim::Unsubscribe(id) => format!("u:{id}"),
             Claim::UnsubscribeEmail(email) => format!("e:{email}"),
             Claim::Confirm(id, until) => format!("c:{id}:{until}"),
+            Claim::Manage(id) => format!("m:{id}"),
             Claim::Review(r) => format!("r:{}:{}:{}:{}", r.issue, r.until, r.digest, r.editor),
         };
         format!(
@@ -101,6 +104,7 @@ impl Tokens {
         match kind {
             "u" => Some(Claim::Unsubscribe(rest.parse().ok()?)),
             "e" => Some(Claim::UnsubscribeEmail(rest.to_string())),
+            "m" => Some(Claim::Manage(rest.parse().ok()?)),
             "c" => {
                 let (id, until) = rest.split_once(':')?;
                 let until: i64 = until.parse().ok()?;
@@ -131,6 +135,11 @@ impl Tokens {
             None => Claim::UnsubscribeEmail(email.to_string()),
         };
         join(base, &format!("unsubscribe/{}", self.sign(&claim)))
+    }
+
+    /// The manage page of a subscriber; `None` for a recipient without a subscriber row.
+    pub fn manage_url(&self, base: &url::Url, subscriber: Option<i64>) -> Option<String> {
+        subscriber.map(|id| join(base, &format!("manage/{}", self.sign(&Claim::Manage(id)))))
     }
 
     /// A MAC over `data` for another purpose (e.g. a form's CSRF token), base64url; it can never
@@ -195,6 +204,21 @@ mod tests {
         let forged = format!("{}.{}", B64.encode("u:43"), tok.split_once('.').unwrap().1);
         assert_eq!(t.verify(&forged, 0), None);
         assert_eq!(t.verify("garbage", 0), None);
+    }
+
+    #[test]
+    fn manage_tokens_are_bound_to_their_purpose() {
+        let t = Tokens::new(b"0123456789abcdef0123");
+        let manage = t.sign(&Claim::Manage(7));
+        assert_eq!(t.verify(&manage, i64::MAX), Some(Claim::Manage(7)));
+        assert_ne!(manage, t.sign(&Claim::Unsubscribe(7)));
+        let url = t
+            .manage_url(&"https://x.org/news/".parse().unwrap(), Some(7))
+            .unwrap();
+        assert_eq!(url, format!("https://x.org/news/manage/{manage}"));
+        assert!(manage
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"-_.".contains(&b)));
     }
 
     #[test]

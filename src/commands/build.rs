@@ -105,6 +105,7 @@ async fn eml(g: &Gazette, plan: &Plan) -> Result<Vec<u8>> {
         ),
         attempts: 0,
         reply: None,
+        variant: None,
     };
     Ok(sender.composer(&plan.view)?.compose(&d).await?.bytes)
 }

@@ -28,7 +28,7 @@ pub async fn run(g: &Gazette, args: SendArgs, out: Out) -> Result<ExitCode> {
         if let Some(r) = crate::review::open(g, &digest.name)? {
             let recipients = match to {
                 Some(to) => to,
-                None => g.recipients(&digest.name)?,
+                None => crate::review::flow::readers(g, &r)?,
             };
             return dry_run(g, &g.stored_view(r.issue)?, recipients, out).await;
         }
@@ -39,7 +39,7 @@ pub async fn run(g: &Gazette, args: SendArgs, out: Out) -> Result<ExitCode> {
         }
         let recipients = match to {
             Some(to) => to,
-            None => g.recipients(&digest.name)?,
+            None => g.readers(&plan.digest, &plan.view, None)?,
         };
         return dry_run(g, &plan.view, recipients, out).await;
     }
@@ -49,7 +49,7 @@ pub async fn run(g: &Gazette, args: SendArgs, out: Out) -> Result<ExitCode> {
     // First the issues that were interrupted (by a crash, or still being sent by another
     // process: the queued rows are shared out), then the feeds, then a new issue only if there
     // are new stories.
-    for issue in g.store.unfinished_issues(Some(&digest.name))? {
+    for issue in g.store.unfinished_due_issues(Some(&digest.name), g.now())? {
         failed |= resume(g, &issue, out).await?;
     }
     if !args.no_fetch {
@@ -60,6 +60,7 @@ pub async fn run(g: &Gazette, args: SendArgs, out: Out) -> Result<ExitCode> {
         to: to.as_deref(),
         slot: None,
         require_recipients: true,
+        edition: None,
     };
     loop {
         match g.next_issue(&digest, &plan_args).await? {
@@ -223,6 +224,7 @@ fn explicit_recipients(g: &Gazette, args: &SendArgs) -> Result<Option<Vec<Recipi
                 subscriber_id: sub.as_ref().map(|s| s.id),
                 email,
                 name: mailbox.name.or(sub.and_then(|s| s.name)),
+                ..Default::default()
             })
         })
         .collect::<Result<Vec<_>>>()
@@ -268,6 +270,8 @@ fn report(
     mine: DeliveryCounts,
 ) -> Result<bool> {
     let total = g.store.delivery_counts(id)?;
+    // Rows waiting for their reader's local time (delivery = "local") are the scheduler's.
+    let waiting = g.store.waiting_deliveries(id, g.now())?;
     let counts = |c: DeliveryCounts| serde_json::json!({"sent": c.sent, "failed": c.failed, "queued": c.queued, "sending": c.sending, "unknown": c.unknown});
     if out.json {
         // This run's counts; `queued` is what is left.
@@ -282,12 +286,15 @@ fn report(
             "issue #{number} of {digest} (id {id}): {} sent, {} failed, {} unknown by this run; in all {} sent, {} failed, {} queued, {} unknown",
             mine.sent, mine.failed, mine.unknown, total.sent, total.failed, total.queued, total.unknown
         );
+        if waiting > 0 {
+            println!("{waiting} wait for their readers' local time (the scheduler sends them)");
+        }
         if total.failed > 0 || total.unknown > 0 {
             println!("details: gazette issues show {id}");
         }
     }
     // Rows another process is still sending are its job, not a failure of this one.
-    Ok(mine.failed > 0 || mine.unknown > 0 || total.queued > 0)
+    Ok(mine.failed > 0 || mine.unknown > 0 || total.queued > waiting)
 }
 
 /// Writes every recipient's message (or one preview copy to `from`) and an HTML preview to the
@@ -310,6 +317,7 @@ async fn dry_run(
             subscriber_id: None,
             email: from.email.to_string(),
             name: from.name.clone(),
+            ..Default::default()
         });
     }
     let transport = Transport::Outbox(dir.clone());
@@ -345,6 +353,7 @@ async fn dry_run(
             ),
             attempts: 0,
             reply: None,
+            variant: r.variant.to_column(),
         };
         let message = composer.compose(&d).await?;
         let name = format!(
@@ -368,6 +377,9 @@ async fn dry_run(
             recipients[0].subscriber_id,
             &recipients[0].email,
         ),
+        manage_url: tokens
+            .manage_url(&g.config.newsletter.base_url, recipients[0].subscriber_id)
+            .unwrap_or_default(),
     };
     std::fs::write(&preview, g.renderer.render(view, Some(&personal))?.html)
         .with_context(|| format!("write {}", preview.display()))?;

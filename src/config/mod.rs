@@ -140,6 +140,8 @@ pub struct Digest {
     pub review: Option<ReviewPolicy>,
     /// How long before the slot the draft is planned.
     pub review_lead: chrono::Duration,
+    /// Whose time zone the schedule is read in.
+    pub delivery: DeliveryTime,
 }
 
 /// What happens to a draft issue that nobody approved by its slot.
@@ -158,6 +160,17 @@ impl ReviewPolicy {
             ReviewPolicy::Optional => "optional",
         }
     }
+}
+
+/// Whose time zone a digest's schedule is read in (`delivery` in `[[digests]]`).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum DeliveryTime {
+    /// The newsletter's: every copy of an issue goes at its slot.
+    #[default]
+    Newsletter,
+    /// Each reader's own: one issue, planned at the first zone's slot, each copy sent at the
+    /// slot in its reader's zone.
+    Local,
 }
 
 #[derive(Debug, Clone)]
@@ -679,6 +692,17 @@ fn validate_digests(raw: &RawConfig, report: &mut Report<'_>) -> Vec<Digest> {
                 report(&k("topics"), format!("no [topics.{t}] defined"));
             }
         }
+        let delivery = match d.delivery.as_str() {
+            "newsletter" => DeliveryTime::Newsletter,
+            "local" => DeliveryTime::Local,
+            other => {
+                report(
+                    &k("delivery"),
+                    format!("{other:?}: use \"newsletter\" or \"local\""),
+                );
+                DeliveryTime::Newsletter
+            }
+        };
         let intro = d.intro.as_ref().map(PathBuf::from);
         if let Some(p) = &intro {
             if !p.is_file() {
@@ -702,6 +726,7 @@ fn validate_digests(raw: &RawConfig, report: &mut Report<'_>) -> Vec<Digest> {
             catch_up,
             review,
             review_lead,
+            delivery,
         });
     }
     out

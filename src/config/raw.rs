@@ -244,6 +244,10 @@ pub struct RawDigest {
     /// How long before the slot the draft is planned and the editors are mailed.
     #[serde(default = "default_review_lead")]
     pub review_lead: String,
+    /// When copies go: `newsletter` (the schedule in the newsletter's time zone, every copy at
+    /// once) or `local` (the schedule in each reader's own time zone).
+    #[serde(default = "default_delivery_time")]
+    pub delivery: String,
 }
 
 #[derive(Debug, Clone, Deserialize, Default)]
@@ -331,6 +335,9 @@ fn default_window() -> String {
 }
 fn default_max_stories() -> usize {
     12
+}
+fn default_delivery_time() -> String {
+    "newsletter".into()
 }
 fn default_catch_up() -> String {
     "12h".into()

@@ -1,8 +1,8 @@
-//! Builds one email: multipart/alternative (text, then HTML), explicit Message-ID and Date,
-//! List-Id, List-Unsubscribe (HTTPS + mailto) and List-Unsubscribe-Post (RFC 8058); then
-//! [`seal`]s it into the bytes that go on the wire, DKIM-signed over those headers when keys are
-//! configured (`dkim`). Values from feeds go through lettre's encoders only, so no header can be
-//! injected.
+//! Builds one email: multipart/alternative (text, then HTML) or, for a reader who chose plain
+//! text, a single text/plain part; explicit Message-ID and Date, List-Id, List-Unsubscribe
+//! (HTTPS + mailto) and List-Unsubscribe-Post (RFC 8058); then [`seal`]s it into the bytes that
+//! go on the wire, DKIM-signed over those headers when keys are configured (`dkim`). Values from
+//! feeds go through lettre's encoders only, so no header can be injected.
 
 use anyhow::{Context, Result};
 use lettre::message::header::{ContentTransferEncoding, ContentType, HeaderName, HeaderValue};
@@ -18,7 +18,8 @@ pub struct Email<'a> {
     pub to: Mailbox,
     pub subject: &'a str,
     pub text: Body,
-    pub html: Body,
+    /// `None`: a single text/plain part (the reader chose plain text).
+    pub html: Option<Body>,
     pub message_id: &'a str,
     pub date: std::time::SystemTime,
     /// `List-Id` value, e.g. `"Policy Wire weekly" <weekly.digest.example.org>`.
@@ -80,18 +81,20 @@ pub fn build(email: Email<'_>) -> Result<Message> {
                 "List-Unsubscribe=One-Click".to_string(),
             ));
     }
-    let body = MultiPart::alternative()
-        .singlepart(
-            SinglePart::builder()
-                .header(ContentType::TEXT_PLAIN)
-                .body(email.text),
-        )
-        .singlepart(
-            SinglePart::builder()
-                .header(ContentType::TEXT_HTML)
-                .body(email.html),
-        );
-    b.multipart(body).context("build message")
+    let text = SinglePart::builder()
+        .header(ContentType::TEXT_PLAIN)
+        .body(email.text);
+    match email.html {
+        Some(html) => b.multipart(
+            MultiPart::alternative().singlepart(text).singlepart(
+                SinglePart::builder()
+                    .header(ContentType::TEXT_HTML)
+                    .body(html),
+            ),
+        ),
+        None => b.singlepart(text),
+    }
+    .context("build message")
 }
 
 /// A body part of an issue's email, quoted-printable encoded once per issue except for the

@@ -115,11 +115,7 @@ fn blank_line() -> &'static Regex {
 }
 
 /// The walk the feed index already made of this very fragment, with the same base, if any.
-fn walked_already<'c>(
-    html: &str,
-    base: Option<&Url>,
-    ctx: &LeadContext<'c>,
-) -> Option<&'c Walked> {
+fn walked_already<'c>(html: &str, base: Option<&Url>, ctx: &LeadContext<'c>) -> Option<&'c Walked> {
     ctx.feed
         .and_then(|f| f.walked)
         .filter(|(f, b, _)| {

@@ -28,6 +28,9 @@ pub struct Entry {
     pub also: Vec<i64>,
     /// The section (topic title) it was selected into; `None` when the digest has no topics.
     pub section: Option<String>,
+    /// The topic of that section (readers who chose topics get only theirs).
+    #[serde(default)]
+    pub topic: Option<String>,
     /// Its place when planned (restores the order on unpin).
     pub origin: usize,
     #[serde(default)]
@@ -111,6 +114,11 @@ impl Draft {
             }
         }
         out
+    }
+
+    /// The topic of a section, from its stories.
+    fn topic_of(entries: &[&Entry]) -> Option<String> {
+        entries.iter().find_map(|e| e.topic.clone())
     }
 
     /// Ids of the stories the issue carries (shown ones and their cluster members).
@@ -295,14 +303,17 @@ impl Draft {
             .map(&mut story)
             .collect();
         if !pinned.is_empty() {
+            // Pinned stories lead every reader's copy, whatever topics they chose.
             sections.push(SectionView {
                 title: None,
+                topic: None,
                 stories: pinned,
             });
         }
         for (title, entries) in self.sections() {
             sections.push(SectionView {
                 title: title.map(String::from),
+                topic: Self::topic_of(&entries),
                 stories: entries.into_iter().map(&mut story).collect(),
             });
         }
@@ -328,15 +339,17 @@ impl Draft {
     /// The draft of a planned issue: its picks in order, with their render views.
     pub fn from_view(view: &IssueView, ids: &[(i64, Vec<i64>)]) -> Draft {
         let mut entries = Vec::new();
-        let stories = view
-            .sections
-            .iter()
-            .flat_map(|s| s.stories.iter().map(move |v| (s.title.clone(), v)));
-        for (origin, ((section, v), (story, also))) in stories.zip(ids).enumerate() {
+        let stories = view.sections.iter().flat_map(|s| {
+            s.stories
+                .iter()
+                .map(move |v| (s.title.clone(), s.topic.clone(), v))
+        });
+        for (origin, ((section, topic, v), (story, also))) in stories.zip(ids).enumerate() {
             entries.push(Entry {
                 story: *story,
                 also: also.clone(),
                 section,
+                topic,
                 origin,
                 pinned: false,
                 dropped: false,
@@ -385,6 +398,7 @@ mod tests {
             story: i as i64 + 1,
             also: vec![],
             section: Some(s.to_string()),
+            topic: Some(s.to_lowercase()),
             origin: i,
             pinned: false,
             dropped: false,

@@ -46,7 +46,7 @@ pub fn plan_draft(
         Some(k) => k.to_string(),
         None => slot_key(free_slot(g, digest)?),
     };
-    if g.store.issue_for_slot(&digest.name, &key)?.is_some() {
+    if g.store.issue_id_for_slot(&digest.name, &key)?.is_some() {
         // Released before its slot (approved, then `send`): the slot has had its issue.
         return Ok(NextIssue::Empty);
     }
@@ -83,7 +83,7 @@ fn free_slot(g: &Gazette, digest: &Digest) -> Result<DateTime<Utc>> {
     let runs = next_runs(&digest.cron, tz, g.now(), 8);
     for slot in &runs {
         if g.store
-            .issue_for_slot(&digest.name, &slot_key(*slot))?
+            .issue_id_for_slot(&digest.name, &slot_key(*slot))?
             .is_none()
         {
             return Ok(*slot);
@@ -148,10 +148,7 @@ fn release(
     by_policy: bool,
     who: &str,
 ) -> Result<Released> {
-    let rows: Vec<_> = recipients
-        .iter()
-        .map(|x| (x.subscriber_id, x.email.clone(), x.name.clone()))
-        .collect();
+    let rows = crate::pipeline::delivery_rows(recipients);
     let n = rows.len();
     let (from, what): (&[&str], String) = if by_policy {
         (
@@ -171,6 +168,13 @@ fn release(
         &what,
         g.now(),
     )
+}
+
+/// Who gets a released draft: the digest's readers, each with their copy of the issue as edited.
+/// A local-delivery digest's reviewed issue goes to every zone when it is released.
+pub fn readers(g: &Gazette, r: &Review) -> Result<Vec<Recipient>> {
+    let digest = g.config.digest(Some(&r.digest))?;
+    g.readers(digest, &g.stored_view(r.issue)?, None)
 }
 
 /// Holds a draft whose slot passed unapproved.
@@ -221,7 +225,7 @@ pub async fn on_send(
         Action::Release { by_policy } => {
             let recipients = match to {
                 Some(t) => t.to_vec(),
-                None => g.recipients(&r.digest)?,
+                None => readers(g, &r)?,
             };
             if recipients.is_empty() && require_recipients {
                 anyhow::bail!(
@@ -296,7 +300,7 @@ pub async fn at_slot(g: &Gazette, r: Review, now: DateTime<Utc>) -> Result<SlotS
     let (id, number) = (r.issue, r.number);
     let r = match decide(r.policy, r.status, r.slot, now, Caller::Scheduler) {
         Action::Release { by_policy } => {
-            let recipients = g.recipients(&r.digest)?;
+            let recipients = readers(g, &r)?;
             return Ok(
                 match release(g, &r, &recipients, by_policy, "gazette serve")? {
                     Released::Released(_) => SlotStep::Released { id, number },
@@ -320,7 +324,7 @@ pub fn slot_done(g: &Gazette, d: &Digest, key: &str) -> Result<Option<&'static s
     if d.review.is_none() {
         return Ok(None);
     }
-    let Some(id) = g.store.issue_for_slot(&d.name, key)? else {
+    let Some(id) = g.store.issue_id_for_slot(&d.name, key)? else {
         return Ok(None);
     };
     let Some(r) = load(g, id)? else {
@@ -350,7 +354,7 @@ pub async fn pass(g: &Gazette, d: &Digest, now: DateTime<Utc>) -> Result<Option<
         return Ok(None);
     };
     let key = slot_key(slot);
-    if now < slot - d.review_lead || g.store.issue_for_slot(&d.name, &key)?.is_some() {
+    if now < slot - d.review_lead || g.store.issue_id_for_slot(&d.name, &key)?.is_some() {
         return Ok(None);
     }
     fetch_due(g, now).await?;

@@ -109,7 +109,7 @@ pub async fn send(g: &Gazette, r: &Review, kind: Kind) -> Result<Vec<String>> {
             to: lettre::message::Mailbox::new(None, editor.parse()?),
             subject: &subject,
             text: lettre::message::Body::new(format!("{banner_text}{text}")),
-            html: lettre::message::Body::new(with_banner(&html, &banner_html)),
+            html: Some(lettre::message::Body::new(with_banner(&html, &banner_html))),
             message_id: &message_id,
             date: g.now().into(),
             list_id: None,

@@ -4,6 +4,7 @@
 //! long-running loop is in `runner`.
 
 pub mod health;
+pub mod local;
 pub mod runner;
 
 use chrono::{DateTime, SubsecRound, Utc};

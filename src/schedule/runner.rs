@@ -12,9 +12,13 @@ use std::sync::Arc;
 use anyhow::Result;
 use chrono::{DateTime, Utc};
 
+mod local;
+
+pub use local::{next_slot, zones};
+
 use super::health::{Health, State};
 use super::{decide, runs_between, slot_key, Due};
-use crate::config::{Digest, Feed};
+use crate::config::{DeliveryTime, Digest, Feed};
 use crate::deliver::Patience;
 use crate::pipeline::{Gazette, NextIssue, PlanArgs};
 use crate::review::SlotStep;
@@ -38,6 +42,14 @@ pub enum SlotOutcome {
     /// An earlier issue of the digest still had queued deliveries: the slot delivered those
     /// instead of planning another.
     Resumed { id: i64, number: i64 },
+    /// A local-delivery zone's slot: the edition's issue was planned at an earlier zone's slot;
+    /// this zone's copies were delivered (the issue's totals so far).
+    Local {
+        id: i64,
+        number: i64,
+        sent: i64,
+        failed: i64,
+    },
     /// The issue is stored but its delivery failed; its queued rows are tried again on every
     /// tick.
     Retrying { id: i64, number: i64, error: String },
@@ -101,6 +113,10 @@ impl Runner<'_> {
         let mut out = Vec::new();
         let tz = g.config.newsletter.timezone;
         for d in &g.config.digests {
+            if d.delivery == DeliveryTime::Local {
+                out.extend(self.start_local(d, now).await?);
+                continue;
+            }
             if let Some(prev) = super::previous_run(&d.cron, tz, now)
                 .filter(|p| *p > now - d.window.max(d.catch_up))
             {
@@ -190,7 +206,7 @@ impl Runner<'_> {
     /// delivery failed earlier). Returns the last failure, if any.
     async fn resume_unfinished(&self) -> Option<(State, String)> {
         let g = self.gazette;
-        let issues = match g.store.unfinished_issues(None) {
+        let issues = match g.store.unfinished_due_issues(None, g.now()) {
             Ok(i) => i,
             Err(e) => return Some((State::Failing, format!("database: {e:#}"))),
         };
@@ -231,6 +247,9 @@ impl Runner<'_> {
         after: DateTime<Utc>,
         now: DateTime<Utc>,
     ) -> Result<Vec<(String, DateTime<Utc>, SlotOutcome)>> {
+        if d.delivery == DeliveryTime::Local {
+            return self.run_due_local(d, after, now).await;
+        }
         let tz = self.gazette.config.newsletter.timezone;
         let due = runs_between(&d.cron, tz, after, now);
         let mut out = Vec::new();
@@ -252,16 +271,19 @@ impl Runner<'_> {
     }
 
     fn skip(&self, d: &Digest, slot: DateTime<Utc>, why: &'static str) -> Result<SlotOutcome> {
+        self.skip_key(d, &slot_key(slot), why)
+    }
+
+    /// Claims the slot stored under `key` as skipped.
+    fn skip_key(&self, d: &Digest, key: &str, why: &'static str) -> Result<SlotOutcome> {
         let g = self.gazette;
-        if !g.store.claim_slot(
-            &d.name,
-            &slot_key(slot),
-            Some(&format!("skipped: {why}")),
-            g.now(),
-        )? {
+        if !g
+            .store
+            .claim_slot(&d.name, key, Some(&format!("skipped: {why}")), g.now())?
+        {
             return Ok(SlotOutcome::AlreadyClaimed);
         }
-        tracing::warn!(digest = %d.name, slot = %slot, "slot skipped: {why}");
+        tracing::warn!(digest = %d.name, slot = %key, "slot skipped: {why}");
         Ok(SlotOutcome::Skipped(why))
     }
 
@@ -275,7 +297,7 @@ impl Runner<'_> {
             return Ok(SlotOutcome::AlreadyClaimed);
         }
         tracing::info!(digest = %d.name, slot = %slot, "running scheduled issue");
-        let outcome = match self.build_and_send(d, &key).await {
+        let outcome = match self.build_and_send(d, &key, None).await {
             Ok(o) => o,
             Err(e) => {
                 tracing::error!(digest = %d.name, slot = %slot, error = %format!("{e:#}"), "slot failed");
@@ -284,34 +306,20 @@ impl Runner<'_> {
                 return Err(e);
             }
         };
-        let text = match &outcome {
-            SlotOutcome::Issue {
-                id,
-                number,
-                sent,
-                failed,
-            } => format!("issue {id} (#{number}): {sent} sent, {failed} failed"),
-            SlotOutcome::Empty => "empty: nothing sent".into(),
-            SlotOutcome::Resumed { id, number } => {
-                format!("resumed issue {id} (#{number}) instead of planning another")
-            }
-            SlotOutcome::Retrying { id, number, error } => {
-                format!("issue {id} (#{number}): delivery failed, retried every minute: {error}")
-            }
-            SlotOutcome::Held { id, number } => {
-                format!("held: issue {id} (#{number}) awaits an editor's approval")
-            }
-            SlotOutcome::AwaitingReview { id, number } => {
-                format!("issue {id} (#{number}) is a draft under review")
-            }
-            o => format!("{o:?}"),
-        };
+        let text = outcome_text(&outcome);
         g.store.set_slot_outcome(&d.name, &key, &text)?;
         tracing::info!(digest = %d.name, slot = %slot, outcome = %text, "slot done");
         Ok(outcome)
     }
 
-    async fn build_and_send(&self, d: &Digest, key: &str) -> Result<SlotOutcome> {
+    /// Fetches, then delivers the digest's unfinished issue or plans and delivers the next one,
+    /// stored under the slot `key` (for a local digest, the `edition`'s key).
+    async fn build_and_send(
+        &self,
+        d: &Digest,
+        key: &str,
+        edition: Option<chrono::NaiveDateTime>,
+    ) -> Result<SlotOutcome> {
         let g = self.gazette;
         let feeds: Vec<&Feed> = g.config.feeds.iter().collect();
         crate::ingest::fetch_feeds(&g.config, &feeds, &g.store, g.now(), &|_| {}).await?;
@@ -321,6 +329,7 @@ impl Runner<'_> {
         }
         let args = PlanArgs {
             slot: Some(key),
+            edition,
             ..Default::default()
         };
         let (id, number) = match g.next_issue(d, &args).await? {
@@ -386,7 +395,6 @@ impl Runner<'_> {
     /// delivery is being retried, after `[delivery] retry_backoff` (at most a minute).
     pub fn next_wake(&self, now: DateTime<Utc>) -> DateTime<Utc> {
         let g = self.gazette;
-        let tz = g.config.newsletter.timezone;
         let minute = chrono::Duration::seconds(60);
         let mut latest = now + minute;
         if !self.health.snapshot().state.healthy() {
@@ -399,7 +407,7 @@ impl Runner<'_> {
             .config
             .digests
             .iter()
-            .filter_map(|d| super::next_runs(&d.cron, tz, now, 1).into_iter().next());
+            .filter_map(|d| self.next_slot(d, now));
         slots
             .min()
             .unwrap_or(latest)
@@ -420,7 +428,7 @@ impl Runner<'_> {
         let tz = g.config.newsletter.timezone;
         let mut after = g.now();
         for d in &g.config.digests {
-            if let Some(next) = super::next_runs(&d.cron, tz, after, 1).first() {
+            if let Some(next) = self.next_slot(d, after) {
                 tracing::info!(digest = %d.name, next = %next.with_timezone(&tz).to_rfc3339(), "next issue");
             }
         }
@@ -440,7 +448,7 @@ impl Runner<'_> {
                     for (digest, _, outcome) in done {
                         if let SlotOutcome::Issue { .. } | SlotOutcome::Empty = outcome {
                             if let Some(d) = g.config.digests.iter().find(|d| d.name == digest) {
-                                if let Some(next) = super::next_runs(&d.cron, tz, now, 1).first() {
+                                if let Some(next) = self.next_slot(d, now) {
                                     tracing::info!(digest = %d.name, next = %next.with_timezone(&tz).to_rfc3339(), "next issue");
                                 }
                             }
@@ -457,5 +465,39 @@ impl Runner<'_> {
         }
         self.set(State::Stopped, None);
         tracing::info!("stopped: remaining deliveries stay queued for the next start");
+    }
+}
+
+/// What a slot did, as recorded in the slots table and logged.
+fn outcome_text(outcome: &SlotOutcome) -> String {
+    match outcome {
+        SlotOutcome::Issue {
+            id,
+            number,
+            sent,
+            failed,
+        } => format!("issue {id} (#{number}): {sent} sent, {failed} failed"),
+        SlotOutcome::Empty => "empty: nothing sent".into(),
+        SlotOutcome::Resumed { id, number } => {
+            format!("resumed issue {id} (#{number}) instead of planning another")
+        }
+        SlotOutcome::Local {
+            id,
+            number,
+            sent,
+            failed,
+        } => format!(
+            "issue {id} (#{number}), planned at an earlier zone's slot: {sent} sent, {failed} failed so far"
+        ),
+        SlotOutcome::Retrying { id, number, error } => {
+            format!("issue {id} (#{number}): delivery failed, retried every minute: {error}")
+        }
+        SlotOutcome::Held { id, number } => {
+            format!("held: issue {id} (#{number}) awaits an editor's approval")
+        }
+        SlotOutcome::AwaitingReview { id, number } => {
+            format!("issue {id} (#{number}) is a draft under review")
+        }
+        o => format!("{o:?}"),
     }
 }

@@ -12,8 +12,8 @@ pub struct NewIssue<'a> {
     pub window_from: chrono::DateTime<chrono::Utc>,
     pub window_to: chrono::DateTime<chrono::Utc>,
     pub story_ids: &'a [i64],
-    /// (subscriber id, email, name) of each recipient.
-    pub recipients: &'a [(Option<i64>, String, Option<String>)],
+    /// One queued delivery per recipient.
+    pub recipients: &'a [NewDelivery],
     /// The domain of Message-IDs.
     pub message_domain: &'a str,
     /// The schedule slot this issue belongs to, if any.
@@ -26,6 +26,19 @@ pub struct NewIssue<'a> {
     /// A draft for editors to review: stored with its review row and no deliveries (they are
     /// written when the draft is released).
     pub review: Option<super::NewReview<'a>>,
+}
+
+/// A delivery row to queue with a new issue.
+#[derive(Debug, Clone)]
+pub struct NewDelivery {
+    pub subscriber_id: Option<i64>,
+    pub email: String,
+    pub name: Option<String>,
+    /// The copy planned for this recipient (`model::Variant::to_column`); `None`: HTML with
+    /// every section.
+    pub variant: Option<String>,
+    /// Not sent before this instant (the reader's local slot); `None`: at once.
+    pub not_before: Option<chrono::DateTime<chrono::Utc>>,
 }
 
 /// What storing a planned issue did.
@@ -180,7 +193,7 @@ impl Store {
             .optional()?)
     }
 
-    fn query_issues(
+    pub(super) fn query_issues(
         &self,
         filter: &str,
         params: impl rusqlite::Params,
@@ -221,17 +234,27 @@ pub(super) fn insert_deliveries(
     id: i64,
     digest: &str,
     message_domain: &str,
-    recipients: &[(Option<i64>, String, Option<String>)],
+    recipients: &[NewDelivery],
     now: chrono::DateTime<chrono::Utc>,
 ) -> Result<()> {
     let mut stmt = tx.prepare(
-        "INSERT INTO deliveries (issue_id, subscriber_id, email, name, status, message_id, updated)
-         VALUES (?1, ?2, ?3, ?4, 'queued', ?5, ?6) ON CONFLICT DO NOTHING",
+        "INSERT INTO deliveries (issue_id, subscriber_id, email, name, status, message_id, updated,
+         variant, not_before)
+         VALUES (?1, ?2, ?3, ?4, 'queued', ?5, ?6, ?7, ?8) ON CONFLICT DO NOTHING",
     )?;
-    for (i, (sub, email, name)) in recipients.iter().enumerate() {
+    for (i, r) in recipients.iter().enumerate() {
         let nonce: u64 = rand::random();
         let mid = format!("<gazette.{digest}.{id}.{i}.{nonce:016x}@{message_domain}>");
-        stmt.execute(params![id, sub, email, name, mid, ts(now)])?;
+        stmt.execute(params![
+            id,
+            r.subscriber_id,
+            r.email,
+            r.name,
+            mid,
+            ts(now),
+            r.variant,
+            r.not_before.map(ts)
+        ])?;
     }
     Ok(())
 }

@@ -11,6 +11,7 @@ pub mod health;
 mod issues;
 pub mod leases;
 mod pages;
+mod preferences;
 mod review;
 mod schema;
 mod slots;
@@ -25,7 +26,8 @@ use rusqlite::{Connection, TransactionBehavior};
 
 pub use deliveries::{Applied, Claim, Delivery, DeliveryCounts, Step};
 pub use feeds::{FeedState, FetchRecord, FetchWrite};
-pub use issues::{Created, IssueContent, IssueRecord, NewIssue};
+pub use issues::{Created, IssueContent, IssueRecord, NewDelivery, NewIssue};
+pub use preferences::{ConsentEvent, PreferencesChange};
 pub use review::{LogEntry, NewReview, Released, ReviewRow, ReviewSave, Saved};
 pub use subscribers::{
     ConfirmOutcome, ConsentAudit, NewSubscriber, SignupOutcome, SubscriberUpsert,

@@ -208,7 +208,7 @@ impl Store {
     }
 
     /// The issue stored for a digest's slot, if any.
-    pub fn issue_for_slot(&self, digest: &str, slot: &str) -> Result<Option<i64>> {
+    pub fn issue_id_for_slot(&self, digest: &str, slot: &str) -> Result<Option<i64>> {
         Ok(self
             .conn()
             .query_row(
@@ -299,7 +299,7 @@ impl Store {
         issue_id: i64,
         from: &[&str],
         to: &str,
-        recipients: &[(Option<i64>, String, Option<String>)],
+        recipients: &[super::NewDelivery],
         message_domain: &str,
         who: &str,
         what: &str,

@@ -184,6 +184,33 @@ const MIGRATIONS: &[&str] = &[
     );
     CREATE INDEX review_log_issue ON review_log(issue_id, id);
     "#,
+    // Readers choose (issue 20).
+    // - subscribers: `topics` (JSON: digest → topics; NULL or absent digest: every topic),
+    //   `format` (html | text), `timezone` (IANA; NULL: the newsletter's), `paused_until`
+    //   (YYYY-MM-DD; no mail before it in the reader's zone).
+    // - deliveries: `variant` (JSON: the copy planned for the row, format and sections; NULL:
+    //   HTML with every section), `not_before` (a local-delivery row waits for its reader's
+    //   slot; NULL: due at once).
+    // - consent_events: the consent log (subscribed, confirmed, preferences, unsubscribed),
+    //   with time and source; erased with the subscriber.
+    r#"
+    ALTER TABLE subscribers ADD COLUMN topics TEXT;
+    ALTER TABLE subscribers ADD COLUMN format TEXT NOT NULL DEFAULT 'html'
+        CHECK (format IN ('html', 'text'));
+    ALTER TABLE subscribers ADD COLUMN timezone TEXT;
+    ALTER TABLE subscribers ADD COLUMN paused_until TEXT;
+    ALTER TABLE deliveries ADD COLUMN variant TEXT;
+    ALTER TABLE deliveries ADD COLUMN not_before TEXT;
+    CREATE TABLE consent_events (
+        id INTEGER PRIMARY KEY,
+        subscriber_id INTEGER NOT NULL REFERENCES subscribers(id) ON DELETE CASCADE,
+        at TEXT NOT NULL,
+        event TEXT NOT NULL,
+        source TEXT NOT NULL,
+        detail TEXT
+    );
+    CREATE INDEX consent_events_subscriber ON consent_events(subscriber_id, id);
+    "#,
 ];
 
 /// Applies every migration newer than the database's `user_version`, each in its own transaction.

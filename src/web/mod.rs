@@ -1,6 +1,7 @@
-//! The web app: preview, subscribe with double opt-in, one-click unsubscribe, archive and Atom
-//! feed, and the editors' review page. The app is a value (`router(state)`), so tests drive it
-//! with `oneshot` or on port 0, and `gazette preview` / `gazette serve` run it with `run_server`.
+//! The web app: preview, subscribe with double opt-in, one-click unsubscribe, the reader's
+//! manage page (choices, their data, erasure), archive and Atom feed, and the editors' review
+//! page. The app is a value (`router(state)`), so tests drive it with `oneshot` or on port 0,
+//! and `gazette preview` / `gazette serve` run it with `run_server`.
 //!
 //! Invariants: a GET never changes state; every page escapes what came from feeds or visitors
 //! (Tera autoescaping); every response carries the security headers of `security`; the only
@@ -9,6 +10,7 @@
 
 mod archive;
 mod health;
+mod manage;
 mod pages;
 mod preview;
 mod review;
@@ -146,6 +148,10 @@ pub fn router(state: AppState) -> Router {
             "/unsubscribe/{token}",
             get(unsubscribe::page).post(unsubscribe::one_click),
         )
+        .route("/manage/{token}", get(manage::page).post(manage::save))
+        .route("/manage/{token}/data", get(manage::data))
+        .route("/manage/{token}/erase", axum::routing::post(manage::erase))
+        .route("/manage.js", get(manage::script))
         .route("/archive", get(archive::list))
         .route("/issues/{id}", get(archive::issue))
         .route("/feed.xml", get(archive::feed))

@@ -66,6 +66,7 @@ fn render_next(
         email: nl.from.email.to_string(),
         name: nl.from.name.clone(),
         unsubscribe_url: join(&nl.base_url, "unsubscribe/preview-sample"),
+        manage_url: join(&nl.base_url, "manage/preview-sample"),
     });
     let r = g.renderer.render(&view, personal.as_ref())?;
     Ok((view.subject, r.html, r.text))

@@ -231,7 +231,7 @@ pub async fn send_confirmation(
         to: lettre::message::Mailbox::new(None, email.parse()?),
         subject: &subject,
         text: lettre::message::Body::new(text),
-        html: lettre::message::Body::new(html),
+        html: Some(lettre::message::Body::new(html)),
         message_id: &message_id,
         date: now.into(),
         list_id: None,

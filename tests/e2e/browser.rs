@@ -65,6 +65,12 @@ pub(crate) struct Driver {
 
 impl Driver {
     pub(crate) async fn start(chromium: &Path, chromedriver: &Path) -> Driver {
+        Self::start_with(chromium, chromedriver, json!({})).await
+    }
+
+    /// A session whose `goog:chromeOptions` also hold `options` (e.g. `mobileEmulation`,
+    /// `prefs`).
+    pub(crate) async fn start_with(chromium: &Path, chromedriver: &Path, options: Value) -> Driver {
         let port = free_port();
         let proc = Proc(
             Command::new(chromedriver)
@@ -84,9 +90,13 @@ impl Driver {
             .map(|f| f.to_string())
             .collect();
         args.push(format!("--user-data-dir={}", profile.path().display()));
+        let mut chrome = json!({"binary": chromium, "args": args});
+        if let (Some(c), Some(extra)) = (chrome.as_object_mut(), options.as_object()) {
+            c.extend(extra.clone());
+        }
         let caps = json!({"capabilities": {"alwaysMatch": {
             "browserName": "chrome",
-            "goog:chromeOptions": {"binary": chromium, "args": args}
+            "goog:chromeOptions": chrome
         }}});
         let r = json_call(http.post(format!("{base}/session")), Some(caps)).await;
         let session = r["value"]["sessionId"]
@@ -102,7 +112,12 @@ impl Driver {
         }
     }
 
-    async fn call(&self, method: reqwest::Method, path: &str, body: Option<Value>) -> Value {
+    pub(crate) async fn call(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        body: Option<Value>,
+    ) -> Value {
         let url = format!("{}/session/{}{path}", self.base, self.session);
         let v = json_call(self.http.request(method, url), body).await;
         if v["value"].get("error").is_some() {

@@ -20,6 +20,8 @@ mod lead_items;
 mod lead_score;
 /// Lead paragraphs on the article fixtures and on hand-made inputs of each class.
 mod leads;
+/// Readers choose: the manage page, one render per choice, local delivery time (issue 20).
+mod readers;
 /// The render stage: snapshots, HTML checks, Markdown round trip, template overrides.
 mod render;
 /// Editorial review: the review page (CSRF, links, two editors) and the scheduler's drafts.
