@@ -1,16 +1,19 @@
 //! Delivery speed: `gazette send` of a ~50 KB personalized digest to 10,000 subscribers through a
 //! local aiosmtpd sink (counting only), side by side with Python's smtplib sending the same number
 //! of prepared messages to the same sink over 1 connection and over 4 processes; then gazette's
-//! peak memory at 100,000 subscribers.
+//! peak memory at 100,000 subscribers, and the same 100,000 readers split over 20 distinct
+//! choices of topics and format (issue 20): one render per choice, counted from gazette's log.
 //!
 //! Run: `bash tests/run.sh` once (or create tests/.venv with aiosmtpd), then
 //! `cargo bench --bench deliver` (`GAZETTE_BENCH_N=10000`, `GAZETTE_BENCH_BIG=100000`,
 //! `GAZETTE_BENCH_CONNECTIONS=4,8`; set `GAZETTE_BENCH_BIG=0` to skip the large run,
-//! `GAZETTE_BENCH_SMTPLIB=0` to skip smtplib, `GAZETTE_BENCH_DKIM=1` to sign every message,
-//! `GAZETTE_BENCH_FLOOR=1` for the floor rows, `GAZETTE_BENCH_VERP=0` to send without the
-//! `[bounces] address` (VERP envelope and X-Gazette-Delivery, on by default),
-//! `GAZETTE_BENCH_BIN=PATH` to measure another gazette binary, e.g. an older build, which then
-//! gets no `[bounces]` table). Needs `/usr/bin/time`.
+//! `GAZETTE_BENCH_SMTPLIB=0` to skip smtplib, `GAZETTE_BENCH_DKIM=1` to add, for each
+//! connection count, the same send signed with RSA-2048 and with RSA-2048 plus Ed25519, beside
+//! the unsigned one, `GAZETTE_BENCH_FLOOR=1` for the floor rows, `GAZETTE_BENCH_CHOICES=0` to skip
+//! the choices run, `GAZETTE_BENCH_VERP=0` to send without the `[bounces] address` (VERP
+//! envelope and X-Gazette-Delivery, on by default), `GAZETTE_BENCH_BIN=PATH` to measure another
+//! gazette binary, e.g. an older build, which then gets no `[bounces]` table). Needs
+//! `/usr/bin/time`.
 
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
@@ -76,18 +79,24 @@ struct Row {
     seconds: f64,
     cpu_seconds: f64,
     peak_kb: u64,
+    /// gazette's rendered copies and the milliseconds they took (from its log).
+    renders: Option<(usize, u64)>,
 }
 
 impl Row {
     fn print(&self) {
         println!(
-            "| {} | {} | {:.2} | {:.0} | {:.3} | {:.1} |",
+            "| {} | {} | {:.2} | {:.0} | {:.3} | {:.1} | {} |",
             self.what,
             self.messages,
             self.seconds,
             self.messages as f64 / self.seconds,
             self.cpu_seconds / self.messages as f64 * 1000.0,
-            self.peak_kb as f64 / 1024.0
+            self.peak_kb as f64 / 1024.0,
+            match self.renders {
+                Some((n, ms)) => format!("{n} ({ms} ms)"),
+                None => "-".into(),
+            }
         );
     }
 }
@@ -109,6 +118,46 @@ fn word(n: usize) -> String {
 
 /// Stories in the digest: about 50 KB per message on the wire, as the issue asks.
 const STORIES: usize = 18;
+
+/// Topics of the choices run: story `i` is on topic `i % TOPICS` (its first title word is the
+/// topic's keyword), so each topic is a section of three stories.
+const TOPICS: usize = 6;
+
+/// The `[topics.*]` tables and the digest's `topics = [...]` line of the choices run.
+fn topics_config() -> (String, String) {
+    let mut tables = String::new();
+    for t in 0..TOPICS {
+        let words: Vec<String> = (0..STORIES)
+            .filter(|i| i % TOPICS == t)
+            .map(|i| format!("\"{}\"", word(i * 50)))
+            .collect();
+        tables.push_str(&format!(
+            "\n[topics.t{t}]\nkeywords = [{}]\n",
+            words.join(", ")
+        ));
+    }
+    let names: Vec<String> = (0..TOPICS).map(|t| format!("\"t{t}\"")).collect();
+    (tables, format!("topics = [{}]", names.join(", ")))
+}
+
+/// 20 distinct choices: every topic (the default), each topic alone, each pair and each three
+/// of neighbouring topics, and one four; every other choice plain text only.
+fn choices() -> Vec<(Option<Vec<String>>, &'static str)> {
+    let t = |k: usize| format!("t{}", k % TOPICS);
+    let mut out: Vec<Option<Vec<String>>> = vec![None];
+    for width in 1..=3 {
+        for k in 0..TOPICS {
+            let mut set: Vec<String> = (k..k + width).map(t).collect();
+            set.sort();
+            out.push(Some(set));
+        }
+    }
+    out.push(Some((0..4).map(t).collect()));
+    out.into_iter()
+        .enumerate()
+        .map(|(i, c)| (c, if i % 2 == 1 { "text" } else { "html" }))
+        .collect()
+}
 
 /// A feed whose digest renders to a message of about 50 KB: [`STORIES`] distinct stories with
 /// long leads.
@@ -154,23 +203,55 @@ fn connection_counts() -> Vec<usize> {
         .collect()
 }
 
-/// With `GAZETTE_BENCH_DKIM=1`, the `[delivery]` lines that sign every message with a new
-/// 2048-bit RSA key (made with `openssl genrsa`).
-fn dkim(dir: &Path) -> String {
-    if env_usize("GAZETTE_BENCH_DKIM", 0) == 0 {
+/// How the bench's messages are signed.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Signing {
+    None,
+    /// RSA-2048, the key as `openssl genrsa` writes it (PKCS#8).
+    Rsa,
+    /// RSA-2048 and a second signature with Ed25519 (RFC 8463).
+    RsaEd25519,
+}
+
+impl Signing {
+    fn label(self) -> &'static str {
+        match self {
+            Signing::None => "",
+            Signing::Rsa => ", DKIM RSA-2048",
+            Signing::RsaEd25519 => ", DKIM RSA-2048 + Ed25519",
+        }
+    }
+}
+
+/// The `[delivery]` lines that sign every message with new keys (made with openssl).
+fn dkim(dir: &Path, signing: Signing) -> String {
+    if signing == Signing::None {
         return String::new();
     }
     let key = dir.join("dkim.pem");
     succeeded(
         Command::new("openssl")
-            .args(["genrsa", "-traditional", "-out"])
+            .args(["genrsa", "-out"])
             .arg(&key)
             .arg("2048"),
     );
-    format!(
+    let mut lines = format!(
         "dkim_key = \"{}\"\ndkim_selector = \"gz\"\ndkim_domain = \"news.example.org\"",
         key.display()
-    )
+    );
+    if signing == Signing::RsaEd25519 {
+        let ed = dir.join("ed25519.pem");
+        succeeded(
+            Command::new("openssl")
+                .args(["genpkey", "-algorithm", "ed25519", "-out"])
+                .arg(&ed),
+        );
+        lines.push_str(&format!(
+            "\ndkim_keys = [{{ selector = \"ed\", key = \"{}\" }}]",
+            ed.display()
+        ));
+    }
+    lines
 }
 
 /// The gazette binary measured: `GAZETTE_BENCH_BIN`, else this build's.
@@ -189,8 +270,15 @@ fn bounces() -> &'static str {
     }
 }
 
-/// A gazette home with `n` confirmed subscribers, sending to `port`.
-fn home(n: usize, port: u16, connections: usize) -> (tempfile::TempDir, PathBuf) {
+/// A gazette home with `n` confirmed subscribers, sending to `port`. With `choose`, the digest
+/// has [`TOPICS`] sections and reader `i` takes choice `i % 20` of [`choices`].
+fn home(
+    n: usize,
+    port: u16,
+    connections: usize,
+    signing: Signing,
+    choose: bool,
+) -> (tempfile::TempDir, PathBuf) {
     let dir = tempfile::tempdir().unwrap();
     let feed = feed(dir.path());
     let config = dir.path().join("gazette.toml");
@@ -221,13 +309,24 @@ schedule = "0 8 * * MON"
 window = "7d"
 max_stories = {STORIES}
 max_per_section = {STORIES}
-
+{topics_line}
+{topic_tables}
 {bounces}"#,
             db = dir.path().join("gazette.db").display(),
             connections = connections,
             feed = feed.display(),
-            dkim = dkim(dir.path()),
+            dkim = dkim(dir.path(), signing),
             bounces = bounces(),
+            topics_line = if choose {
+                topics_config().1
+            } else {
+                String::new()
+            },
+            topic_tables = if choose {
+                topics_config().0
+            } else {
+                String::new()
+            },
         ),
     )
     .unwrap();
@@ -264,6 +363,19 @@ max_per_section = {STORIES}
                 digests,
                 created
             ])
+            .unwrap();
+        }
+    }
+    if choose {
+        let all = choices();
+        for (k, (topics, format)) in all.iter().enumerate() {
+            let topics = topics
+                .as_ref()
+                .map(|t| serde_json::json!({ "weekly": t }).to_string());
+            tx.execute(
+                "UPDATE subscribers SET topics = ?1, format = ?2 WHERE (id - 1) % ?3 = ?4",
+                rusqlite::params![topics, format, all.len() as i64, k as i64],
+            )
             .unwrap();
         }
     }
@@ -305,6 +417,8 @@ fn measure_send(config: &Path, n: usize, what: &str) -> Row {
         .arg(config)
         .args(["-q", "send"])
         .env("GAZETTE_SECRET", "bench-secret-0123456789abcdef")
+        // Only the deliver stage's info lines: how many copies were rendered.
+        .env("RUST_LOG", "gazette::deliver=info")
         .output()
         .unwrap();
     let seconds = t.elapsed().as_secs_f64();
@@ -316,12 +430,25 @@ fn measure_send(config: &Path, n: usize, what: &str) -> Row {
             .and_then(|v| v.trim().parse().ok())
             .unwrap_or(0.0)
     };
+    // The log is coloured: drop the ANSI escapes before reading `key=value`.
+    let plain = regex::Regex::new("\x1b\\[[0-9;]*m")
+        .unwrap()
+        .replace_all(&err, "");
+    let logged = |key: &str| -> Option<u64> {
+        let at = plain.find(&format!("{key}="))? + key.len() + 1;
+        plain[at..]
+            .split(|c: char| !c.is_ascii_digit())
+            .next()?
+            .parse()
+            .ok()
+    };
     Row {
         what: what.into(),
         messages: n,
         seconds,
         cpu_seconds: field("User time (seconds):") + field("System time (seconds):"),
         peak_kb: field("Maximum resident set size (kbytes):") as u64,
+        renders: logged("copies").map(|n| (n as usize, logged("render_ms").unwrap_or(0))),
     }
 }
 
@@ -390,6 +517,7 @@ fn floor(port: u16, template: &Path, n: usize, pipelined: bool) -> Row {
         seconds,
         cpu_seconds,
         peak_kb: 0,
+        renders: None,
     }
 }
 
@@ -408,6 +536,7 @@ fn smtplib(port: u16, template: &Path, n: usize, procs: usize) -> Row {
         seconds: v["seconds"].as_f64().unwrap(),
         cpu_seconds: v["cpu_seconds"].as_f64().unwrap(),
         peak_kb: v["peak_rss_kb"].as_u64().unwrap(),
+        renders: None,
     }
 }
 
@@ -421,7 +550,7 @@ fn main() {
     let sink = Sink::start(work.path());
 
     // One message as gazette renders it, for smtplib to send copies of.
-    let (dir, config) = home(1, sink.port, 1);
+    let (dir, config) = home(1, sink.port, 1, Signing::None, false);
     succeeded(&mut gazette(&config, &["-q", "fetch"]));
     let eml = dir.path().join("sample.eml");
     succeeded(&mut gazette(
@@ -450,15 +579,34 @@ fn main() {
         rows.push(floor(sink.port, &eml, n, true));
     }
     let counts = connection_counts();
+    let signings: &[Signing] = if env_usize("GAZETTE_BENCH_DKIM", 0) > 0 {
+        &[Signing::None, Signing::Rsa, Signing::RsaEd25519]
+    } else {
+        &[Signing::None]
+    };
     for &c in &counts {
-        let (_dir, config) = home(n, sink.port, c);
-        let what = format!("gazette send, {c} connections, rendering each message");
-        rows.push(measure_send(&config, n, &what));
+        for &signing in signings {
+            let (_dir, config) = home(n, sink.port, c, signing, false);
+            let what = format!(
+                "gazette send, {c} connections, rendering each message{}",
+                signing.label()
+            );
+            rows.push(measure_send(&config, n, &what));
+        }
     }
     if let (true, Some(&c)) = (big > 0, counts.last()) {
-        let (_dir, config) = home(big, sink.port, c);
+        let (_dir, config) = home(big, sink.port, c, Signing::None, false);
         let what = format!("gazette send, {c} connections, rendering each message");
         rows.push(measure_send(&config, big, &what));
+        // GAZETTE_BENCH_CHOICES=0 skips the run with 20 distinct choices of topics and format.
+        if env_usize("GAZETTE_BENCH_CHOICES", 1) > 0 {
+            let (_dir, config) = home(big, sink.port, c, Signing::None, true);
+            let what = format!(
+                "gazette send, {c} connections, {} distinct choices of topics and format",
+                choices().len()
+            );
+            rows.push(measure_send(&config, big, &what));
+        }
     }
     let received = sink.stop();
     println!(
@@ -466,8 +614,8 @@ fn main() {
         size / 1024,
         html.stdout.len() / 1024
     );
-    println!("| sender | messages | seconds | messages/s | CPU s per 1,000 | peak RSS MB |");
-    println!("| --- | ---: | ---: | ---: | ---: | ---: |");
+    println!("| sender | messages | seconds | messages/s | CPU s per 1,000 | peak RSS MB | copies rendered |");
+    println!("| --- | ---: | ---: | ---: | ---: | ---: | ---: |");
     for r in &rows {
         r.print();
     }

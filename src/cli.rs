@@ -58,6 +58,9 @@ pub enum Command {
     Summarize {
         /// A file or an http(s) URL.
         source: String,
+        /// List every candidate paragraph with its score and why it was refused or kept.
+        #[arg(long)]
+        explain: bool,
     },
     /// Render the next issue of a digest without sending it.
     Build(BuildArgs),
@@ -99,6 +102,9 @@ pub enum Command {
     /// Bounces, complaints and auto-replies.
     #[command(subcommand)]
     Bounces(BouncesCmd),
+    /// Editorial review of the draft issues of digests with `review` set.
+    #[command(subcommand)]
+    Review(ReviewCmd),
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -168,9 +174,33 @@ pub enum SubscribersCmd {
     },
     /// Remove a subscriber.
     Remove { email: String },
+    /// Set a subscriber's choices; only the options given change.
+    Set {
+        email: String,
+        /// The topics wanted from one digest, `DIGEST:TOPIC,TOPIC` (repeatable); `DIGEST:` for
+        /// every topic again.
+        #[arg(long = "topics", value_name = "DIGEST:TOPICS")]
+        topics: Vec<String>,
+        /// `html` (with a plain-text alternative) or `text` (plain text only).
+        #[arg(long)]
+        format: Option<String>,
+        /// IANA time zone (`Europe/Berlin`); `none` for the newsletter's.
+        #[arg(long)]
+        timezone: Option<String>,
+        /// No mail before this date, YYYY-MM-DD; `none` to resume now.
+        #[arg(long = "pause-until", value_name = "DATE")]
+        pause_until: Option<String>,
+        /// The digests to receive (repeatable; replaces the list).
+        #[arg(long = "digest")]
+        digests: Vec<String>,
+    },
+    /// Erase everything stored about a subscriber, keeping only a hash of the address so that
+    /// no add or import brings it back.
+    Erase { email: String },
     /// List subscribers.
     List,
-    /// Import a CSV file with header `email,name,digests`.
+    /// Import a CSV file with header `email,name,digests` (optional columns: status, topics,
+    /// format, timezone, paused_until).
     Import { file: PathBuf },
     /// Export every subscriber as CSV with a `status` column (stdout, or --out).
     Export {
@@ -216,4 +246,20 @@ pub enum BouncesCmd {
         #[arg(long, default_value_t = 100)]
         limit: usize,
     },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ReviewCmd {
+    /// Open drafts first, then the latest reviewed issues.
+    List,
+    /// A digest's draft (or its latest reviewed issue): stories in issue order, status, log.
+    Show { digest: String },
+    /// Drop a story, named by its URL, from the digest's draft.
+    Drop { digest: String, url: String },
+    /// Pin a story, named by its URL, to the top of the digest's draft.
+    Pin { digest: String, url: String },
+    /// Approve the digest's draft (a held one then goes out with the next `send`, or `serve`).
+    Approve { digest: String },
+    /// Skip the digest's draft: it is never sent.
+    Skip { digest: String },
 }

@@ -1,6 +1,7 @@
 //! gazette turns news feeds into a newsletter: ingest → extract → select → render → deliver,
 //! with the store underneath. See ARCHITECTURE.md for the map.
 
+pub mod audience;
 pub mod bounces;
 pub mod cli;
 pub mod commands;
@@ -12,6 +13,7 @@ pub mod ingest;
 pub mod model;
 pub mod pipeline;
 pub mod render;
+pub mod review;
 pub mod schedule;
 pub mod select;
 pub mod status;

@@ -1,8 +1,10 @@
 //! The nouns the pipeline stages share. Types flow one way:
 //! `FeedSpec` → `Story` → `Lead` → `Issue` (a digest's issue) → a message per recipient.
 
-use chrono::{DateTime, Utc};
-use serde::Serialize;
+use std::collections::BTreeMap;
+
+use chrono::{DateTime, NaiveDate, Utc};
+use serde::{Deserialize, Serialize};
 
 /// A stored story: one entry of one feed, normalized by ingest.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -131,6 +133,9 @@ pub struct Subscriber {
     pub status: SubscriberStatus,
     /// Digest names; empty means every digest.
     pub digests: Vec<String>,
+    /// What the reader chose: topics, format, time zone, pause.
+    #[serde(flatten)]
+    pub prefs: Preferences,
 }
 
 impl Subscriber {
@@ -270,4 +275,153 @@ pub fn suppression_hash(email: &str) -> String {
         .iter()
         .map(|b| format!("{b:02x}"))
         .collect()
+}
+
+/// How a reader wants the email: HTML with a plain-text alternative, or plain text only.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum MailFormat {
+    #[default]
+    Html,
+    Text,
+}
+
+impl MailFormat {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            MailFormat::Html => "html",
+            MailFormat::Text => "text",
+        }
+    }
+
+    pub fn parse(s: &str) -> Result<MailFormat, InvalidInput> {
+        match s.trim().to_ascii_lowercase().as_str() {
+            "" | "html" => Ok(MailFormat::Html),
+            "text" => Ok(MailFormat::Text),
+            other => Err(InvalidInput(format!("format {other:?}: use html or text"))),
+        }
+    }
+}
+
+/// What a reader chose on the manage page (or the operator with `subscribers set`, or a CSV).
+/// The default is everything: every topic of every digest, HTML, the newsletter's time zone,
+/// not paused.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct Preferences {
+    /// Digest name → the topics (sections) wanted from it; a digest that is not here: every
+    /// topic.
+    pub topics: BTreeMap<String, Vec<String>>,
+    pub format: MailFormat,
+    /// An IANA time zone; `None`: the newsletter's.
+    pub timezone: Option<String>,
+    /// No mail before this date (in the reader's time zone); `None`: not paused.
+    pub paused_until: Option<NaiveDate>,
+}
+
+impl Preferences {
+    /// The topics chosen from `digest`; `None`: every topic.
+    pub fn topics_of(&self, digest: &str) -> Option<&[String]> {
+        self.topics
+            .get(digest)
+            .map(Vec::as_slice)
+            .filter(|t| !t.is_empty())
+    }
+
+    /// The reader's time zone, or `default` (the newsletter's) when none was chosen or the
+    /// stored name is no longer known.
+    pub fn zone(&self, default: chrono_tz::Tz) -> chrono_tz::Tz {
+        self.timezone
+            .as_deref()
+            .and_then(|z| z.parse().ok())
+            .unwrap_or(default)
+    }
+
+    /// Whether a copy going out at `at` falls in the pause: before `paused_until` in the
+    /// reader's own time zone.
+    pub fn paused_at(&self, at: DateTime<Utc>, default: chrono_tz::Tz) -> bool {
+        self.paused_until
+            .is_some_and(|until| at.with_timezone(&self.zone(default)).date_naive() < until)
+    }
+
+    /// `topics` as written in CSV and on the command line: `weekly:privacy,ai;daily:trade`.
+    pub fn topics_spec(&self) -> String {
+        self.topics
+            .iter()
+            .filter(|(_, t)| !t.is_empty())
+            .map(|(d, t)| format!("{d}:{}", t.join(",")))
+            .collect::<Vec<_>>()
+            .join(";")
+    }
+}
+
+/// Parses `weekly:privacy,ai` (one digest) or `weekly:privacy,ai;daily:trade` (several) into
+/// digest → topics; `weekly:` (no topics) means every topic of `weekly`.
+pub fn parse_topics_spec(spec: &str) -> Result<BTreeMap<String, Vec<String>>, InvalidInput> {
+    let mut out = BTreeMap::new();
+    for group in spec.split(';').map(str::trim).filter(|g| !g.is_empty()) {
+        let (digest, topics) = group.split_once(':').ok_or_else(|| {
+            InvalidInput(format!(
+                "topics {group:?}: write DIGEST:TOPIC,TOPIC (e.g. weekly:privacy,ai)"
+            ))
+        })?;
+        let mut topics: Vec<String> = topics
+            .split(',')
+            .map(|t| t.trim().to_string())
+            .filter(|t| !t.is_empty())
+            .collect();
+        topics.sort();
+        topics.dedup();
+        out.insert(digest.trim().to_string(), topics);
+    }
+    Ok(out)
+}
+
+/// An IANA time zone name, checked; `""` is none (the newsletter's).
+pub fn parse_timezone(s: &str) -> Result<Option<String>, InvalidInput> {
+    let s = s.trim();
+    if s.is_empty() || s.eq_ignore_ascii_case("none") {
+        return Ok(None);
+    }
+    s.parse::<chrono_tz::Tz>()
+        .map(|tz| Some(tz.name().to_string()))
+        .map_err(|_| {
+            InvalidInput(format!(
+                "time zone {s:?} is not an IANA name such as Europe/Berlin"
+            ))
+        })
+}
+
+/// A pause date as `YYYY-MM-DD`; `""` is no pause.
+pub fn parse_pause_date(s: &str) -> Result<Option<NaiveDate>, InvalidInput> {
+    let s = s.trim();
+    if s.is_empty() || s.eq_ignore_ascii_case("none") {
+        return Ok(None);
+    }
+    NaiveDate::parse_from_str(s, "%Y-%m-%d")
+        .map(Some)
+        .map_err(|_| InvalidInput(format!("date {s:?}: write YYYY-MM-DD, e.g. 2027-01-10")))
+}
+
+/// Which copy of an issue one delivery gets: its format and, when not every section, the
+/// topics of the sections it keeps. Stored with the delivery row when the issue is planned.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct Variant {
+    pub format: MailFormat,
+    /// Topic names of the sections kept (sections without a topic are always kept); `None`:
+    /// every section.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sections: Option<Vec<String>>,
+}
+
+impl Variant {
+    /// As stored in `deliveries.variant`: `None` for the default copy (HTML, every section).
+    pub fn to_column(&self) -> Option<String> {
+        (*self != Variant::default()).then(|| serde_json::to_string(self).unwrap_or_default())
+    }
+
+    /// From `deliveries.variant`; anything unreadable is the default copy.
+    pub fn from_column(s: Option<&str>) -> Variant {
+        s.and_then(|s| serde_json::from_str(s).ok())
+            .unwrap_or_default()
+    }
 }

@@ -10,10 +10,10 @@ use chrono::{DateTime, Utc};
 use crate::config::{Config, Digest};
 use crate::extract;
 use crate::ingest::{self, FeedOutcome};
-use crate::model::{StoredLead, StoredStory, SubscriberStatus};
+use crate::model::{StoredLead, StoredStory};
 use crate::render::{IssueView, Renderer};
 use crate::select::{self, Candidate, Selection};
-use crate::store::{Created, IssueContent, NewIssue, Store};
+use crate::store::{Created, IssueContent, NewDelivery, NewIssue, Store};
 use crate::tokens;
 
 /// A clock the tests can pin.
@@ -38,7 +38,7 @@ pub struct Gazette {
     pub renderer: Renderer,
     pub clock: Clock,
     /// The DKIM key, read on first use (see [`Gazette::dkim`]).
-    dkim: std::sync::OnceLock<Option<Arc<lettre::message::dkim::DkimConfig>>>,
+    dkim: std::sync::OnceLock<Option<Arc<crate::deliver::dkim::Signer>>>,
 }
 
 /// The next issue of a digest, planned but not stored.
@@ -123,33 +123,53 @@ impl Gazette {
     /// from the summary. Returns the notes of the article-page run, per feed.
     pub async fn summarize_pending(&self) -> Result<ingest::pages::Notes> {
         let pending = self.store.stories_without_lead()?;
+        let page_urls: Vec<Option<String>> = pending.iter().map(|s| self.page_wanted(s)).collect();
         let wanted: Vec<ingest::pages::PageRequest> = pending
             .iter()
-            .filter_map(|s| {
+            .zip(&page_urls)
+            .filter_map(|(s, url)| {
                 Some(ingest::pages::PageRequest {
                     feed_url: s.feed_url.clone(),
-                    url: self.page_wanted(s)?,
+                    url: url.clone()?,
                     published: s.story.published,
                 })
             })
             .collect();
         let notes =
             ingest::pages::fetch_pages(&self.config, &self.store, wanted, self.now()).await?;
+        // Each feed's items side by side, the pending ones first, then the feed's latest stored
+        // ones: what several of them repeat (a series note, a sponsor line) is boilerplate.
+        let feed_urls: Vec<&str> = pending.iter().map(|s| s.feed_url.as_str()).collect();
+        let earlier = self.store.recent_fragments(&feed_urls, FEED_CONTEXT)?;
         let mut work = Vec::with_capacity(pending.len());
-        for s in pending {
-            let page = match self.page_wanted(&s) {
+        for (i, (s, url)) in pending.into_iter().zip(page_urls).enumerate() {
+            let page = match url {
                 Some(url) => self
                     .store
                     .cached_page(&url)?
                     .and_then(|(status, body)| body.filter(|_| status == "ok")),
                 None => None,
             };
-            work.push((s, page));
+            let base = s.story.url.as_deref().and_then(|u| url::Url::parse(u).ok());
+            work.push((i, s, page, base));
         }
         let n = self.config.summary.lead_paragraphs;
-        // Lead extraction is CPU work: on the blocking pool, spread over every core.
+        // Indexing the feeds and picking leads is CPU work: on the blocking pool, spread over
+        // every core. Each fragment is parsed once, for the index and the lead.
         let leads = tokio::task::spawn_blocking(move || {
-            par_map(work, |(s, page)| (s.id, lead_of(s, page.as_deref(), n)))
+            let started = std::time::Instant::now();
+            let feeds = extract::FeedBatch::walked(
+                work.iter()
+                    .map(|(_, s, _, base)| (s.feed_url.as_str(), fragment_of(s), base.as_ref())),
+                earlier.iter().map(|(f, x)| (f.as_str(), x.as_str())),
+            );
+            let indexed = started.elapsed();
+            let leads = par_map(&work, |(i, s, page, base)| {
+                let context = feeds.context(*i, Some(&s.story.title));
+                (s.id, lead_of(s, page.as_deref(), base.as_ref(), n, &context))
+            });
+            tracing::debug!(stories = work.len(), ?indexed, picked = ?started.elapsed() - indexed, "leads picked");
+            leads
         })
         .await?;
         self.store.set_leads(&leads)?;
@@ -159,13 +179,12 @@ impl Gazette {
     /// The article URL to fetch for a story whose feed gives only a teaser.
     fn page_wanted(&self, s: &StoredStory) -> Option<String> {
         let feed = self.config.feed(&s.feed_url)?;
+        let url = s.story.url.clone().filter(|_| feed.fetch_article)?;
         let teaser = match s.story.content_html.as_deref() {
             Some(c) => extract::is_teaser(c),
             None => true,
         };
-        (feed.fetch_article && teaser)
-            .then(|| s.story.url.clone())
-            .flatten()
+        teaser.then_some(url)
     }
 
     /// Plans the next issue of `digest`: the stories since its last issue (at most `window`
@@ -257,7 +276,9 @@ impl Gazette {
                 .feed(&s.feed_url)
                 .map(|f| f.weight)
                 .unwrap_or(1.0),
+            feed: s.feed_url.clone(),
             published: s.story.published,
+            dated: s.story.dated,
         }
     }
 
@@ -270,11 +291,20 @@ impl Gazette {
         recipients: &[Recipient],
         slot: Option<&str>,
     ) -> Result<(Created, Option<IssueView>)> {
+        self.store_plan(plan, recipients, slot, None)
+    }
+
+    /// [`Gazette::publish`], or with `review` a draft for the editors (stored with its review
+    /// row and no deliveries).
+    pub fn store_plan(
+        &self,
+        plan: &Plan,
+        recipients: &[Recipient],
+        slot: Option<&str>,
+        review: Option<crate::store::NewReview<'_>>,
+    ) -> Result<(Created, Option<IssueView>)> {
         let now = self.now();
-        let rows: Vec<_> = recipients
-            .iter()
-            .map(|r| (r.subscriber_id, r.email.clone(), r.name.clone()))
-            .collect();
+        let rows = delivery_rows(recipients);
         let mut stored_view = None;
         let created = self.store.create_issue(
             &NewIssue {
@@ -287,6 +317,7 @@ impl Gazette {
                 slot,
                 story_cursor: plan.story_cursor,
                 after_issue: plan.after_issue,
+                review,
             },
             now,
             |id, number| {
@@ -305,15 +336,18 @@ impl Gazette {
         Ok((created, stored_view))
     }
 
-    /// Finds the digest's next piece of work: an issue that still has queued deliveries (planned
-    /// by this or another process: it is joined, never planned twice), or else a new issue,
-    /// planned and stored under the digest's planning lock so that only one process plans at a
-    /// time. Waits while another process holds the lock.
+    /// Finds the digest's next piece of work: an issue that still has queued deliveries due now
+    /// (planned by this or another process: it is joined, never planned twice), or else a new
+    /// issue, planned and stored under the digest's planning lock so that only one process plans
+    /// at a time. Waits while another process holds the lock. Rows that wait for their reader's
+    /// local time do not hold up the next issue: deliveries may overlap, planning does not. A
+    /// reviewed digest's next issue is its open draft, or a new draft
+    /// ([`crate::review::plan_draft`]).
     pub async fn next_issue(&self, digest: &Digest, args: &PlanArgs<'_>) -> Result<NextIssue> {
         let lock = format!("plan:{}", digest.name);
         let mut said = false;
         loop {
-            if let Some(i) = self.store.unfinished_issues(Some(&digest.name))?.pop() {
+            if let Some(i) = self.unfinished_due(&digest.name)? {
                 return Ok(NextIssue::Unfinished(i));
             }
             if self.store.try_lock(&lock)? {
@@ -331,9 +365,20 @@ impl Gazette {
         next
     }
 
+    /// The digest's latest issue with queued deliveries due now.
+    fn unfinished_due(&self, digest: &str) -> Result<Option<crate::store::IssueRecord>> {
+        Ok(self
+            .store
+            .unfinished_due_issues(Some(digest), self.now())?
+            .pop())
+    }
+
     fn plan_locked(&self, digest: &Digest, args: &PlanArgs<'_>) -> Result<NextIssue> {
-        if let Some(i) = self.store.unfinished_issues(Some(&digest.name))?.pop() {
+        if let Some(i) = self.unfinished_due(&digest.name)? {
             return Ok(NextIssue::Unfinished(i));
+        }
+        if let Some(policy) = digest.review {
+            return crate::review::plan_draft(self, digest, policy, args);
         }
         let plan = self.plan(digest, args.intro)?;
         if plan.story_count() == 0 && !digest.send_empty {
@@ -341,7 +386,7 @@ impl Gazette {
         }
         let recipients = match args.to {
             Some(to) => to.to_vec(),
-            None => self.recipients(&digest.name)?,
+            None => self.readers(&plan.digest, &plan.view, args.edition)?,
         };
         if recipients.is_empty() && args.require_recipients {
             anyhow::bail!(
@@ -365,18 +410,27 @@ impl Gazette {
         }
     }
 
-    /// The confirmed subscribers of a digest.
-    pub fn recipients(&self, digest: &str) -> Result<Vec<Recipient>> {
+    /// Who gets an issue of `digest` (its render `view`), each with their copy (topics, format)
+    /// and, for a local-delivery `edition`, when: see [`crate::audience`]. Readers with nothing
+    /// to read in it, or paused when their copy would go, are left out.
+    pub fn readers(
+        &self,
+        digest: &Digest,
+        view: &IssueView,
+        edition: Option<chrono::NaiveDateTime>,
+    ) -> Result<Vec<Recipient>> {
+        let issue = crate::audience::Issue {
+            digest,
+            sections: view.sections.iter().map(|s| s.topic.as_deref()).collect(),
+            now: self.now(),
+            timezone: self.config.newsletter.timezone,
+            edition,
+        };
         Ok(self
             .store
             .subscribers()?
-            .into_iter()
-            .filter(|s| s.status == SubscriberStatus::Confirmed && s.wants(digest))
-            .map(|s| Recipient {
-                subscriber_id: Some(s.id),
-                email: s.email,
-                name: s.name,
-            })
+            .iter()
+            .filter_map(|s| issue.recipient(s))
             .collect())
     }
 
@@ -391,18 +445,13 @@ impl Gazette {
 }
 
 impl Gazette {
-    /// The DKIM signing config, when `[delivery]` has one; the key file is read once.
-    pub fn dkim(&self) -> Result<Option<Arc<lettre::message::dkim::DkimConfig>>> {
+    /// The DKIM signer, when `[delivery]` names keys; the key files are read once.
+    pub fn dkim(&self) -> Result<Option<Arc<crate::deliver::dkim::Signer>>> {
         if let Some(loaded) = self.dkim.get() {
             return Ok(loaded.clone());
         }
-        let d = &self.config.delivery;
-        let loaded = match (&d.dkim_key, &d.dkim_selector, &d.dkim_domain) {
-            (Some(k), Some(s), Some(dom)) => {
-                Some(Arc::new(crate::deliver::message::dkim_config(k, s, dom)?))
-            }
-            _ => None,
-        };
+        let keys = self.config.delivery.dkim_keys()?;
+        let loaded = (!keys.is_empty()).then(|| Arc::new(crate::deliver::dkim::Signer { keys }));
         Ok(self.dkim.get_or_init(|| loaded).clone())
     }
 
@@ -453,17 +502,35 @@ impl Gazette {
     }
 }
 
+/// Stored items of a feed beside its new ones when judging what the feed repeats.
+const FEED_CONTEXT: usize = 30;
+
+/// What a story's feed item says: its content, else its summary.
+fn fragment_of(s: &StoredStory) -> Option<&str> {
+    s.story
+        .content_html
+        .as_deref()
+        .filter(|c| !c.trim().is_empty())
+        .or(s.story.summary_html.as_deref())
+}
+
 /// The lead of a story: from its content, the article page (flattened first: it is untrusted
-/// HTML), or its summary ([`extract::choose`]); an empty lead with source `none` when there is
-/// nothing to take.
-fn lead_of(s: &StoredStory, page: Option<&str>, paragraphs: usize) -> StoredLead {
-    let base = s.story.url.as_deref().and_then(|u| url::Url::parse(u).ok());
+/// HTML), or its summary ([`extract::choose_in_context`], with its feed's other items and its
+/// title); an empty lead with source `none` when there is nothing to take.
+fn lead_of(
+    s: &StoredStory,
+    page: Option<&str>,
+    base: Option<&url::Url>,
+    paragraphs: usize,
+    context: &extract::LeadContext<'_>,
+) -> StoredLead {
     let page = page.map(|p| crate::html::flatten_deep(p).0);
-    match extract::choose(
+    match extract::choose_in_context(
         s.story.content_html.as_deref(),
         s.story.summary_html.as_deref(),
         page.as_deref(),
-        base.as_ref(),
+        base,
+        context,
     ) {
         Some((lead, source)) => StoredLead {
             text: lead.text(paragraphs),
@@ -479,7 +546,7 @@ fn lead_of(s: &StoredStory, page: Option<&str>, paragraphs: usize) -> StoredLead
 }
 
 /// `f` over `items` on every core (scoped threads, items in contiguous chunks), results in order.
-fn par_map<T: Sync, R: Send>(items: Vec<T>, f: impl Fn(&T) -> R + Sync) -> Vec<R> {
+fn par_map<T: Sync, R: Send>(items: &[T], f: impl Fn(&T) -> R + Sync) -> Vec<R> {
     let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
     if threads < 2 || items.len() < 16 {
         return items.iter().map(&f).collect();
@@ -509,6 +576,9 @@ pub struct PlanArgs<'a> {
     pub slot: Option<&'a str>,
     /// Fail, storing nothing, when there is nobody to send to.
     pub require_recipients: bool,
+    /// The local-delivery edition (wall-clock time) the issue is for: each reader's copy waits
+    /// for its slot in their time zone. `None`: every copy goes at once.
+    pub edition: Option<chrono::NaiveDateTime>,
 }
 
 /// The next piece of work for a digest.
@@ -525,12 +595,23 @@ pub enum NextIssue {
     },
     /// No new stories since the previous issue (and `send_empty` is off): nothing stored.
     Empty,
+    /// A reviewed digest's open draft (just planned, or planned earlier): no deliveries yet;
+    /// [`crate::review`] says when it goes out.
+    Review(Box<crate::review::Review>),
 }
 
-/// Who gets an issue.
-#[derive(Debug, Clone)]
-pub struct Recipient {
-    pub subscriber_id: Option<i64>,
-    pub email: String,
-    pub name: Option<String>,
+pub use crate::audience::Recipient;
+
+/// The delivery rows of an issue's recipients, each with its copy and when it is due.
+pub fn delivery_rows(recipients: &[Recipient]) -> Vec<NewDelivery> {
+    recipients
+        .iter()
+        .map(|r| NewDelivery {
+            subscriber_id: r.subscriber_id,
+            email: r.email.clone(),
+            name: r.name.clone(),
+            variant: r.variant.to_column(),
+            not_before: r.not_before,
+        })
+        .collect()
 }

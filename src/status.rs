@@ -101,7 +101,6 @@ pub fn scheduler(g: &Gazette, live: Option<&Health>) -> Result<Scheduler> {
 pub fn status(g: &Gazette, live: Option<&Health>) -> Result<Status> {
     let scheduler = scheduler(g, live)?;
     let issues = g.store.issues()?;
-    let tz = g.config.newsletter.timezone;
     let mut digests = Vec::new();
     for d in &g.config.digests {
         let last = g.store.last_slot(&d.name)?;
@@ -110,9 +109,7 @@ pub fn status(g: &Gazette, live: Option<&Health>) -> Result<Status> {
             digest: d.name.clone(),
             last_slot: last.as_ref().map(|(s, _)| s.clone()),
             last_outcome: last.and_then(|(_, o)| o),
-            next_slot: crate::schedule::next_runs(&d.cron, tz, g.now(), 1)
-                .first()
-                .copied(),
+            next_slot: crate::schedule::runner::next_slot(g, d, g.now()),
             queued: mine.clone().map(|i| i.queued).sum(),
             unknown: mine.map(|i| i.unknown).sum(),
         });

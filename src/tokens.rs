@@ -1,6 +1,6 @@
-//! Signed, purpose-bound tokens for confirm and unsubscribe links: HMAC-SHA256 with the
+//! Signed, purpose-bound tokens for confirm, unsubscribe and manage links: HMAC-SHA256 with the
 //! newsletter's secret (`GAZETTE_SECRET`, or a random one generated next to the database).
-//! Unsubscribe tokens never expire (RFC 8058); confirm tokens do.
+//! Unsubscribe and manage tokens never expire (RFC 8058); confirm and review tokens do.
 
 use std::path::Path;
 
@@ -19,6 +19,22 @@ pub enum Claim {
     UnsubscribeEmail(String),
     /// Confirm this subscriber id, valid until the unix time.
     Confirm(i64, i64),
+    /// Manage this subscriber id's choices and data (`/manage/{token}`).
+    Manage(i64),
+    /// Review a draft issue as one editor, valid until the unix time.
+    Review(ReviewClaim),
+}
+
+/// Who may review which draft issue, and until when.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ReviewClaim {
+    pub issue: i64,
+    /// The digest the issue belongs to (a link checks both).
+    pub digest: String,
+    /// The editor's address (the log names who did what by it).
+    pub editor: String,
+    /// Unix time after which the link no longer works.
+    pub until: i64,
 }
 
 /// Makes and checks tokens.
@@ -67,6 +83,8 @@ impl Tokens {
             Claim::Unsubscribe(id) => format!("u:{id}"),
             Claim::UnsubscribeEmail(email) => format!("e:{email}"),
             Claim::Confirm(id, until) => format!("c:{id}:{until}"),
+            Claim::Manage(id) => format!("m:{id}"),
+            Claim::Review(r) => format!("r:{}:{}:{}:{}", r.issue, r.until, r.digest, r.editor),
         };
         format!(
             "{}.{}",
@@ -88,10 +106,25 @@ impl Tokens {
         match kind {
             "u" => Some(Claim::Unsubscribe(rest.parse().ok()?)),
             "e" => Some(Claim::UnsubscribeEmail(rest.to_string())),
+            "m" => Some(Claim::Manage(rest.parse().ok()?)),
             "c" => {
                 let (id, until) = rest.split_once(':')?;
                 let until: i64 = until.parse().ok()?;
                 (until >= now_unix).then_some(Claim::Confirm(id.parse().ok()?, until))
+            }
+            "r" => {
+                // Digest names have no `:`; the editor's address is the rest.
+                let mut parts = rest.splitn(4, ':');
+                let issue = parts.next()?.parse().ok()?;
+                let until: i64 = parts.next()?.parse().ok()?;
+                let digest = parts.next()?.to_string();
+                let editor = parts.next()?.to_string();
+                (until >= now_unix).then_some(Claim::Review(ReviewClaim {
+                    issue,
+                    digest,
+                    editor,
+                    until,
+                }))
             }
             _ => None,
         }
@@ -128,6 +161,11 @@ impl Tokens {
         // Constant time: compare MACs of the two strings.
         let given = self.mac(mac.to_ascii_lowercase().as_bytes());
         (given == self.mac(want.as_bytes())).then_some(id)
+    }
+
+    /// The manage page of a subscriber; `None` for a recipient without a subscriber row.
+    pub fn manage_url(&self, base: &url::Url, subscriber: Option<i64>) -> Option<String> {
+        subscriber.map(|id| join(base, &format!("manage/{}", self.sign(&Claim::Manage(id)))))
     }
 
     /// A MAC over `data` for another purpose (e.g. a form's CSRF token), base64url; it can never
@@ -231,6 +269,40 @@ mod tests {
             None
         );
         assert_eq!(t.verp_delivery("garbage"), None);
+    }
+
+    #[test]
+    fn manage_tokens_are_bound_to_their_purpose() {
+        let t = Tokens::new(b"0123456789abcdef0123");
+        let manage = t.sign(&Claim::Manage(7));
+        assert_eq!(t.verify(&manage, i64::MAX), Some(Claim::Manage(7)));
+        assert_ne!(manage, t.sign(&Claim::Unsubscribe(7)));
+        let url = t
+            .manage_url(&"https://x.org/news/".parse().unwrap(), Some(7))
+            .unwrap();
+        assert_eq!(url, format!("https://x.org/news/manage/{manage}"));
+        assert!(manage
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"-_.".contains(&b)));
+    }
+
+    #[test]
+    fn review_tokens_carry_issue_digest_and_editor_and_expire() {
+        let t = Tokens::new(b"0123456789abcdef0123");
+        let claim = ReviewClaim {
+            issue: 9,
+            digest: "weekly".into(),
+            editor: "ed:itor@example.org".into(),
+            until: 1000,
+        };
+        let tok = t.sign(&Claim::Review(claim.clone()));
+        assert!(tok
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"-_.".contains(&b)));
+        assert_eq!(t.verify(&tok, 1000), Some(Claim::Review(claim)));
+        assert_eq!(t.verify(&tok, 1001), None);
+        let confirm = t.sign(&Claim::Confirm(9, 1000));
+        assert!(!matches!(t.verify(&confirm, 0), Some(Claim::Review(_))));
     }
 
     #[test]

@@ -32,6 +32,7 @@ pub fn issue_view(
         .iter()
         .map(|s| SectionView {
             title: s.topic.as_ref().map(|t| topic_title(t)),
+            topic: s.topic.clone(),
             stories: s
                 .picks
                 .iter()
@@ -96,6 +97,29 @@ pub fn with_issue(config: &Config, mut view: IssueView, id: i64, number: i64) ->
     }
     view.web_url = join(&config.newsletter.base_url, &format!("issues/{id}"));
     view
+}
+
+/// The copy of an issue for readers who chose some topics: only the sections of those topics
+/// (and any section without a topic). The subject names the copy's own first headline when the
+/// issue's subject named the issue's.
+pub fn copy_view(issue: &IssueView, topics: &[String]) -> IssueView {
+    let first = |v: &IssueView| {
+        v.sections
+            .iter()
+            .flat_map(|s| &s.stories)
+            .next()
+            .map(|s| s.title.clone())
+    };
+    let mut copy = issue.clone();
+    copy.sections
+        .retain(|s| s.topic.as_ref().is_none_or(|t| topics.contains(t)));
+    if let (Some(was), Some(now)) = (first(issue), first(&copy)) {
+        let generated = format!("{} #{}: {was}", issue.digest.title, issue.number);
+        if issue.subject == generated && was != now {
+            copy.subject = format!("{} #{}: {now}", issue.digest.title, issue.number);
+        }
+    }
+    copy
 }
 
 fn story_view<'a>(

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Runs gazette's whole test suite, installing the test peers it needs first:
-#   - a Python venv (tests/.venv) with aiosmtpd (a real SMTP server) and dkimpy (a DKIM verifier),
+#   - a Python venv (tests/.venv) with aiosmtpd (a real SMTP server) and dkimpy with PyNaCl (a
+#     DKIM verifier, RSA and Ed25519),
 #   - Debian's chromium for the browser tests, when missing (needs root and apt-get),
 #   - Debian's dovecot-imapd for the bounce-mailbox tests, when missing (the tests start their
 #     own throwaway, unprivileged instance on a loopback port: tests/peers/dovecot.sh),
@@ -9,10 +10,10 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 venv=tests/.venv
-if ! "$venv/bin/python" -c 'import aiosmtpd, dkim' 2>/dev/null; then
-  echo "tests/run.sh: creating $venv with aiosmtpd and dkimpy" >&2
+if ! "$venv/bin/python" -c 'import aiosmtpd, dkim, nacl' 2>/dev/null; then
+  echo "tests/run.sh: creating $venv with aiosmtpd, dkimpy and PyNaCl (Ed25519 DKIM)" >&2
   python3 -m venv "$venv"
-  "$venv/bin/pip" install --quiet --disable-pip-version-check aiosmtpd dkimpy
+  "$venv/bin/pip" install --quiet --disable-pip-version-check aiosmtpd dkimpy pynacl
 fi
 
 if ! command -v chromium >/dev/null 2>&1 || ! command -v chromedriver >/dev/null 2>&1; then

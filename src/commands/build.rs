@@ -105,8 +105,9 @@ async fn eml(g: &Gazette, plan: &Plan) -> Result<Vec<u8>> {
         ),
         attempts: 0,
         reply: None,
+        variant: None,
     };
-    Ok(sender.composer(&plan.view)?.compose(&d).await?.formatted())
+    Ok(sender.composer(&plan.view)?.compose(&d).await?.bytes)
 }
 
 fn open_in_browser(path: &std::path::Path) -> Result<()> {
@@ -140,6 +141,7 @@ fn explain(plan: &Plan, out: Out) -> Result<()> {
                 "cluster": e.cluster,
                 "kept": e.kept,
                 "reason": e.reason,
+                "merged": e.merged.iter().map(|j| joined(plan, j)).collect::<Vec<_>>(),
             })
         })
         .collect();
@@ -187,6 +189,25 @@ fn explain(plan: &Plan, out: Out) -> Result<()> {
         &table,
     );
     Ok(())
+}
+
+/// One join of the clustering as `--explain --json` shows it: the story this one was found
+/// to report the same event as, how, with which score and shared terms.
+fn joined(plan: &Plan, j: &crate::select::Joined) -> serde_json::Value {
+    // A story sent in an earlier issue is not in the plan: only the fact is shown.
+    let (url, title) = match j.with {
+        Some(k) => (
+            plan.stories[k].story.url.clone(),
+            Some(plan.stories[k].story.title.clone()),
+        ),
+        None => (None, None),
+    };
+    serde_json::json!({
+        "with": {"url": url, "title": title, "sent": j.sent.is_some()},
+        "how": j.how,
+        "score": j.score,
+        "terms": j.terms,
+    })
 }
 
 fn truncate(s: &str, n: usize) -> String {

@@ -9,6 +9,7 @@ mod init;
 mod issues;
 mod output;
 mod preview;
+mod review;
 mod schedule;
 mod send;
 mod serve;
@@ -40,8 +41,8 @@ pub async fn run(cli: Cli) -> Result<ExitCode> {
     match cli.command {
         Command::Init { dir, opml, force } => init::run(&dir, opml.as_deref(), force, out),
         Command::Check { smtp } => check::run(&cli.config, smtp, out).await,
-        Command::Summarize { source } => {
-            summarize::run(&source, load_optional(&cli.config)?.as_ref(), out).await
+        Command::Summarize { source, explain } => {
+            summarize::run(&source, explain, load_optional(&cli.config)?.as_ref(), out).await
         }
         Command::Bounces(cmd @ crate::cli::BouncesCmd::Process { dry_run: true, .. }) => {
             bounces::classify_only(cmd, load_optional(&cli.config)?.as_ref(), out)
@@ -57,6 +58,7 @@ pub async fn run(cli: Cli) -> Result<ExitCode> {
                 Command::Issues(cmd) => issues::run(&gazette, cmd, out),
                 Command::Serve { bind } => serve::run(&gazette, bind).await,
                 Command::Status => status::run(&gazette, out),
+                Command::Review(cmd) => review::run(&gazette, cmd, out),
                 Command::Schedule { from, count } => {
                     schedule::run(&gazette, from.as_deref(), count, out)
                 }

@@ -1,6 +1,7 @@
 //! `gazette send`: the one-off digest. Finishes any interrupted issue first, fetches, plans the
 //! next issue, stores it with a queued delivery per recipient, and delivers. `--dry-run` writes
-//! the messages to the file outbox and stores nothing.
+//! the messages to the file outbox and stores nothing. A reviewed digest's issue goes out only
+//! as `review` allows: `send` plans the draft and mails the editors, and sends it once approved.
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -13,6 +14,7 @@ use crate::deliver::{self, Patience, Sender, Transport};
 use crate::ingest::FeedStatus;
 use crate::model::DeliveryStatus;
 use crate::pipeline::{Gazette, NextIssue, PlanArgs, Recipient};
+use crate::review::SendStep;
 use crate::store::{Delivery, DeliveryCounts, IssueRecord};
 
 pub async fn run(g: &Gazette, args: SendArgs, out: Out) -> Result<ExitCode> {
@@ -22,6 +24,14 @@ pub async fn run(g: &Gazette, args: SendArgs, out: Out) -> Result<ExitCode> {
         if !args.no_fetch {
             fetch(g, out).await?;
         }
+        // A reviewed digest's next issue is its open draft, as edited so far.
+        if let Some(r) = crate::review::open(g, &digest.name)? {
+            let recipients = match to {
+                Some(to) => to,
+                None => crate::review::flow::readers(g, &r)?,
+            };
+            return dry_run(g, &g.stored_view(r.issue)?, recipients, out).await;
+        }
         let plan = g.plan(&digest, args.intro.as_deref())?;
         if plan.story_count() == 0 && !digest.send_empty {
             say(out, &nothing_new(g, &digest)?);
@@ -29,7 +39,7 @@ pub async fn run(g: &Gazette, args: SendArgs, out: Out) -> Result<ExitCode> {
         }
         let recipients = match to {
             Some(to) => to,
-            None => g.recipients(&digest.name)?,
+            None => g.readers(&plan.digest, &plan.view, None)?,
         };
         return dry_run(g, &plan.view, recipients, out).await;
     }
@@ -39,7 +49,7 @@ pub async fn run(g: &Gazette, args: SendArgs, out: Out) -> Result<ExitCode> {
     // First the issues that were interrupted (by a crash, or still being sent by another
     // process: the queued rows are shared out), then the feeds, then a new issue only if there
     // are new stories.
-    for issue in g.store.unfinished_issues(Some(&digest.name))? {
+    for issue in g.store.unfinished_due_issues(Some(&digest.name), g.now())? {
         failed |= resume(g, &issue, out).await?;
     }
     if !args.no_fetch {
@@ -50,6 +60,7 @@ pub async fn run(g: &Gazette, args: SendArgs, out: Out) -> Result<ExitCode> {
         to: to.as_deref(),
         slot: None,
         require_recipients: true,
+        edition: None,
     };
     loop {
         match g.next_issue(&digest, &plan_args).await? {
@@ -81,6 +92,46 @@ pub async fn run(g: &Gazette, args: SendArgs, out: Out) -> Result<ExitCode> {
             NextIssue::Empty => {
                 say(out, &nothing_new(g, &digest)?);
                 break;
+            }
+            NextIssue::Review(r) => {
+                match crate::review::on_send(g, *r, to.as_deref(), true).await? {
+                    SendStep::Released {
+                        id,
+                        number,
+                        recipients,
+                        view,
+                    } => {
+                        say(
+                            out,
+                            &format!(
+                                "issue #{number} of {} (reviewed): {recipients} recipients",
+                                digest.name
+                            ),
+                        );
+                        let mine = deliver(g, id, &view, recipients as u64, out).await?;
+                        failed |= report(g, out, id, number, &digest.name, mine)?;
+                        break;
+                    }
+                    SendStep::Waiting {
+                        id,
+                        number,
+                        status,
+                        message,
+                    } => {
+                        if out.json {
+                            println!(
+                                "{}",
+                                serde_json::json!({"issue": id, "digest": digest.name, "number": number,
+                                    "sent": 0, "failed": 0, "queued": 0, "unknown": 0,
+                                    "review": status, "message": message})
+                            );
+                        } else if !out.quiet {
+                            println!("{message}");
+                        }
+                        break;
+                    }
+                    SendStep::Again => {}
+                }
             }
         }
     }
@@ -173,6 +224,7 @@ fn explicit_recipients(g: &Gazette, args: &SendArgs) -> Result<Option<Vec<Recipi
                 subscriber_id: sub.as_ref().map(|s| s.id),
                 email,
                 name: mailbox.name.or(sub.and_then(|s| s.name)),
+                ..Default::default()
             })
         })
         .collect::<Result<Vec<_>>>()
@@ -218,6 +270,8 @@ fn report(
     mine: DeliveryCounts,
 ) -> Result<bool> {
     let total = g.store.delivery_counts(id)?;
+    // Rows waiting for their reader's local time (delivery = "local") are the scheduler's.
+    let waiting = g.store.waiting_deliveries(id, g.now())?;
     let counts = |c: DeliveryCounts| serde_json::json!({"sent": c.sent, "failed": c.failed, "queued": c.queued, "sending": c.sending, "unknown": c.unknown});
     if out.json {
         // This run's counts; `queued` is what is left.
@@ -232,12 +286,15 @@ fn report(
             "issue #{number} of {digest} (id {id}): {} sent, {} failed, {} unknown by this run; in all {} sent, {} failed, {} queued, {} unknown",
             mine.sent, mine.failed, mine.unknown, total.sent, total.failed, total.queued, total.unknown
         );
+        if waiting > 0 {
+            println!("{waiting} wait for their readers' local time (the scheduler sends them)");
+        }
         if total.failed > 0 || total.unknown > 0 {
             println!("details: gazette issues show {id}");
         }
     }
     // Rows another process is still sending are its job, not a failure of this one.
-    Ok(mine.failed > 0 || mine.unknown > 0 || total.queued > 0)
+    Ok(mine.failed > 0 || mine.unknown > 0 || total.queued > waiting)
 }
 
 /// Writes every recipient's message (or one preview copy to `from`) and an HTML preview to the
@@ -260,6 +317,7 @@ async fn dry_run(
             subscriber_id: None,
             email: from.email.to_string(),
             name: from.name.clone(),
+            ..Default::default()
         });
     }
     let transport = Transport::Outbox(dir.clone());
@@ -295,6 +353,7 @@ async fn dry_run(
             ),
             attempts: 0,
             reply: None,
+            variant: r.variant.to_column(),
         };
         let message = composer.compose(&d).await?;
         let name = format!(
@@ -318,6 +377,9 @@ async fn dry_run(
             recipients[0].subscriber_id,
             &recipients[0].email,
         ),
+        manage_url: tokens
+            .manage_url(&g.config.newsletter.base_url, recipients[0].subscriber_id)
+            .unwrap_or_default(),
     };
     std::fs::write(&preview, g.renderer.render(view, Some(&personal))?.html)
         .with_context(|| format!("write {}", preview.display()))?;

@@ -1,18 +1,22 @@
-//! `gazette subscribers add|remove|list|import|export`. Addresses and names are parsed
+//! `gazette subscribers add|remove|set|erase|list|import|export`. Addresses and names are parsed
 //! (`model::EmailAddress`, `model::DisplayName`: no control characters may reach a header); a bad
 //! CSV line is reported with its number and nothing from that file is stored, so importing the
 //! same file twice changes nothing. An address that unsubscribed, bounced or complained stays
 //! suppressed, even after `remove`: `add` and `import` never bring it back, and say so.
 
+use std::collections::BTreeMap;
 use std::process::ExitCode;
 
 use anyhow::{Context, Result};
 
 use super::{output, Out};
 use crate::cli::SubscribersCmd;
-use crate::model::{DisplayName, EmailAddress, SubscriberStatus};
+use crate::model::{
+    parse_pause_date, parse_timezone, parse_topics_spec, DisplayName, EmailAddress, MailFormat,
+    Subscriber, SubscriberStatus,
+};
 use crate::pipeline::Gazette;
-use crate::store::{NewSubscriber, SubscriberUpsert};
+use crate::store::{NewSubscriber, PreferencesChange, SubscriberUpsert};
 
 pub async fn run(g: &Gazette, cmd: SubscribersCmd, out: Out) -> Result<ExitCode> {
     match cmd {
@@ -53,6 +57,38 @@ pub async fn run(g: &Gazette, cmd: SubscribersCmd, out: Out) -> Result<ExitCode>
                 Some(None) => say(out, &format!("{email}: removed")),
             }
         }
+        SubscribersCmd::Set {
+            email,
+            topics,
+            format,
+            timezone,
+            pause_until,
+            digests,
+        } => {
+            let email = EmailAddress::parse(&email)?.into_string();
+            let sub = g
+                .store
+                .subscriber(&email)?
+                .with_context(|| format!("{email} is not a subscriber"))?;
+            let change = set_change(g, &sub, &topics, format, timezone, pause_until, digests)?;
+            match g.store.set_preferences(sub.id, &change, "cli", g.now())? {
+                Some(true) => say(out, &format!("{email}: choices saved")),
+                Some(false) => say(out, &format!("{email}: unchanged")),
+                None => anyhow::bail!("{email} is not a subscriber"),
+            }
+        }
+        SubscribersCmd::Erase { email } => {
+            let email = EmailAddress::parse(&email)?.into_string();
+            let sub = g
+                .store
+                .subscriber(&email)?
+                .with_context(|| format!("{email} is not a subscriber"))?;
+            g.store.erase_subscriber(sub.id, g.now())?;
+            say(
+                out,
+                &format!("{email}: erased; only a hash of the address is kept, so that no add or import brings it back"),
+            );
+        }
         SubscribersCmd::List => {
             let subs = g.store.subscribers()?;
             if out.json {
@@ -61,6 +97,7 @@ pub async fn run(g: &Gazette, cmd: SubscribersCmd, out: Out) -> Result<ExitCode>
                 let rows: Vec<Vec<String>> = subs
                     .iter()
                     .map(|s| {
+                        let p = &s.prefs;
                         vec![
                             s.email.clone(),
                             s.name.clone().unwrap_or_default(),
@@ -70,10 +107,29 @@ pub async fn run(g: &Gazette, cmd: SubscribersCmd, out: Out) -> Result<ExitCode>
                             } else {
                                 s.digests.join(";")
                             },
+                            match p.topics_spec() {
+                                t if t.is_empty() => "(all)".into(),
+                                t => t,
+                            },
+                            p.format.as_str().into(),
+                            p.timezone.clone().unwrap_or_default(),
+                            p.paused_until.map(|d| d.to_string()).unwrap_or_default(),
                         ]
                     })
                     .collect();
-                output::table(&["email", "name", "status", "digests"], &rows);
+                output::table(
+                    &[
+                        "email",
+                        "name",
+                        "status",
+                        "digests",
+                        "topics",
+                        "format",
+                        "timezone",
+                        "paused until",
+                    ],
+                    &rows,
+                );
             }
         }
         SubscribersCmd::Import { file } => import(g, &file, out)?,
@@ -85,14 +141,19 @@ pub async fn run(g: &Gazette, cmd: SubscribersCmd, out: Out) -> Result<ExitCode>
                 None => None,
             };
             let mut w = csv::Writer::from_writer(Vec::new());
-            w.write_record(["email", "name", "digests", "status"])?;
+            w.write_record(CSV_COLUMNS)?;
             for s in g.store.subscribers()? {
                 if wanted.is_none_or(|w| w == s.status) {
+                    let p = &s.prefs;
                     w.write_record([
                         s.email.as_str(),
                         s.name.as_deref().unwrap_or(""),
                         &s.digests.join(";"),
                         s.status.as_str(),
+                        &p.topics_spec(),
+                        p.format.as_str(),
+                        p.timezone.as_deref().unwrap_or(""),
+                        &p.paused_until.map(|d| d.to_string()).unwrap_or_default(),
                     ])?;
                 }
             }
@@ -119,6 +180,12 @@ fn import(g: &Gazette, file: &std::path::Path, out: Out) -> Result<()> {
     let rows = read_csv(file)?;
     for (line, r) in &rows {
         check_digests(g, &r.digests)
+            .and_then(|_| {
+                r.prefs
+                    .topics
+                    .as_ref()
+                    .map_or(Ok(()), |t| check_topics(g, t))
+            })
             .map_err(|e| anyhow::anyhow!("{}:{line}: {e}", file.display()))?;
     }
     let now = g.now();
@@ -153,7 +220,7 @@ fn import(g: &Gazette, file: &std::path::Path, out: Out) -> Result<()> {
                 skipped += 1;
             }
             _ => {
-                lines.push((line, r.email.clone()));
+                lines.push((line, r.email.clone(), r.prefs));
                 batch.push(NewSubscriber {
                     email: r.email,
                     name: r.name,
@@ -162,16 +229,18 @@ fn import(g: &Gazette, file: &std::path::Path, out: Out) -> Result<()> {
             }
         }
     }
-    let results = g
-        .store
-        .upsert_subscribers(&batch, SubscriberStatus::Confirmed, now)?;
-    for ((line, email), r) in lines.iter().zip(&results) {
+    let results =
+        g.store
+            .upsert_subscribers_from(&batch, SubscriberStatus::Confirmed, "import", now)?;
+    for ((line, email, prefs), r) in lines.iter().zip(&results) {
         if let SubscriberUpsert::Suppressed(why) = r {
             note(
                 *line,
                 email,
                 &format!("{why}: not re-subscribed (only their own double opt-in can)"),
             );
+        } else if let Some(sub) = g.store.subscriber(email)? {
+            g.store.set_preferences(sub.id, prefs, "import", now)?;
         }
     }
     let count = |k: fn(&SubscriberUpsert) -> bool| results.iter().filter(|r| k(r)).count();
@@ -262,6 +331,84 @@ fn check_digests(g: &Gazette, digests: &[String]) -> Result<()> {
     Ok(())
 }
 
+/// Checks that every digest and topic named exists in the config.
+fn check_topics(g: &Gazette, topics: &BTreeMap<String, Vec<String>>) -> Result<()> {
+    for (digest, chosen) in topics {
+        let d = g.config.digest(Some(digest))?;
+        if let Some(t) = chosen.iter().find(|t| !d.topics.contains(t)) {
+            anyhow::bail!(
+                "digest {digest:?} has no topic {t:?} (its topics: {})",
+                if d.topics.is_empty() {
+                    "none".to_string()
+                } else {
+                    d.topics.join(", ")
+                }
+            );
+        }
+    }
+    Ok(())
+}
+
+/// The change `subscribers set` asks for: `--topics` replaces the choice of the digests it
+/// names, and leaves the others.
+fn set_change(
+    g: &Gazette,
+    sub: &Subscriber,
+    topics: &[String],
+    format: Option<String>,
+    timezone: Option<String>,
+    pause_until: Option<String>,
+    digests: Vec<String>,
+) -> Result<PreferencesChange> {
+    let mut change = PreferencesChange::default();
+    if !topics.is_empty() {
+        let mut all = sub.prefs.topics.clone();
+        for spec in topics {
+            let given = parse_topics_spec(spec).map_err(|e| anyhow::anyhow!("--topics: {e}"))?;
+            check_topics(g, &given).map_err(|e| anyhow::anyhow!("--topics: {e}"))?;
+            all.extend(given);
+        }
+        change.topics = Some(all);
+    }
+    if let Some(f) = format {
+        change.format = Some(MailFormat::parse(&f).map_err(|e| anyhow::anyhow!("--format: {e}"))?);
+    }
+    if let Some(z) = timezone {
+        change.timezone = Some(parse_timezone(&z).map_err(|e| anyhow::anyhow!("--timezone: {e}"))?);
+    }
+    if let Some(p) = pause_until {
+        change.paused_until =
+            Some(parse_pause_date(&p).map_err(|e| anyhow::anyhow!("--pause-until: {e}"))?);
+    }
+    if !digests.is_empty() {
+        check_digests(g, &digests)?;
+        change.digests = Some(every_digest_is_all(g, digests));
+    }
+    Ok(change)
+}
+
+/// Every configured digest named is stored as "every digest" (empty), as the forms do.
+fn every_digest_is_all(g: &Gazette, mut digests: Vec<String>) -> Vec<String> {
+    digests.sort();
+    digests.dedup();
+    if digests.len() == g.config.digests.len() {
+        digests.clear();
+    }
+    digests
+}
+
+/// The columns `export` writes (and `import` reads: only `email` is required).
+pub const CSV_COLUMNS: [&str; 8] = [
+    "email",
+    "name",
+    "digests",
+    "status",
+    "topics",
+    "format",
+    "timezone",
+    "paused_until",
+];
+
 /// One row of a subscriber CSV.
 pub struct CsvRow {
     pub email: String,
@@ -269,6 +416,9 @@ pub struct CsvRow {
     pub digests: Vec<String>,
     /// The optional `status` column (as `export` writes it).
     pub status: Option<SubscriberStatus>,
+    /// The optional `topics`, `format`, `timezone` and `paused_until` columns: each present
+    /// column sets its choice (an empty cell: the default).
+    pub prefs: PreferencesChange,
 }
 
 /// Reads `email,name,digests` rows; every bad line is reported with its number.
@@ -290,6 +440,12 @@ pub fn read_csv(path: &std::path::Path) -> Result<Vec<(usize, CsvRow)>> {
         )
     })?;
     let (name_col, digests_col, status_col) = (col("name"), col("digests"), col("status"));
+    let pref_cols = [
+        col("topics"),
+        col("format"),
+        col("timezone"),
+        col("paused_until"),
+    ];
     let mut rows = Vec::new();
     let mut errors = Vec::new();
     for (i, record) in reader.records().enumerate() {
@@ -326,6 +482,13 @@ pub fn read_csv(path: &std::path::Path) -> Result<Vec<(usize, CsvRow)>> {
                 }
             },
         };
+        let prefs = match csv_prefs(pref_cols, |c| field(Some(c)).unwrap_or("")) {
+            Ok(p) => p,
+            Err(e) => {
+                errors.push(format!("{}:{line}: {e}", path.display()));
+                continue;
+            }
+        };
         match EmailAddress::parse(field(Some(email_col)).unwrap_or("")) {
             Ok(email) => rows.push((
                 line,
@@ -333,6 +496,7 @@ pub fn read_csv(path: &std::path::Path) -> Result<Vec<(usize, CsvRow)>> {
                     email: email.into_string(),
                     name,
                     status,
+                    prefs,
                     digests: field(digests_col)
                         .map(|d| {
                             d.split(';')
@@ -354,4 +518,20 @@ pub fn read_csv(path: &std::path::Path) -> Result<Vec<(usize, CsvRow)>> {
         );
     }
     Ok(rows)
+}
+
+/// The choices of a CSV row from the columns present (`[topics, format, timezone,
+/// paused_until]`).
+fn csv_prefs<'a>(
+    cols: [Option<usize>; 4],
+    field: impl Fn(usize) -> &'a str,
+) -> Result<PreferencesChange, crate::model::InvalidInput> {
+    let [topics, format, timezone, paused] = cols;
+    Ok(PreferencesChange {
+        topics: topics.map(|c| parse_topics_spec(field(c))).transpose()?,
+        format: format.map(|c| MailFormat::parse(field(c))).transpose()?,
+        timezone: timezone.map(|c| parse_timezone(field(c))).transpose()?,
+        paused_until: paused.map(|c| parse_pause_date(field(c))).transpose()?,
+        digests: None,
+    })
 }

@@ -9,49 +9,85 @@ use crate::config::{parse_location, Config, FeedLocation};
 use crate::extract::{self, LeadSource};
 use crate::ingest::http::{Fetched, Fetcher, Validators};
 
-pub async fn run(source: &str, config: Option<&Config>, out: Out) -> Result<ExitCode> {
+pub async fn run(
+    source: &str,
+    explain: bool,
+    config: Option<&Config>,
+    out: Out,
+) -> Result<ExitCode> {
     let location = parse_location(source).map_err(|e| anyhow::anyhow!("{source}: {e}"))?;
     let (bytes, url) = read(&location, config).await?;
     let html = String::from_utf8_lossy(&bytes);
     let (html, _) = crate::html::flatten_deep(&html);
-    let (title, lead, kind) = if is_page(&html) {
-        let page = extract::extract_page(&html, url.as_ref());
-        (page.title, page.lead, LeadSource::Article)
+    let (title, explanation, kind) = if is_page(&html) {
+        let (page, explanation) = extract::explain_page(&html, url.as_ref());
+        (page.title, explanation, LeadSource::Article)
     } else {
-        (
-            None,
-            extract::lead_from_fragment(&html, url.as_ref()),
-            LeadSource::Content,
-        )
+        let explanation = extract::explain_fragment(&html, url.as_ref(), &Default::default());
+        (None, explanation, LeadSource::Content)
     };
+    let lead = explanation.lead.as_ref();
     let (words, paragraphs) = config
         .map(|c| (c.summary.lead_max_words, c.summary.lead_paragraphs))
         .unwrap_or((80, 1));
-    let lead_text = lead
-        .as_ref()
-        .map(|l| l.text(paragraphs))
-        .unwrap_or_default();
+    let lead_text = lead.map(|l| l.text(paragraphs)).unwrap_or_default();
     let excerpt = extract::excerpt(&lead_text, words);
     if out.json {
-        super::output::json(&serde_json::json!({
+        let mut doc = serde_json::json!({
             "title": title,
             "lead": lead_text,
-            "lead_html": lead.as_ref().map(|l| l.html(paragraphs)).unwrap_or_default(),
+            "lead_html": lead.map(|l| l.html(paragraphs)).unwrap_or_default(),
             "excerpt": excerpt,
             "url": url.as_ref().map(|u| u.to_string()),
             "source": kind.as_str(),
-        }))?;
-    } else {
-        if let Some(t) = &title {
-            println!("{t}\n");
+        });
+        if explain {
+            doc["notes"] = serde_json::json!(explanation.notes);
+            doc["candidates"] = serde_json::json!(explanation.candidates);
         }
-        if lead_text.is_empty() {
-            eprintln!("{source}: no lead paragraph found");
-            return Ok(ExitCode::from(1));
-        }
-        println!("{lead_text}");
+        super::output::json(&doc)?;
+        return Ok(ExitCode::SUCCESS);
     }
+    if let Some(t) = &title {
+        println!("{t}\n");
+    }
+    if explain {
+        print_explanation(&explanation);
+    }
+    if lead_text.is_empty() {
+        eprintln!("{source}: no lead paragraph found");
+        return Ok(ExitCode::from(1));
+    }
+    if explain {
+        println!("\nlead:");
+    }
+    println!("{lead_text}");
     Ok(ExitCode::SUCCESS)
+}
+
+/// The candidates as a table: position, score, verdict, reason, text (cut to
+/// fit a line).
+fn print_explanation(e: &extract::Explanation) {
+    for note in &e.notes {
+        println!("note: {note}");
+    }
+    println!(
+        "{:>4}  {:>5}  {:<7}  {:<44}  text",
+        "#", "score", "verdict", "reason"
+    );
+    for c in &e.candidates {
+        let reason: String = c.reason.chars().take(44).collect();
+        let text: String = c.text.chars().take(70).collect();
+        let more = if c.text.chars().count() > 70 {
+            "…"
+        } else {
+            ""
+        };
+        println!(
+            "{:>4}  {:>5.2}  {:<7}  {:<44}  {text}{more}",
+            c.position, c.score, c.verdict, reason
+        );
+    }
 }
 
 fn is_page(html: &str) -> bool {

@@ -1,48 +1,98 @@
-//! Checks a DKIM signing key before anything is signed with it: RSA in PKCS#1 PEM (what lettre's
-//! `DkimSigningKey` reads), at least 2048 bits (RFC 8301 §3.2; receivers discount shorter keys).
+//! DKIM signing keys, read and checked before anything is signed with them: RSA in PKCS#8 PEM
+//! (`-----BEGIN PRIVATE KEY-----`, what `openssl genrsa` and `openssl genpkey` write today) or
+//! PKCS#1 (`-----BEGIN RSA PRIVATE KEY-----`, `openssl genrsa -traditional`), at least 2048 bits
+//! (RFC 8301 §3.2: receivers discount shorter keys); or Ed25519 in PKCS#8 (RFC 8463,
+//! `openssl genpkey -algorithm ed25519`). Keys are held as aws-lc-rs key pairs.
 
+use std::sync::Arc;
+
+use aws_lc_rs::signature::{Ed25519KeyPair, RsaKeyPair};
 use base64::Engine;
 
 /// The smallest RSA modulus accepted, in bits.
 pub const MIN_DKIM_BITS: usize = 2048;
 
-/// The modulus size in bits of a PKCS#1 (`-----BEGIN RSA PRIVATE KEY-----`) PEM key.
-pub fn rsa_key_bits(pem: &str) -> Result<usize, String> {
-    let body: String = pem
-        .lines()
-        .map(str::trim)
-        .skip_while(|l| *l != "-----BEGIN RSA PRIVATE KEY-----")
-        .skip(1)
-        .take_while(|l| !l.starts_with("-----END"))
-        .collect();
-    if body.is_empty() {
-        return Err(
-            "not a PKCS#1 PEM RSA key (expected -----BEGIN RSA PRIVATE KEY-----; convert with `openssl rsa -traditional`)"
-                .into(),
-        );
+/// One signature to make: a key under a selector of a domain.
+#[derive(Debug, Clone)]
+pub struct SigningKey {
+    pub domain: String,
+    pub selector: String,
+    pub key: DkimKey,
+}
+
+/// A loaded signing key.
+#[derive(Clone)]
+pub enum DkimKey {
+    Rsa(Arc<RsaKeyPair>),
+    Ed25519(Arc<Ed25519KeyPair>),
+}
+
+impl std::fmt::Debug for DkimKey {
+    /// Never the key itself.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            DkimKey::Rsa(k) => write!(f, "DkimKey::Rsa({} bits)", k.public_modulus_len() * 8),
+            DkimKey::Ed25519(_) => f.write_str("DkimKey::Ed25519"),
+        }
     }
-    let der = base64::engine::general_purpose::STANDARD
-        .decode(body)
-        .map_err(|e| format!("bad base64 in the key: {e}"))?;
-    let bad = || "malformed PKCS#1 key".to_string();
-    // RSAPrivateKey ::= SEQUENCE { version INTEGER, modulus INTEGER, ... }
-    let (tag, seq, _) = der_item(&der).ok_or_else(bad)?;
-    if tag != 0x30 {
-        return Err(bad());
+}
+
+impl DkimKey {
+    /// Reads a PEM key; the error says what was wrong and how to fix it.
+    pub fn from_pem(pem: &str) -> Result<DkimKey, String> {
+        let (label, der) = pem_block(pem).ok_or_else(|| {
+            "not a PEM key (expected -----BEGIN PRIVATE KEY----- or -----BEGIN RSA PRIVATE KEY-----)"
+                .to_string()
+        })?;
+        let rsa = |r: Result<RsaKeyPair, aws_lc_rs::error::KeyRejected>, what: &str| {
+            match r {
+            Ok(k) => Ok(DkimKey::Rsa(Arc::new(k))),
+            Err(e) if e.description_() == "TooSmall" => Err(format!(
+                "RSA key of {} bits is too weak; DKIM needs at least {MIN_DKIM_BITS} (generate one with `openssl genrsa 2048`)",
+                rsa_bits(&der, what == "PKCS#8").unwrap_or(0)
+            )),
+            Err(e) => Err(format!("malformed {what} RSA key: {e}")),
+        }
+        };
+        let key = match label.as_str() {
+            "RSA PRIVATE KEY" => rsa(RsaKeyPair::from_der(&der), "PKCS#1")?,
+            "PRIVATE KEY" => match Ed25519KeyPair::from_pkcs8_maybe_unchecked(&der) {
+                Ok(k) => DkimKey::Ed25519(Arc::new(k)),
+                Err(_) => rsa(RsaKeyPair::from_pkcs8(&der), "PKCS#8")?,
+            },
+            other => {
+                return Err(format!(
+                    "a PEM block of type {other:?}, not a private key (expected PRIVATE KEY or RSA PRIVATE KEY)"
+                ))
+            }
+        };
+        Ok(key)
     }
-    let (tag, _, rest) = der_item(seq).ok_or_else(bad)?;
-    if tag != 0x02 {
-        return Err(bad());
+
+    /// The `a=` tag of signatures made with this key.
+    pub fn algorithm(&self) -> &'static str {
+        match self {
+            DkimKey::Rsa(_) => "rsa-sha256",
+            DkimKey::Ed25519(_) => "ed25519-sha256",
+        }
     }
-    let (tag, modulus, _) = der_item(rest).ok_or_else(bad)?;
-    if tag != 0x02 {
-        return Err(bad());
+}
+
+/// The modulus size of an RSA key that aws-lc-rs refused as too small, for the message: the
+/// second INTEGER of RSAPrivateKey (inside PKCS#8's OCTET STRING when `pkcs8`).
+fn rsa_bits(der: &[u8], pkcs8: bool) -> Option<usize> {
+    let (_, mut seq, _) = der_item(der)?;
+    if pkcs8 {
+        // PrivateKeyInfo ::= SEQUENCE { version, AlgorithmIdentifier, OCTET STRING { RSAPrivateKey } }
+        let (_, _, rest) = der_item(seq)?;
+        let (_, _, rest) = der_item(rest)?;
+        let (_, octets, _) = der_item(rest)?;
+        seq = der_item(octets)?.1;
     }
-    let modulus: &[u8] = match modulus.iter().position(|b| *b != 0) {
-        Some(i) => &modulus[i..],
-        None => return Err(bad()),
-    };
-    Ok(modulus.len() * 8 - modulus[0].leading_zeros() as usize)
+    let (_, _, rest) = der_item(seq)?;
+    let (_, modulus, _) = der_item(rest)?;
+    let modulus = &modulus[modulus.iter().position(|b| *b != 0)?..];
+    Some(modulus.len() * 8 - modulus[0].leading_zeros() as usize)
 }
 
 /// One DER item: (tag, contents, what follows).
@@ -66,25 +116,43 @@ fn der_item(b: &[u8]) -> Option<(u8, &[u8], &[u8])> {
     Some((tag, b.get(start..end)?, b.get(end..)?))
 }
 
+/// The first PEM block: its label and DER contents.
+fn pem_block(pem: &str) -> Option<(String, Vec<u8>)> {
+    let mut lines = pem.lines().map(str::trim);
+    let label = lines
+        .by_ref()
+        .find_map(|l| l.strip_prefix("-----BEGIN ")?.strip_suffix("-----"))?
+        .to_string();
+    let body: String = lines.take_while(|l| !l.starts_with("-----END")).collect();
+    let der = base64::engine::general_purpose::STANDARD
+        .decode(body)
+        .ok()?;
+    Some((label, der))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
 
     #[test]
-    fn rejects_non_pkcs1() {
-        assert!(
-            rsa_key_bits("-----BEGIN PRIVATE KEY-----\nAAAA\n-----END PRIVATE KEY-----\n").is_err()
-        );
+    fn refuses_what_is_not_a_private_key() {
+        assert!(DkimKey::from_pem("hello")
+            .unwrap_err()
+            .contains("not a PEM key"));
+        let cert = "-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n";
+        assert!(DkimKey::from_pem(cert).unwrap_err().contains("CERTIFICATE"));
+        let junk = "-----BEGIN PRIVATE KEY-----\nAAAA\n-----END PRIVATE KEY-----\n";
+        assert!(DkimKey::from_pem(junk).is_err());
     }
 
     #[test]
-    fn reads_the_modulus_size() {
-        // SEQUENCE { INTEGER 0, INTEGER 0x00C3 (8 bits... padded), ... }
-        let der = [0x30, 0x07, 0x02, 0x01, 0x00, 0x02, 0x02, 0x00, 0xC3];
+    fn reads_an_ed25519_pkcs8_key() {
+        let doc = Ed25519KeyPair::generate_pkcs8(&aws_lc_rs::rand::SystemRandom::new()).unwrap();
         let pem = format!(
-            "-----BEGIN RSA PRIVATE KEY-----\n{}\n-----END RSA PRIVATE KEY-----\n",
-            base64::engine::general_purpose::STANDARD.encode(der)
+            "-----BEGIN PRIVATE KEY-----\n{}\n-----END PRIVATE KEY-----\n",
+            base64::engine::general_purpose::STANDARD.encode(doc.as_ref())
         );
-        assert_eq!(rsa_key_bits(&pem), Ok(8));
+        let key = DkimKey::from_pem(&pem).unwrap();
+        assert_eq!(key.algorithm(), "ed25519-sha256");
     }
 }

@@ -3,7 +3,7 @@
 //! wrong, so `gazette check` can report them all at once.
 
 pub mod bounces;
-mod dkim;
+pub mod dkim;
 mod duration;
 mod locate;
 pub mod raw;
@@ -86,6 +86,8 @@ pub struct Newsletter {
     pub templates: Option<PathBuf>,
     pub lang: String,
     pub reply_to: Option<lettre::message::Mailbox>,
+    /// Addresses (normalized) that review the digests with `review` set.
+    pub editors: Vec<String>,
 }
 
 #[derive(Debug, Clone)]
@@ -136,6 +138,41 @@ pub struct Digest {
     pub intro: Option<PathBuf>,
     pub send_empty: bool,
     pub catch_up: chrono::Duration,
+    /// Whether editors review each issue first (`None`: no review).
+    pub review: Option<ReviewPolicy>,
+    /// How long before the slot the draft is planned.
+    pub review_lead: chrono::Duration,
+    /// Whose time zone the schedule is read in.
+    pub delivery: DeliveryTime,
+}
+
+/// What happens to a draft issue that nobody approved by its slot.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ReviewPolicy {
+    /// Held until an editor approves it (or skips it).
+    Required,
+    /// Sent at the slot as it stands, with the edits made so far.
+    Optional,
+}
+
+impl ReviewPolicy {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ReviewPolicy::Required => "required",
+            ReviewPolicy::Optional => "optional",
+        }
+    }
+}
+
+/// Whose time zone a digest's schedule is read in (`delivery` in `[[digests]]`).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum DeliveryTime {
+    /// The newsletter's: every copy of an issue goes at its slot.
+    #[default]
+    Newsletter,
+    /// Each reader's own: one issue, planned at the first zone's slot, each copy sent at the
+    /// slot in its reader's zone.
+    Local,
 }
 
 #[derive(Debug, Clone)]
@@ -334,6 +371,9 @@ fn resolve_paths(raw: &mut RawConfig, base: &Path) {
     if let Some(k) = raw.delivery.dkim_key.as_mut() {
         fix(k);
     }
+    for k in &mut raw.delivery.dkim_keys {
+        fix(&mut k.key);
+    }
     if let Some(dir) = raw.delivery.url.strip_prefix("file://") {
         raw.delivery.url = format!("file://{}", resolve(base, dir).display());
     }
@@ -393,6 +433,17 @@ fn validate_newsletter(raw: &raw::RawNewsletter, report: &mut Report<'_>) -> New
             );
         }
     }
+    let editors = raw
+        .editors
+        .iter()
+        .filter_map(|e| match crate::model::EmailAddress::parse(e) {
+            Ok(a) => Some(a.into_string()),
+            Err(err) => {
+                report("newsletter.editors", err.to_string());
+                None
+            }
+        })
+        .collect();
     Newsletter {
         name: raw.name.clone(),
         from,
@@ -401,6 +452,7 @@ fn validate_newsletter(raw: &raw::RawNewsletter, report: &mut Report<'_>) -> New
         templates,
         lang: raw.lang.clone(),
         reply_to,
+        editors,
     }
 }
 
@@ -492,25 +544,34 @@ fn validate_delivery(raw: &raw::RawDelivery, report: &mut Report<'_>) {
             "dkim_key, dkim_selector and dkim_domain go together".into(),
         );
     }
-    if let Some(key) = &raw.dkim_key {
+    let keys = raw
+        .dkim_key
+        .iter()
+        .map(|k| ("delivery.dkim_key".to_string(), k))
+        .chain(
+            raw.dkim_keys
+                .iter()
+                .enumerate()
+                .map(|(i, k)| (format!("delivery.dkim_keys[{i}].key"), &k.key)),
+        );
+    for (field, key) in keys {
         match std::fs::read_to_string(key) {
-            Err(_) if !Path::new(key).is_file() => report(
-                "delivery.dkim_key",
-                format!("key file {key} does not exist"),
-            ),
-            Err(e) => report("delivery.dkim_key", format!("read {key}: {e}")),
-            Ok(pem) => match dkim::rsa_key_bits(&pem) {
-                Err(e) => report("delivery.dkim_key", format!("{key}: {e}")),
-                Ok(bits) if bits < dkim::MIN_DKIM_BITS => report(
-                    "delivery.dkim_key",
-                    format!(
-                        "{key}: RSA key of {bits} bits is too weak; DKIM needs at least {} (generate one with `openssl genrsa -traditional 2048`)",
-                        dkim::MIN_DKIM_BITS
-                    ),
-                ),
-                Ok(_) => {}
-            },
+            Err(_) if !Path::new(key).is_file() => {
+                report(&field, format!("key file {key} does not exist"))
+            }
+            Err(e) => report(&field, format!("read {key}: {e}")),
+            Ok(pem) => {
+                if let Err(e) = dkim::DkimKey::from_pem(&pem) {
+                    report(&field, format!("{key}: {e}"));
+                }
+            }
         }
+    }
+    if !raw.dkim_keys.is_empty() && raw.dkim_key.is_none() {
+        report(
+            "delivery.dkim_keys",
+            "needs dkim_key, dkim_selector and dkim_domain (the first signature)".into(),
+        );
     }
 }
 
@@ -608,6 +669,25 @@ fn validate_digests(raw: &RawConfig, report: &mut Report<'_>) -> Vec<Digest> {
         };
         let window = dur("window", &d.window, 24 * 7);
         let catch_up = dur("catch_up", &d.catch_up, 12);
+        let review_lead = dur("review_lead", &d.review_lead, 2);
+        let review = match d.review.as_deref() {
+            None => None,
+            Some("required") => Some(ReviewPolicy::Required),
+            Some("optional") => Some(ReviewPolicy::Optional),
+            Some(other) => {
+                report(
+                    &k("review"),
+                    format!("{other:?}: use \"required\" or \"optional\" (or leave it out)"),
+                );
+                None
+            }
+        };
+        if review.is_some() && raw.newsletter.editors.is_empty() {
+            report(
+                &k("review"),
+                "a reviewed digest needs [newsletter] editors = [\"editor@example.org\"]".into(),
+            );
+        }
         if d.max_stories == 0 {
             report(&k("max_stories"), "must be at least 1".into());
         }
@@ -616,6 +696,17 @@ fn validate_digests(raw: &RawConfig, report: &mut Report<'_>) -> Vec<Digest> {
                 report(&k("topics"), format!("no [topics.{t}] defined"));
             }
         }
+        let delivery = match d.delivery.as_str() {
+            "newsletter" => DeliveryTime::Newsletter,
+            "local" => DeliveryTime::Local,
+            other => {
+                report(
+                    &k("delivery"),
+                    format!("{other:?}: use \"newsletter\" or \"local\""),
+                );
+                DeliveryTime::Newsletter
+            }
+        };
         let intro = d.intro.as_ref().map(PathBuf::from);
         if let Some(p) = &intro {
             if !p.is_file() {
@@ -637,6 +728,9 @@ fn validate_digests(raw: &RawConfig, report: &mut Report<'_>) -> Vec<Digest> {
             intro,
             send_empty: d.send_empty,
             catch_up,
+            review,
+            review_lead,
+            delivery,
         });
     }
     out

@@ -41,6 +41,9 @@ pub struct RawNewsletter {
     pub lang: String,
     /// Optional Reply-To address.
     pub reply_to: Option<String>,
+    /// Who reviews the digests that set `review` (each gets their own review link).
+    #[serde(default)]
+    pub editors: Vec<String>,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -71,11 +74,48 @@ pub struct RawDelivery {
     pub dkim_key: Option<String>,
     pub dkim_selector: Option<String>,
     pub dkim_domain: Option<String>,
+    /// More signatures besides `dkim_key`: a second RSA key while rotating selectors, or an
+    /// Ed25519 key (RFC 8463). Each `{ selector, key }`, signing for `dkim_domain`.
+    #[serde(default)]
+    pub dkim_keys: Vec<RawDkimKey>,
     /// Mailbox for mailto: unsubscribe requests (List-Unsubscribe); default: the From address.
     pub unsubscribe_mailto: Option<String>,
 }
 
+/// A further DKIM key (`[[delivery.dkim_keys]]`).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawDkimKey {
+    pub selector: String,
+    /// PEM file: RSA (PKCS#8 or PKCS#1, >= 2048 bits) or Ed25519 (PKCS#8).
+    pub key: String,
+}
+
 impl RawDelivery {
+    /// Every DKIM key, read from its file: `dkim_key` first, then `dkim_keys` (none when DKIM is
+    /// off). Checked by `gazette check` already; an error here names the file.
+    pub fn dkim_keys(&self) -> anyhow::Result<Vec<super::dkim::SigningKey>> {
+        let (Some(first), Some(selector), Some(domain)) =
+            (&self.dkim_key, &self.dkim_selector, &self.dkim_domain)
+        else {
+            return Ok(Vec::new());
+        };
+        std::iter::once((selector, first))
+            .chain(self.dkim_keys.iter().map(|k| (&k.selector, &k.key)))
+            .map(|(selector, path)| {
+                let pem = std::fs::read_to_string(path)
+                    .map_err(|e| anyhow::anyhow!("read DKIM key {path}: {e}"))?;
+                let key = super::dkim::DkimKey::from_pem(&pem)
+                    .map_err(|e| anyhow::anyhow!("DKIM key {path}: {e}"))?;
+                Ok(super::dkim::SigningKey {
+                    domain: domain.clone(),
+                    selector: selector.clone(),
+                    key,
+                })
+            })
+            .collect()
+    }
+
     /// `retry_backoff` as a duration (validated at load; one minute if it does not parse).
     pub fn backoff_base(&self) -> std::time::Duration {
         super::duration::parse_duration(&self.retry_backoff)
@@ -96,6 +136,7 @@ impl Default for RawDelivery {
             dkim_key: None,
             dkim_selector: None,
             dkim_domain: None,
+            dkim_keys: Vec::new(),
             unsubscribe_mailto: None,
         }
     }
@@ -200,6 +241,15 @@ pub struct RawDigest {
     pub send_empty: bool,
     #[serde(default = "default_catch_up")]
     pub catch_up: String,
+    /// `required` or `optional`: editors review a draft before the slot; absent: no review.
+    pub review: Option<String>,
+    /// How long before the slot the draft is planned and the editors are mailed.
+    #[serde(default = "default_review_lead")]
+    pub review_lead: String,
+    /// When copies go: `newsletter` (the schedule in the newsletter's time zone, every copy at
+    /// once) or `local` (the schedule in each reader's own time zone).
+    #[serde(default = "default_delivery_time")]
+    pub delivery: String,
 }
 
 /// `[bounces]`: where bounces and complaints come back, and what they do.
@@ -383,6 +433,12 @@ fn default_window() -> String {
 fn default_max_stories() -> usize {
     12
 }
+fn default_delivery_time() -> String {
+    "newsletter".into()
+}
 fn default_catch_up() -> String {
     "12h".into()
+}
+fn default_review_lead() -> String {
+    "2h".into()
 }

@@ -1,7 +1,8 @@
-//! Builds one email: multipart/alternative (text, then HTML), explicit Message-ID and Date,
-//! List-Id, List-Unsubscribe (HTTPS + mailto) and List-Unsubscribe-Post (RFC 8058), optionally
-//! DKIM-signed over those headers. Values from feeds go through lettre's encoders only, so no
-//! header can be injected.
+//! Builds one email: multipart/alternative (text, then HTML) or, for a reader who chose plain
+//! text, a single text/plain part; explicit Message-ID and Date, List-Id, List-Unsubscribe
+//! (HTTPS + mailto) and List-Unsubscribe-Post (RFC 8058); then [`seal`]s it into the bytes that
+//! go on the wire, DKIM-signed over those headers when keys are configured (`dkim`). Values from
+//! feeds go through lettre's encoders only, so no header can be injected.
 
 use anyhow::{Context, Result};
 use lettre::message::header::{ContentTransferEncoding, ContentType, HeaderName, HeaderValue};
@@ -17,7 +18,8 @@ pub struct Email<'a> {
     pub to: Mailbox,
     pub subject: &'a str,
     pub text: Body,
-    pub html: Body,
+    /// `None`: a single text/plain part (the reader chose plain text).
+    pub html: Option<Body>,
     pub message_id: &'a str,
     pub date: std::time::SystemTime,
     /// `List-Id` value, e.g. `"Policy Wire weekly" <weekly.digest.example.org>`.
@@ -29,11 +31,27 @@ pub struct Email<'a> {
     pub verp: Option<(lettre::Address, &'a str)>,
 }
 
-/// Assembles (and signs, when `dkim` is given) the message.
-pub fn build(
-    email: Email<'_>,
-    dkim: Option<&lettre::message::dkim::DkimConfig>,
-) -> Result<Message> {
+/// A message as it goes on the wire: its envelope and its bytes (signed, when DKIM is on).
+#[derive(Debug, Clone)]
+pub struct Outgoing {
+    pub envelope: lettre::address::Envelope,
+    pub bytes: Vec<u8>,
+}
+
+/// The message's bytes, signed by `signer` (the last step: nothing changes them after).
+pub fn seal(message: &Message, signer: Option<&super::dkim::Signer>, now: i64) -> Outgoing {
+    let bytes = message.formatted();
+    Outgoing {
+        envelope: message.envelope().clone(),
+        bytes: match signer {
+            Some(s) => s.sign(&bytes, now),
+            None => bytes,
+        },
+    }
+}
+
+/// Assembles the message (unsigned: see [`seal`]).
+pub fn build(email: Email<'_>) -> Result<Message> {
     let mut b = Message::builder()
         .from(email.from.clone())
         .to(email.to.clone())
@@ -80,22 +98,20 @@ pub fn build(
                 "List-Unsubscribe=One-Click".to_string(),
             ));
     }
-    let body = MultiPart::alternative()
-        .singlepart(
-            SinglePart::builder()
-                .header(ContentType::TEXT_PLAIN)
-                .body(email.text),
-        )
-        .singlepart(
-            SinglePart::builder()
-                .header(ContentType::TEXT_HTML)
-                .body(email.html),
-        );
-    let mut message = b.multipart(body).context("build message")?;
-    if let Some(dkim) = dkim {
-        message.sign(dkim);
+    let text = SinglePart::builder()
+        .header(ContentType::TEXT_PLAIN)
+        .body(email.text);
+    match email.html {
+        Some(html) => b.multipart(
+            MultiPart::alternative().singlepart(text).singlepart(
+                SinglePart::builder()
+                    .header(ContentType::TEXT_HTML)
+                    .body(html),
+            ),
+        ),
+        None => b.singlepart(text),
     }
-    Ok(message)
+    .context("build message")
 }
 
 /// A body part of an issue's email, quoted-printable encoded once per issue except for the
@@ -210,44 +226,4 @@ pub fn list_id(name: &str, digest: &str, domain: &str) -> String {
             .collect()
     };
     format!("{phrase} <{}.{}>", clean(digest), clean(domain))
-}
-
-/// Loads the DKIM key and signs From, To, Subject, Date, Message-ID, MIME-Version and the list
-/// headers (RFC 8058 §4 needs the last ones signed), relaxed/relaxed.
-pub fn dkim_config(
-    key_path: &str,
-    selector: &str,
-    domain: &str,
-) -> Result<lettre::message::dkim::DkimConfig> {
-    use lettre::message::dkim::*;
-    let pem =
-        std::fs::read_to_string(key_path).with_context(|| format!("read DKIM key {key_path}"))?;
-    let key = DkimSigningKey::new(&pem, DkimSigningAlgorithm::Rsa)
-        .map_err(|e| anyhow::anyhow!("DKIM key {key_path}: not a PKCS#1 PEM RSA key: {e:?}"))?;
-    let headers = [
-        "From",
-        "To",
-        "Subject",
-        "Date",
-        "Message-ID",
-        "MIME-Version",
-        // Not Content-Type: lettre keeps a multipart's Content-Type with the body, so it would
-        // sign it as absent while h= names it, and every signature would fail to verify.
-        "List-Id",
-        "List-Unsubscribe",
-        "List-Unsubscribe-Post",
-    ]
-    .into_iter()
-    .map(HeaderName::new_from_ascii_str)
-    .collect();
-    Ok(DkimConfig::new(
-        selector.to_string(),
-        domain.to_string(),
-        key,
-        headers,
-        DkimCanonicalization {
-            header: DkimCanonicalizationType::Relaxed,
-            body: DkimCanonicalizationType::Relaxed,
-        },
-    ))
 }

@@ -5,6 +5,8 @@
 //! lost after the final "." leaves only the messages then in flight in doubt (`unknown`, never
 //! resent). The queued rows are paged from the database, `delivery.connections` in parallel.
 
+mod copies;
+pub mod dkim;
 mod ledger;
 pub mod message;
 mod pause;
@@ -19,7 +21,8 @@ use anyhow::{Context, Result};
 
 use crate::config::Config;
 use crate::model::DeliveryStatus;
-use crate::render::{IssueView, Personal, PreparedEmail, Renderer};
+use crate::model::{MailFormat, Variant};
+use crate::render::{IssueView, Personal, Renderer};
 use crate::store::{Applied, Claim, Delivery, DeliveryCounts, Step, Store};
 use crate::tokens::Tokens;
 use ledger::Ledger;
@@ -32,7 +35,7 @@ pub struct Sender<'a> {
     pub renderer: &'a Renderer,
     pub transport: &'a Transport,
     pub tokens: &'a Tokens,
-    pub dkim: Option<Arc<lettre::message::dkim::DkimConfig>>,
+    pub dkim: Option<Arc<dkim::Signer>>,
     pub clock: &'a (dyn Fn() -> chrono::DateTime<chrono::Utc> + Sync),
     /// Called after each delivery attempt that ends a row's turn (progress bar), with the row's
     /// new status: sent, failed or unknown.
@@ -207,6 +210,22 @@ impl Sender<'_> {
         if let Some(why) = watch.check(&self.store)? {
             anyhow::bail!("{}", pause::paused_message(issue_id, &why));
         }
+        let counts = self.deliver_with(issue_id, &composer, &watch).await;
+        tracing::info!(
+            issue = issue_id,
+            copies = composer.renders(),
+            render_ms = composer.copies.spent().as_millis() as u64,
+            "copies rendered (one per distinct choice of topics)"
+        );
+        counts
+    }
+
+    async fn deliver_with(
+        &self,
+        issue_id: i64,
+        composer: &Composer<'_>,
+        watch: &pause::Watch,
+    ) -> Result<DeliveryCounts> {
         let _leases = LeaseKeeper::start(self.store.clone());
         let mut due_by = (self.clock)();
         let mut outages = 0;
@@ -214,7 +233,7 @@ impl Sender<'_> {
             if self.stopping() {
                 break;
             }
-            if let Some(reason) = self.pass(issue_id, &composer, due_by, &watch).await? {
+            if let Some(reason) = self.pass(issue_id, composer, due_by, watch).await? {
                 if let Some(why) = self.store.paused(issue_id)? {
                     self.transport.close().await;
                     anyhow::bail!("{}", pause::paused_message(issue_id, &why));
@@ -429,7 +448,7 @@ impl Sender<'_> {
     }
 
     /// Sends one claimed delivery; returns the step that records what happened.
-    async fn attempt(&self, d: Delivery, message: Result<lettre::Message>) -> Outcome {
+    async fn attempt(&self, d: Delivery, message: Result<message::Outgoing>) -> Outcome {
         let attempts = d.attempts + 1;
         let message = match message {
             Ok(m) => m,
@@ -521,17 +540,10 @@ impl Sender<'_> {
         }
     }
 
-    /// Renders the issue once for [`Composer::compose`] to fill in per recipient.
+    /// Renders the issue once for [`Composer::compose`] to fill in per recipient (and once more
+    /// for each distinct choice of sections among the recipients, on first use).
     pub fn composer<'s>(&'s self, view: &'s IssueView) -> Result<Composer<'s>> {
-        let prepared = self.renderer.prepare_email(view)?;
-        let encoded = prepared.variants().each_ref().map(|v| {
-            v.as_ref().map(|p| {
-                (
-                    message::EncodedPart::new(&p.html),
-                    message::EncodedPart::new(&p.text),
-                )
-            })
-        });
+        let copies = copies::Copies::new(self.renderer, view)?;
         let nl = &self.config.newsletter;
         let list_id = message::list_id(
             &format!("{} {}", nl.name, view.digest.name),
@@ -548,49 +560,52 @@ impl Sender<'_> {
             .unwrap_or_else(|| nl.from.email.to_string());
         Ok(Composer {
             sender: self,
-            view,
-            prepared,
-            encoded,
+            copies,
             list_id,
             mailto: format!("mailto:{mailto}?subject=unsubscribe"),
         })
     }
 }
 
-/// One issue's messages: rendered once, then filled in and built per recipient.
+/// One issue's messages: each distinct copy rendered once, then filled in and built per
+/// recipient.
 pub struct Composer<'s> {
     sender: &'s Sender<'s>,
-    view: &'s IssueView,
-    prepared: PreparedEmail,
-    /// `(html, text)` of each of `prepared`'s variants, quoted-printable encoded.
-    encoded: [Option<(message::EncodedPart, message::EncodedPart)>; 2],
+    copies: copies::Copies<'s>,
     list_id: String,
     mailto: String,
 }
 
 impl Composer<'_> {
-    /// This recipient's message: the prepared issue filled in with their address, name and
-    /// unsubscribe link (or, when it cannot be, their copy rendered in full), then built and,
-    /// with DKIM configured, signed. The RSA signature takes milliseconds (BENCHMARKS.md), so it
-    /// is made on tokio's blocking pool, off the thread that runs the connections.
-    pub async fn compose(&self, d: &Delivery) -> Result<lettre::Message> {
-        let message = self.build(d)?;
+    /// This recipient's message: their copy of the issue (their sections, their format) filled
+    /// in with their address, name, unsubscribe and manage links (or, when it cannot be, their
+    /// copy rendered in full), then built and, with DKIM configured, signed. The RSA signature
+    /// takes milliseconds (BENCHMARKS.md), so it is made on tokio's blocking pool, off the
+    /// thread that runs the connections.
+    pub async fn compose(&self, d: &Delivery) -> Result<message::Outgoing> {
+        let built = self.build(d)?;
+        let now = (self.sender.clock)().timestamp();
         match self.sender.dkim.clone() {
-            None => Ok(message),
-            Some(dkim) => tokio::task::spawn_blocking(move || {
-                let mut message = message;
-                message.sign(&dkim);
-                message
-            })
-            .await
-            .map_err(|e| anyhow::anyhow!("DKIM signing: {e}")),
+            None => Ok(message::seal(&built, None, now)),
+            Some(signer) => {
+                tokio::task::spawn_blocking(move || message::seal(&built, Some(&signer), now))
+                    .await
+                    .map_err(|e| anyhow::anyhow!("DKIM signing: {e}"))
+            }
         }
+    }
+
+    /// How many distinct copies were rendered so far.
+    pub fn renders(&self) -> usize {
+        self.copies.renders()
     }
 
     /// The unsigned message.
     fn build(&self, d: &Delivery) -> Result<lettre::Message> {
         let s = self.sender;
         let nl = &s.config.newsletter;
+        let variant = Variant::from_column(d.variant.as_deref());
+        let copy = self.copies.get(variant.sections.as_deref())?;
         let unsubscribe_url = s
             .tokens
             .unsubscribe_url(&nl.base_url, d.subscriber_id, &d.email);
@@ -598,16 +613,20 @@ impl Composer<'_> {
             email: d.email.clone(),
             name: d.name.clone(),
             unsubscribe_url: unsubscribe_url.clone(),
+            manage_url: s
+                .tokens
+                .manage_url(&nl.base_url, d.subscriber_id)
+                .unwrap_or_default(),
         };
-        let prepared = self.prepared.for_recipient(&personal).and_then(|f| {
-            let (html, text) = self.encoded[f.variant()].as_ref()?;
+        let prepared = copy.prepared.for_recipient(&personal).and_then(|f| {
+            let (html, text) = copy.encoded[f.variant()].as_ref()?;
             let v = f.values();
             Some((text.body(&v), html.body(&v)))
         });
         let (text, html) = match prepared {
             Some(bodies) => bodies,
             None => {
-                let rendered = s.renderer.render_email(self.view, &personal)?;
+                let rendered = s.renderer.render_email(&copy.view, &personal)?;
                 (
                     lettre::message::Body::new(rendered.text),
                     lettre::message::Body::new(rendered.html),
@@ -635,23 +654,20 @@ impl Composer<'_> {
             (Some(base), Some(token)) => Some((verp_address(base, token)?, token.as_str())),
             _ => None,
         };
-        message::build(
-            message::Email {
-                from: &nl.from,
-                reply_to: nl.reply_to.as_ref(),
-                to,
-                subject: &self.view.subject,
-                text,
-                html,
-                message_id: &d.message_id,
-                date: (s.clock)().into(),
-                list_id: Some(&self.list_id),
-                unsubscribe_url: Some(&unsubscribe_url),
-                unsubscribe_mailto: Some(&self.mailto),
-                verp,
-            },
-            None,
-        )
+        message::build(message::Email {
+            from: &nl.from,
+            reply_to: nl.reply_to.as_ref(),
+            to,
+            subject: &copy.view.subject,
+            text,
+            html: (variant.format == MailFormat::Html).then_some(html),
+            message_id: &d.message_id,
+            date: (s.clock)().into(),
+            list_id: Some(&self.list_id),
+            unsubscribe_url: Some(&unsubscribe_url),
+            unsubscribe_mailto: Some(&self.mailto),
+            verp,
+        })
     }
 }
 

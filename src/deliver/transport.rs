@@ -6,8 +6,8 @@ use std::time::Duration;
 
 use anyhow::{Context, Result};
 use lettre::transport::smtp::authentication::Credentials;
-use lettre::Message;
 
+use super::message::Outgoing;
 use super::smtp::{Pool, Security, Target};
 
 /// The outcome of one failed send, as the ledger needs it.
@@ -80,16 +80,16 @@ impl Transport {
     }
 
     /// Sends one message; returns the server's reply (or where the file went).
-    pub async fn send(&self, message: &Message, file_name: &str) -> Result<String, SendError> {
+    pub async fn send(&self, message: &Outgoing, file_name: &str) -> Result<String, SendError> {
         match self {
             Transport::Outbox(dir) => {
                 let path = dir.join(file_name);
                 std::fs::create_dir_all(dir)
-                    .and_then(|_| std::fs::write(&path, message.formatted()))
+                    .and_then(|_| std::fs::write(&path, &message.bytes))
                     .map_err(|e| SendError::Permanent(format!("write {}: {e}", path.display())))?;
                 Ok(format!("written to {}", path.display()))
             }
-            Transport::Smtp(pool) => pool.send(message.envelope(), &message.formatted()).await,
+            Transport::Smtp(pool) => pool.send(&message.envelope, &message.bytes).await,
         }
     }
 

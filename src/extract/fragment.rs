@@ -1,6 +1,11 @@
 //! Feed-item fragments (content:encoded, Atom content, summaries): the lead
 //! of an HTML fragment or of plain text, and whether the content is only a
 //! teaser of the article.
+//!
+//! Paragraphs are block elements and runs separated by two or more `<br>`;
+//! in text without such markup (plain text, or HTML with inline tags only),
+//! blank lines separate paragraphs, or every line break when there is no
+//! blank line at all.
 
 use std::sync::OnceLock;
 
@@ -8,73 +13,115 @@ use regex::Regex;
 use scraper::Html;
 use url::Url;
 
-use super::dom::{walk, Block};
-use super::lead::{pick, Candidate};
-use super::marks::Mark;
+use super::context::LeadContext;
+use super::dom::{has_no_structure, walk_with, Newlines, Walked};
+use super::explain::Explanation;
+use super::lead::{judge, Candidate, Extent, Scene};
 use super::text::collapse_ws;
-use super::{Lead, Paragraph};
+use super::Lead;
 
-/// Lead of a feed item's HTML fragment or plain text.
+/// Lead of a feed item's HTML fragment or plain text, with no context.
 pub fn lead_from_fragment(html: &str, base: Option<&Url>) -> Option<Lead> {
-    if !html.contains('<') {
-        return plain_lead(html);
-    }
-    let doc = Html::parse_fragment(html);
-    let blocks = walk(&doc, base).blocks;
-    let cands: Vec<Candidate<'_>> = blocks
+    fragment_lead(html, base, &LeadContext::default())
+}
+
+/// Lead of a fragment, knowing the story's headline and feed.
+pub fn fragment_lead(html: &str, base: Option<&Url>, ctx: &LeadContext<'_>) -> Option<Lead> {
+    judge_fragment(html, base, ctx, Extent::Lead(2)).lead
+}
+
+/// Every candidate paragraph of a fragment, judged, and the lead (two paragraphs at most).
+pub fn explain_fragment(html: &str, base: Option<&Url>, ctx: &LeadContext<'_>) -> Explanation {
+    judge_fragment(html, base, ctx, Extent::All)
+}
+
+fn judge_fragment(
+    html: &str,
+    base: Option<&Url>,
+    ctx: &LeadContext<'_>,
+    extent: Extent,
+) -> Explanation {
+    let reused = walked_already(html, base, ctx);
+    let own;
+    let walked = match reused {
+        Some(w) => w,
+        None => {
+            own = walk_fragment(html, base);
+            &own
+        }
+    };
+    let cands: Vec<Candidate<'_>> = walked
+        .blocks
         .iter()
-        .map(|b| Candidate {
+        .enumerate()
+        .map(|(index, b)| Candidate {
             block: b,
+            index,
             marks: b.marks,
         })
         .collect();
-    Lead::from_blocks(&pick(&cands, None, 2))
+    let scene = Scene::new(&walked.blocks, &walked.images, 1, ctx);
+    let judged = judge(&cands, &scene, extent);
+    Explanation::new("fragment", ctx.title.map(String::from), judged, Vec::new())
 }
 
-/// Plain text: paragraphs are separated by blank lines (or by single line
-/// breaks when there is no blank line at all).
-fn plain_lead(text: &str) -> Option<Lead> {
-    let decoded = html_escape::decode_html_entities(text);
-    let text = decoded.replace("\r\n", "\n");
-    let parts: Vec<&str> = if text.contains("\n\n") {
-        text.split("\n\n").collect()
-    } else {
-        text.split('\n').collect()
-    };
-    let blocks: Vec<Block> = parts
-        .iter()
-        .map(|p| plain_block(&collapse_ws(p)))
-        .filter(|b| b.chars > 0)
-        .collect();
-    let cands: Vec<Candidate<'_>> = blocks
-        .iter()
-        .map(|b| Candidate {
-            block: b,
-            marks: Mark::empty(),
-        })
-        .collect();
-    let picked = pick(&cands, None, 2);
-    let paragraphs: Vec<Paragraph> = picked
-        .iter()
-        .map(|b| Paragraph {
-            text: b.text.clone(),
-            html: html_escape::encode_text(&b.text).into_owned(),
-        })
-        .collect();
-    (!paragraphs.is_empty()).then_some(Lead { paragraphs })
+/// The text of each paragraph of a fragment, in order (for the feed index).
+pub fn fragment_blocks(html: &str) -> Vec<String> {
+    walk_fragment(html, None)
+        .blocks
+        .into_iter()
+        .map(|b| b.text)
+        .collect()
 }
 
-fn plain_block(text: &str) -> Block {
-    Block {
-        text: text.to_string(),
-        html: String::new(),
-        chars: text.chars().filter(|c| !c.is_whitespace()).count(),
-        link_chars: 0,
-        path: Vec::new(),
-        owner: 0,
-        marks: Mark::empty(),
-        loose: false,
+/// Parses a fragment into blocks; see the module doc for paragraphs.
+pub(super) fn walk_fragment(html: &str, base: Option<&Url>) -> Walked {
+    let mut doc = Html::parse_fragment(html);
+    if !has_elements(&doc) {
+        // Escaped twice: the text itself is markup.
+        let text: String = doc.root_element().text().collect();
+        if looks_like_markup(&text) {
+            doc = Html::parse_fragment(&text);
+        }
     }
+    let newlines = if has_no_structure(&doc) {
+        if blank_line().is_match(html) {
+            Newlines::Blank
+        } else {
+            Newlines::Each
+        }
+    } else {
+        Newlines::Ignore
+    };
+    walk_with(&doc, base, newlines)
+}
+
+fn has_elements(doc: &Html) -> bool {
+    doc.root_element()
+        .descendants()
+        .skip(1)
+        .any(|n| n.value().is_element())
+}
+
+fn looks_like_markup(text: &str) -> bool {
+    static RE: OnceLock<Regex> = OnceLock::new();
+    RE.get_or_init(|| Regex::new(r"(?i)<(p|br|div|a\s|img|/p|/a|/div)\b").expect("static regex"))
+        .is_match(text)
+}
+
+fn blank_line() -> &'static Regex {
+    static RE: OnceLock<Regex> = OnceLock::new();
+    RE.get_or_init(|| Regex::new(r"\n[ \t\r\u{a0}]*\n").expect("static regex"))
+}
+
+/// The walk the feed index already made of this very fragment, with the same base, if any.
+fn walked_already<'c>(html: &str, base: Option<&Url>, ctx: &LeadContext<'c>) -> Option<&'c Walked> {
+    ctx.feed
+        .and_then(|f| f.walked)
+        .filter(|(f, b, _)| {
+            std::ptr::eq(f.as_ptr(), html.as_ptr()) && f.len() == html.len() && *b == base
+        })
+        .map(|(_, _, w)| w)
 }
 
 /// True when feed content is only a teaser: empty, short, or ending in a cut
@@ -86,6 +133,22 @@ pub fn is_teaser(html: &str) -> bool {
     } else {
         collapse_ws(&html_escape::decode_html_entities(html))
     };
+    teaser_text(&text)
+}
+
+/// [`is_teaser`], from the feed index's walk of the fragment when it has one (its paragraphs
+/// are the fragment's text), so the fragment is not parsed again.
+pub fn is_teaser_in(html: &str, base: Option<&Url>, ctx: &LeadContext<'_>) -> bool {
+    match walked_already(html, base, ctx) {
+        Some(w) => {
+            let text: Vec<&str> = w.blocks.iter().map(|b| b.text.as_str()).collect();
+            teaser_text(&text.join(" "))
+        }
+        None => is_teaser(html),
+    }
+}
+
+fn teaser_text(text: &str) -> bool {
     let words = text.split(' ').filter(|w| !w.is_empty()).count();
     if words < 40 {
         return true;
@@ -100,7 +163,7 @@ pub fn is_teaser(html: &str) -> bool {
 fn cut_marker() -> &'static Regex {
     static RE: OnceLock<Regex> = OnceLock::new();
     RE.get_or_init(|| {
-        Regex::new(r"(?i)(…|\.\.\.|\[…\]|\[\.\.\.\]|\(…\)|\(\.\.\.\))\W{0,3}$|\b(continue reading|read more|read the (full|rest)|keep reading|more\s*»)\b.{0,80}$|\bthe post\b.{1,200}\bappeared first on\b")
+        Regex::new(r"(?i)(…|\.\.\.|\[…\]|\[\.\.\.\]|\(…\)|\(\.\.\.\))\W{0,3}$|(?-u:\b)(continue reading|read more|read the (full|rest)|keep reading|more\s*»)(?-u:\b).{0,80}$|(?-u:\b)the post(?-u:\b).{1,200}(?-u:\b)appeared first on(?-u:\b)")
             .expect("static regex")
     })
 }

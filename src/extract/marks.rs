@@ -5,6 +5,9 @@
 
 use std::ops::{BitOr, BitOrAssign};
 
+use std::sync::OnceLock;
+
+use regex::RegexSet;
 use scraper::node::Element;
 
 /// A small bit set of element marks.
@@ -34,6 +37,11 @@ impl Mark {
     pub const H1: Mark = Mark(1 << 9);
     /// Inside a `<form>`.
     pub const FORM: Mark = Mark(1 << 10);
+    /// An inline element (`span`, `em`, ...) whose class names a caption or credit:
+    /// the walker makes its text a block of its own.
+    pub const INLINE_CAPTION: Mark = Mark(1 << 11);
+    /// Microdata says this element is the article's body (`itemprop="articleBody"`).
+    pub const BODY_PROP: Mark = Mark(1 << 12);
 
     /// The empty set.
     pub const fn empty() -> Mark {
@@ -76,7 +84,11 @@ impl BitOrAssign for Mark {
 
 /// Marks an element carries by its tag and its class/id words.
 pub fn element_marks(el: &Element) -> Mark {
-    tag_marks(el.name()) | word_marks(el)
+    let prop = el.attr("itemprop").is_some_and(|p| {
+        p.split_ascii_whitespace()
+            .any(|w| w.eq_ignore_ascii_case("articleBody"))
+    });
+    tag_marks(el.name()) | word_marks(el) | if prop { Mark::BODY_PROP } else { Mark::empty() }
 }
 
 fn tag_marks(name: &str) -> Mark {
@@ -180,19 +192,33 @@ fn word_marks(el: &Element) -> Mark {
     m
 }
 
+/// The four word lists as one set of literal patterns (searched at once).
+fn parts() -> &'static (RegexSet, [Mark; 4]) {
+    static SET: OnceLock<(RegexSet, [Mark; 4])> = OnceLock::new();
+    SET.get_or_init(|| {
+        let alt = |words: &[&str]| {
+            words
+                .iter()
+                .map(|w| regex::escape(w))
+                .collect::<Vec<_>>()
+                .join("|")
+        };
+        let set = RegexSet::new([
+            alt(CAPTION_PARTS),
+            alt(JUNK_PARTS),
+            alt(META_PARTS),
+            alt(POSITIVE_PARTS),
+        ])
+        .expect("static regex set");
+        (set, [Mark::CAPTION, Mark::JUNK, Mark::META, Mark::POSITIVE])
+    })
+}
+
 fn words_marks(lower: &str) -> Mark {
     let mut m = Mark::empty();
-    if CAPTION_PARTS.iter().any(|w| lower.contains(w)) {
-        m |= Mark::CAPTION;
-    }
-    if JUNK_PARTS.iter().any(|w| lower.contains(w)) {
-        m |= Mark::JUNK;
-    }
-    if META_PARTS.iter().any(|w| lower.contains(w)) {
-        m |= Mark::META;
-    }
-    if POSITIVE_PARTS.iter().any(|w| lower.contains(w)) {
-        m |= Mark::POSITIVE;
+    let (set, marks) = parts();
+    for i in set.matches(lower).iter() {
+        m |= marks[i];
     }
     for token in lower.split(|c: char| !c.is_ascii_alphanumeric()) {
         if JUNK_TOKENS.contains(&token) {

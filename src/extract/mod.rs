@@ -5,12 +5,28 @@
 //! - [`extract_page`]: title, body paragraphs and lead of a whole article page.
 //! - [`is_teaser`]: whether feed content is only a teaser of the article.
 //! - [`choose`]: which source to trust: content, else page, else summary.
+//! - [`choose_in_context`]: the same, knowing the story's headline and the
+//!   other items of its feed ([`LeadContext`], [`FeedIndex`]).
+//! - [`explain_fragment`], [`explain_page`]: every candidate paragraph with
+//!   its score and why it was refused or kept.
 //! - [`excerpt`]: the digest's sentence-boundary cut of a lead.
+//!
+//! How a lead is picked: the input is cut into paragraphs (block elements,
+//! `<br><br>` runs, blank lines of plain text); on a page only those of the
+//! body region count. Each paragraph is judged on signals that hold across
+//! sites and languages: the elements around it (figure, chrome, heading,
+//! caption/byline/share class words, quotation), its link density, its shape
+//! (prose rule, brackets, credit lines, italics before the text), whether it
+//! sits in a box with an image and little else, whether it repeats the
+//! headline, and whether the feed's other items repeat it. The first
+//! paragraphs that read as prose and are not refused are the lead.
 //!
 //! Pure functions of their input: fetching pages and caching stay elsewhere.
 
+mod context;
 mod dom;
 mod excerpt;
+mod explain;
 mod filters;
 mod fragment;
 mod lead;
@@ -18,6 +34,7 @@ mod marks;
 mod page;
 mod region;
 mod sanitize;
+mod shape;
 mod text;
 
 #[cfg(test)]
@@ -26,10 +43,14 @@ mod tests;
 use serde::Serialize;
 use url::Url;
 
+pub use context::{FeedBatch, FeedIndex, FeedRef, LeadContext};
 pub use excerpt::excerpt;
+pub use explain::{Explanation, Verdict};
 pub use filters::{refuse, Refusal};
-pub use fragment::{is_teaser, lead_from_fragment};
-pub use page::extract_page;
+pub use fragment::{explain_fragment, fragment_lead, is_teaser, lead_from_fragment};
+pub use page::{explain_page, extract_page, extract_page_in_context};
+/// The sanitizer every extracted lead paragraph passes (links only); an editor's lead passes it too.
+pub use sanitize::lead_html as sanitize_lead_html;
 pub use text::{is_prose, token_f1};
 
 /// Where a lead came from.
@@ -95,17 +116,6 @@ impl Lead {
             .collect();
         parts.join(sep)
     }
-
-    fn from_blocks(blocks: &[&dom::Block]) -> Option<Lead> {
-        let paragraphs: Vec<Paragraph> = blocks
-            .iter()
-            .map(|b| Paragraph {
-                text: b.text.clone(),
-                html: sanitize::lead_html(&b.html),
-            })
-            .collect();
-        (!paragraphs.is_empty()).then_some(Lead { paragraphs })
-    }
 }
 
 /// An article page after extraction.
@@ -127,19 +137,48 @@ pub fn choose(
     page: Option<&str>,
     base: Option<&Url>,
 ) -> Option<(Lead, LeadSource)> {
+    choose_in_context(content, summary, page, base, &LeadContext::default())
+}
+
+/// [`choose`], knowing the story's headline and its feed: a paragraph that
+/// repeats the headline, or that other items of the feed share, is never the
+/// lead. Build one [`FeedIndex`] per feed from its items' fragments (each
+/// item's content, else its summary, in the same order) and pass each story's
+/// position in it:
+///
+/// ```
+/// use gazette::extract::{choose_in_context, FeedIndex, FeedRef, LeadContext};
+/// let note = "<p><i>This post is part of our series on testing, first published elsewhere.</i></p>";
+/// let items: Vec<String> = ["Alpha", "Beta", "Gamma"]
+///     .iter()
+///     .map(|w| format!("{note}<p>{w} is the story of this post, told in one plain sentence.</p>"))
+///     .collect();
+/// let index = FeedIndex::new(&items);
+/// let ctx = LeadContext { title: Some("Alpha"), feed: Some(FeedRef { index: &index, item: Some(0), walked: None }) };
+/// let (lead, _) = choose_in_context(Some(&items[0]), None, None, None, &ctx).unwrap();
+/// assert!(lead.text(1).starts_with("Alpha is the story"));
+/// ```
+pub fn choose_in_context(
+    content: Option<&str>,
+    summary: Option<&str>,
+    page: Option<&str>,
+    base: Option<&Url>,
+    ctx: &LeadContext<'_>,
+) -> Option<(Lead, LeadSource)> {
+    let fragment = |html: &str| fragment_lead(html, base, ctx);
     let content = content.filter(|c| !c.trim().is_empty());
-    if let Some(c) = content.filter(|c| !is_teaser(c)) {
-        if let Some(lead) = lead_from_fragment(c, base) {
+    if let Some(c) = content.filter(|c| !fragment::is_teaser_in(c, base, ctx)) {
+        if let Some(lead) = fragment(c) {
             return Some((lead, LeadSource::Content));
         }
     }
-    if let Some(lead) = page.and_then(|p| extract_page(p, base).lead) {
+    if let Some(lead) = page.and_then(|p| extract_page_in_context(p, base, ctx).lead) {
         return Some((lead, LeadSource::Article));
     }
-    if let Some(lead) = summary.and_then(|s| lead_from_fragment(s, base)) {
+    if let Some(lead) = summary.and_then(fragment) {
         return Some((lead, LeadSource::Summary));
     }
     content
-        .and_then(|c| lead_from_fragment(c, base))
+        .and_then(fragment)
         .map(|lead| (lead, LeadSource::Content))
 }

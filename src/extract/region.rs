@@ -1,8 +1,10 @@
 //! Main-content detection: score every element by the prose its children
-//! hold (commas, length, link density, generic class words), keep the best
-//! one, climb to a parent that holds comparable prose, add sibling parts of
-//! the same body, and reach back for earlier body chunks that ads or
-//! layout grids split off before it.
+//! hold (commas, length, link density, generic class words; prose in list
+//! items counts half), keep the best one, climb to a parent that holds
+//! comparable prose, add sibling parts of the same body (and sibling
+//! paragraphs, as Readability does), and reach back for earlier body chunks
+//! that ads or layout grids split off before it. When microdata names an
+//! `articleBody` element, the search stays inside it.
 
 use std::collections::HashMap;
 
@@ -17,7 +19,8 @@ use super::text::is_prose;
 pub struct Region {
     /// Member elements with their depth (index in `Block::path`).
     pub members: Vec<(usize, NodeId)>,
-    /// Per element: how many prose paragraphs it holds.
+    /// Per element: how many prose paragraphs it holds with no caption,
+    /// promo or figure element between them and it.
     prose: HashMap<NodeId, usize>,
 }
 
@@ -31,8 +34,9 @@ impl Region {
     }
 
     /// Marks between the member element and the block. Class-word marks of
-    /// wrappers that hold several prose paragraphs are ignored: a box that
-    /// big is body, whatever its class says.
+    /// wrappers that hold three or more clean prose paragraphs (none inside a
+    /// caption, promo or figure of its own) are ignored: a box that big is
+    /// body, whatever its class says. A gallery of captions is not.
     pub fn marks_inside(&self, b: &Block, depth: usize) -> Mark {
         let words = Mark::CAPTION | Mark::JUNK | Mark::META;
         b.path
@@ -51,6 +55,10 @@ struct Tally {
     chars: usize,
     link_chars: usize,
     prose: usize,
+    /// Prose paragraphs with no caption, promo or figure element between
+    /// them and this element.
+    clean: usize,
+    blocks: usize,
     depth: usize,
     first: usize,
     marks: Mark,
@@ -69,9 +77,30 @@ impl Tally {
     }
 }
 
-/// Finds the article body among the blocks of a whole page.
+/// Finds the article body among the blocks of a whole page: the best-scoring
+/// element, searched only inside the element that microdata names
+/// `articleBody` when the page has one that holds prose.
 pub fn find(blocks: &[Block]) -> Option<Region> {
-    let tallies = tally(blocks);
+    let all = tally(blocks.iter());
+    let declared = all
+        .iter()
+        .filter(|(_, t)| t.marks.any(Mark::BODY_PROP) && t.prose >= 1)
+        .min_by_key(|(_, t)| (t.depth, t.first))
+        .map(|(id, t)| (*id, t.depth));
+    let tallies = match declared {
+        Some((id, depth)) => {
+            let inside = blocks
+                .iter()
+                .filter(|b| b.path.get(depth).is_some_and(|(n, _)| *n == id));
+            let mut t = tally(inside);
+            t.retain(|_, x| x.depth >= depth);
+            if let Some(top) = t.get_mut(&id) {
+                top.parent = None;
+            }
+            t
+        }
+        None => all,
+    };
     let (top, _) = tallies
         .iter()
         .filter(|(_, t)| t.score > 0.0)
@@ -83,7 +112,7 @@ pub fn find(blocks: &[Block]) -> Option<Region> {
     members.dedup();
     Some(Region {
         members: members.iter().map(|id| (tallies[id].depth, *id)).collect(),
-        prose: tallies.iter().map(|(id, t)| (*id, t.prose)).collect(),
+        prose: tallies.iter().map(|(id, t)| (*id, t.clean)).collect(),
     })
 }
 
@@ -127,8 +156,17 @@ fn siblings(tallies: &HashMap<NodeId, Tally>, top: NodeId) -> Vec<NodeId> {
     };
     children(tallies, parent)
         .into_iter()
-        .filter(|id| *id == top || (tallies[id].raw() >= threshold && body_like(&tallies[id])))
+        .filter(|id| {
+            let t = &tallies[id];
+            *id == top || (body_like(t) && (t.raw() >= threshold || is_paragraph(t)))
+        })
         .collect()
+}
+
+/// A sibling that is one prose paragraph of 80+ characters (Readability's
+/// rule): the standfirst or the first paragraph, set apart from the rest.
+fn is_paragraph(t: &Tally) -> bool {
+    t.blocks == 1 && t.prose == 1
 }
 
 /// Earlier parts of the body: up to three levels above the top element,
@@ -159,10 +197,18 @@ fn body_like(t: &Tally) -> bool {
             .any(Mark::JUNK | Mark::CHROME | Mark::META | Mark::CAPTION | Mark::FIGURE)
 }
 
-fn tally(blocks: &[Block]) -> HashMap<NodeId, Tally> {
+fn tally<'a>(blocks: impl Iterator<Item = &'a Block>) -> HashMap<NodeId, Tally> {
     let mut map: HashMap<NodeId, Tally> = HashMap::new();
-    for (i, b) in blocks.iter().enumerate() {
+    let widget = Mark::CAPTION | Mark::JUNK | Mark::FIGURE | Mark::CHROME;
+    for (i, b) in blocks.enumerate() {
         let prose = b.chars >= 80 && b.link_density() < 0.3 && is_prose(&b.text);
+        // The depth below which the path holds a widget mark: elements above it see
+        // this paragraph as a caption or promo, elements at or below it as clean.
+        let widget_at = if prose {
+            b.path.iter().rposition(|(_, m)| m.any(widget))
+        } else {
+            None
+        };
         for (depth, (id, marks)) in b.path.iter().enumerate() {
             let t = map.entry(*id).or_insert_with(|| Tally {
                 depth,
@@ -174,10 +220,17 @@ fn tally(blocks: &[Block]) -> HashMap<NodeId, Tally> {
             t.chars += b.chars;
             t.link_chars += b.link_chars;
             t.prose += usize::from(prose);
+            t.clean += usize::from(prose && widget_at.is_none_or(|w| w <= depth));
+            t.blocks += 1;
         }
-        let s = prose_score(b);
+        let mut s = prose_score(b);
         if s <= 0.0 {
             continue;
+        }
+        // Articles are paragraphs: prose in list items (slideshows, link
+        // lists, related stories) counts half.
+        if b.marks.any(Mark::LIST) {
+            s /= 2.0;
         }
         let start = if b.loose { b.owner + 1 } else { b.owner };
         for (level, k) in (1..=3).zip((0..start).rev()) {

@@ -6,7 +6,23 @@
 pub fn collapse_ws(s: &str) -> String {
     let mut out = String::with_capacity(s.len());
     let mut pending = false;
-    for c in s.chars() {
+    let mut rest = s;
+    while !rest.is_empty() {
+        // A run of ASCII that is not whitespace is copied as it is (most text is such runs).
+        let run = rest
+            .bytes()
+            .take_while(|b| b.is_ascii() && !is_ascii_space(*b))
+            .count();
+        if run > 0 {
+            if pending {
+                out.push(' ');
+                pending = false;
+            }
+            out.push_str(&rest[..run]);
+            rest = &rest[run..];
+            continue;
+        }
+        let c = rest.chars().next().expect("not empty");
         if c.is_whitespace() || is_invisible(c) {
             pending = !out.is_empty();
         } else {
@@ -16,8 +32,14 @@ pub fn collapse_ws(s: &str) -> String {
             }
             out.push(c);
         }
+        rest = &rest[c.len_utf8()..];
     }
     out
+}
+
+/// The ASCII characters `char::is_whitespace` accepts.
+fn is_ascii_space(b: u8) -> bool {
+    matches!(b, b'\t' | b'\n' | 0x0b | 0x0c | b'\r' | b' ')
 }
 
 fn is_invisible(c: char) -> bool {
@@ -50,7 +72,9 @@ fn last_meaningful(s: &str) -> Option<char> {
     s.trim_end_matches(CLOSERS).chars().last()
 }
 
-fn ends_sentence(s: &str, colon_counts: bool) -> bool {
+/// True when the text ends with sentence punctuation (closing quotes and
+/// brackets aside); a colon counts when `colon_counts`.
+pub fn ends_sentence(s: &str, colon_counts: bool) -> bool {
     match last_meaningful(s) {
         Some('.' | '!' | '?' | '…' | '。' | '！' | '？') => true,
         Some(':' | '：') => colon_counts,
@@ -85,12 +109,16 @@ pub fn norm_tokens(s: &str) -> String {
     let mut out = String::with_capacity(s.len());
     let mut gap = false;
     for c in s.chars() {
-        if c.is_alphanumeric() {
+        if c.is_ascii_alphanumeric() || (!c.is_ascii() && c.is_alphanumeric()) {
             if gap && !out.is_empty() {
                 out.push(' ');
             }
             gap = false;
-            out.extend(c.to_lowercase());
+            if c.is_ascii() {
+                out.push(c.to_ascii_lowercase());
+            } else {
+                out.extend(c.to_lowercase());
+            }
         } else {
             gap = true;
         }
@@ -132,6 +160,10 @@ mod tests {
     #[test]
     fn collapses_nbsp_and_newlines() {
         assert_eq!(collapse_ws("  a\u{a0}\n b\t"), "a b");
+        assert_eq!(
+            collapse_ws("\u{200b}Fünf  Tote\u{b}im\r\nFlughafen \u{3000}x "),
+            "Fünf Tote im Flughafen x"
+        );
     }
 
     #[test]

@@ -227,14 +227,17 @@ async fn fetch_one(
     (title, found)
 }
 
-/// Writes what a group of feeds found in one transaction; returns each feed's outcome.
+/// Writes what a group of feeds found in one transaction, in the config's order (when two feeds
+/// carry the same story, the first configured keeps it, whichever answered first); returns each
+/// feed's outcome.
 fn write_group(
     store: &Store,
     feeds: &[&Feed],
     config: &Config,
-    group: Vec<(usize, (Option<String>, Found))>,
+    mut group: Vec<(usize, (Option<String>, Found))>,
     now: chrono::DateTime<chrono::Utc>,
 ) -> Vec<(usize, FeedOutcome)> {
+    group.sort_by_key(|(i, _)| *i);
     let writes: Vec<FetchWrite<'_>> = group
         .iter()
         .filter_map(|(i, (_, found))| {

@@ -77,7 +77,7 @@ pub fn fix(text: &str, source_mangled: bool) -> Cow<'_, str> {
 /// space (`Ã `) does not count here.
 pub fn shows_mojibake(text: &str) -> bool {
     let mut prev = None;
-    !text.is_ascii()
+    has_latin1_lead(text)
         && text.chars().map(cp1252_byte).any(|b| {
             let pair = matches!((prev, b), (Some(0xC2..=0xF4), Some(0x80..=0xBF)));
             prev = b;
@@ -88,7 +88,7 @@ pub fn shows_mojibake(text: &str) -> bool {
 /// True when some character could start a misread UTF-8 sequence: a lead byte followed by a
 /// continuation byte, or `Â`/`Ã` before a space or at the end.
 fn looks_mangled(text: &str) -> bool {
-    if text.is_ascii() {
+    if !has_latin1_lead(text) {
         return false;
     }
     let mut prev: Option<u8> = None;
@@ -103,6 +103,13 @@ fn looks_mangled(text: &str) -> bool {
         prev = b;
     }
     matches!(prev, Some(0xC2 | 0xC3))
+}
+
+/// Whether the text holds any of U+00C0..U+00FF, encoded in UTF-8 as 0xC3 and a second byte: every
+/// lead byte of mojibake (0xC2..0xF4 read as Windows-1252) is among them, so text without a 0xC3
+/// byte (ASCII, Cyrillic, CJK…) is skipped with one memchr.
+fn has_latin1_lead(text: &str) -> bool {
+    memchr::memchr(0xC3, text.as_bytes()).is_some()
 }
 
 enum Piece {

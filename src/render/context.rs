@@ -66,12 +66,14 @@ struct AlsoContext<'a> {
 }
 
 /// The recipient as templates see it: the name trimmed (`None` when blank), the unsubscribe
-/// link validated (`""` when it is not an absolute http(s) or mailto link).
+/// link validated (`""` when it is not an absolute http(s) or mailto link), the manage link
+/// likewise (`""` unless absolute http(s)).
 #[derive(Serialize, Debug, Clone)]
 pub(crate) struct SubscriberContext<'a> {
     pub(crate) email: Cow<'a, str>,
     pub(crate) name: Option<Cow<'a, str>>,
     pub(crate) unsubscribe_url: String,
+    pub(crate) manage_url: String,
 }
 
 impl<'a> SubscriberContext<'a> {
@@ -85,6 +87,7 @@ impl<'a> SubscriberContext<'a> {
                 .filter(|n| !n.is_empty())
                 .map(Cow::Borrowed),
             unsubscribe_url: absolute_link(&p.unsubscribe_url).unwrap_or_default(),
+            manage_url: absolute_http(&p.manage_url).unwrap_or_default(),
         }
     }
 }

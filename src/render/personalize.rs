@@ -26,6 +26,7 @@ const UNSUBSCRIBE_URL: char = '\u{FDD2}';
 const WRAP_OPEN: char = '\u{FDD3}';
 const WRAP_WIDTH_END: char = '\u{FDD4}';
 const WRAP_CLOSE: char = '\u{FDD5}';
+const MANAGE_URL: char = '\u{FDD6}';
 
 fn is_reserved(c: char) -> bool {
     ('\u{FDD0}'..='\u{FDEF}').contains(&c)
@@ -51,8 +52,8 @@ pub(crate) fn with_placeholders<T>(f: impl FnOnce() -> T) -> T {
 /// What the `wrap` filter returns for `text` while placeholders are rendered: the text marked
 /// for wrapping later, when it holds a field; `None` to wrap it now.
 pub(crate) fn deferred_wrap(text: &str, width: usize) -> Option<String> {
-    let deferring =
-        PLACEHOLDERS.with(Cell::get) && text.contains([EMAIL, NAME, UNSUBSCRIBE_URL, WRAP_OPEN]);
+    let deferring = PLACEHOLDERS.with(Cell::get)
+        && text.contains([EMAIL, NAME, UNSUBSCRIBE_URL, MANAGE_URL, WRAP_OPEN]);
     deferring.then(|| format!("{WRAP_OPEN}{width}{WRAP_WIDTH_END}{text}{WRAP_CLOSE}"))
 }
 
@@ -62,6 +63,7 @@ pub(crate) fn placeholder_subscriber(with_name: bool) -> SubscriberContext<'stat
         email: EMAIL.to_string().into(),
         name: with_name.then(|| NAME.to_string().into()),
         unsubscribe_url: UNSUBSCRIBE_URL.to_string(),
+        manage_url: MANAGE_URL.to_string(),
     }
 }
 
@@ -71,6 +73,7 @@ pub enum Field {
     Email,
     Name,
     UnsubscribeUrl,
+    ManageUrl,
 }
 
 /// How a field is escaped where it stands (as css-inline's serializer escapes: text content
@@ -100,6 +103,7 @@ pub struct Values<'a> {
     email: &'a str,
     name: &'a str,
     unsubscribe_url: &'a str,
+    manage_url: &'a str,
 }
 
 impl Values<'_> {
@@ -108,6 +112,7 @@ impl Values<'_> {
             Field::Email => self.email,
             Field::Name => self.name,
             Field::UnsubscribeUrl => self.unsubscribe_url,
+            Field::ManageUrl => self.manage_url,
         }
     }
 }
@@ -215,6 +220,7 @@ fn parse_until(
             EMAIL => Some(Field::Email),
             NAME => Some(Field::Name),
             UNSUBSCRIBE_URL => Some(Field::UnsubscribeUrl),
+            MANAGE_URL => Some(Field::ManageUrl),
             _ => None,
         };
         if let Some(f) = field {
@@ -300,16 +306,17 @@ pub struct PreparedEmail {
 
 impl PreparedEmail {
     /// The variant for this recipient, or `None` when the copy must be rendered in full: the
-    /// templates failed the probe check, a field is empty or holds a control character, or the
-    /// filled-in HTML would exceed the byte budget.
+    /// templates failed the probe check, a field is empty (a recipient with no manage page) or
+    /// holds a control character, or the filled-in HTML would exceed the byte budget.
     pub fn for_recipient<'a>(&'a self, p: &'a super::Personal) -> Option<Filled<'a>> {
         let sub = SubscriberContext::of(p);
         let prepared = self.variants[usize::from(sub.name.is_some())].as_ref()?;
         let filled = Filled { prepared, sub };
         let v = filled.values();
-        let fields = [v.email, v.name, v.unsubscribe_url];
+        let fields = [v.email, v.name, v.unsubscribe_url, v.manage_url];
         let usable = !v.email.is_empty()
             && !v.unsubscribe_url.is_empty()
+            && !v.manage_url.is_empty()
             && !fields
                 .iter()
                 .any(|f| f.chars().any(|c| c.is_control() || is_reserved(c)))
@@ -359,6 +366,7 @@ pub(crate) fn values<'a>(sub: &'a SubscriberContext) -> Values<'a> {
         email: &sub.email,
         name: sub.name.as_deref().unwrap_or(""),
         unsubscribe_url: &sub.unsubscribe_url,
+        manage_url: &sub.manage_url,
     }
 }
 
@@ -368,6 +376,7 @@ pub(crate) fn probe(with_name: bool) -> super::Personal {
         email: "o'brien+\"x\"&y<z>@example.org".into(),
         name: with_name.then(|| "Ana & O'Brien <\"Q\">\u{a0}Ünal".into()),
         unsubscribe_url: "https://example.org/unsubscribe?t=a&b=%22c%22".into(),
+        manage_url: "https://example.org/manage/t?a=1&b=%22c%22".into(),
     }
 }
 
@@ -377,7 +386,10 @@ mod tests {
 
     #[test]
     fn fields_are_found_with_their_html_context() {
-        let s = format!("<p class=\"x\">Hi {NAME},</p><a href=\"{UNSUBSCRIBE_URL}\">u</a> {EMAIL}");
+        let s = format!(
+            "<p class=\"x\">Hi {NAME},</p><a href=\"{UNSUBSCRIBE_URL}\">u</a> {EMAIL}\
+             <a href=\"{MANAGE_URL}\">m</a>"
+        );
         let pieces = parse(&s, true).unwrap();
         assert_eq!(
             pieces,
@@ -388,17 +400,22 @@ mod tests {
                 Piece::Field(Field::UnsubscribeUrl, Escape::HtmlAttribute),
                 Piece::Literal("\">u</a> ".into()),
                 Piece::Field(Field::Email, Escape::HtmlText),
+                Piece::Literal("<a href=\"".into()),
+                Piece::Field(Field::ManageUrl, Escape::HtmlAttribute),
+                Piece::Literal("\">m</a>".into()),
             ]
         );
         let v = Values {
             email: "a&b@x.org",
             name: "<Ann>",
             unsubscribe_url: "https://x.org/?a=1&b=\"2\"",
+            manage_url: "https://x.org/m?a&b",
         };
         assert_eq!(
             fill_all(&pieces, &v),
             "<p class=\"x\">Hi &lt;Ann&gt;,</p>\
-             <a href=\"https://x.org/?a=1&amp;b=&quot;2&quot;\">u</a> a&amp;b@x.org"
+             <a href=\"https://x.org/?a=1&amp;b=&quot;2&quot;\">u</a> a&amp;b@x.org\
+             <a href=\"https://x.org/m?a&amp;b\">m</a>"
         );
     }
 
@@ -412,6 +429,7 @@ mod tests {
             email: "someone.with.a.long.address@example.org",
             name: "",
             unsubscribe_url: "",
+            manage_url: "",
         };
         let out = fill_all(&pieces, &v);
         let expected = wrap(

@@ -59,6 +59,10 @@ pub struct IssueView {
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct SectionView {
     pub title: Option<String>,
+    /// The topic's config name (`privacy`); what a reader's topic choice keeps. `None` when
+    /// the digest has no topics (and in views stored before readers could choose).
+    #[serde(default)]
+    pub topic: Option<String>,
     pub stories: Vec<StoryView>,
 }
 
@@ -99,6 +103,10 @@ pub struct Personal {
     pub name: Option<String>,
     /// This subscriber's unsubscribe page, absolute.
     pub unsubscribe_url: String,
+    /// This subscriber's manage page (topics, format, time zone, pause, their data), absolute;
+    /// `""` for a recipient who is not a subscriber.
+    #[serde(default)]
+    pub manage_url: String,
 }
 
 /// The double opt-in confirmation email.

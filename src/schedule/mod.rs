@@ -5,6 +5,7 @@
 
 pub mod bounces;
 pub mod health;
+pub mod local;
 pub mod runner;
 
 use chrono::{DateTime, SubsecRound, Utc};

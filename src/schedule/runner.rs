@@ -1,9 +1,10 @@
 //! The long-running scheduler behind `gazette serve`: fetches feeds on their own clock, runs each
 //! digest's slots once (claimed in the database first), and never gives up: an issue whose
 //! delivery fails keeps its queued rows, which are tried again at least once a minute, and later
-//! slots resume it instead of planning another. Every failure is logged and recorded in
-//! [`Health`] (`GET /healthz`, `gazette status`). Time comes from the `Gazette`'s clock, so tests
-//! drive it without sleeping.
+//! slots resume it instead of planning another. A reviewed digest's draft is planned, held or
+//! released by [`crate::review`] on every tick and at its slot. Every failure is logged and
+//! recorded in [`Health`] (`GET /healthz`, `gazette status`). Time comes from the `Gazette`'s
+//! clock, so tests drive it without sleeping.
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
@@ -11,11 +12,16 @@ use std::sync::Arc;
 use anyhow::Result;
 use chrono::{DateTime, Utc};
 
+mod local;
+
+pub use local::{next_slot, zones};
+
 use super::health::{Health, State};
 use super::{decide, runs_between, slot_key, Due};
-use crate::config::{Digest, Feed};
+use crate::config::{DeliveryTime, Digest, Feed};
 use crate::deliver::Patience;
 use crate::pipeline::{Gazette, NextIssue, PlanArgs};
+use crate::review::SlotStep;
 
 /// What a slot did.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -36,11 +42,24 @@ pub enum SlotOutcome {
     /// An earlier issue of the digest still had queued deliveries: the slot delivered those
     /// instead of planning another.
     Resumed { id: i64, number: i64 },
+    /// A local-delivery zone's slot: the edition's issue was planned at an earlier zone's slot;
+    /// this zone's copies were delivered (the issue's totals so far).
+    Local {
+        id: i64,
+        number: i64,
+        sent: i64,
+        failed: i64,
+    },
     /// The issue is stored but its delivery failed; its queued rows are tried again on every
     /// tick.
     Retrying { id: i64, number: i64, error: String },
     /// The slot failed before an issue was stored (fetch, planning, the database).
     Failed(String),
+    /// A reviewed digest's draft was not approved by its slot (`review = "required"`): held
+    /// until an editor approves or skips it.
+    Held { id: i64, number: i64 },
+    /// A reviewed digest's draft is for a later slot, or was released by another process.
+    AwaitingReview { id: i64, number: i64 },
 }
 
 impl SlotOutcome {
@@ -94,6 +113,10 @@ impl Runner<'_> {
         let mut out = Vec::new();
         let tz = g.config.newsletter.timezone;
         for d in &g.config.digests {
+            if d.delivery == DeliveryTime::Local {
+                out.extend(self.start_local(d, now).await?);
+                continue;
+            }
             if let Some(prev) = super::previous_run(&d.cron, tz, now)
                 .filter(|p| *p > now - d.window.max(d.catch_up))
             {
@@ -106,6 +129,7 @@ impl Runner<'_> {
         for (_, _, o) in &out {
             trouble = worse(trouble, o.trouble());
         }
+        trouble = worse(trouble, self.review_pass(now).await);
         self.settle(trouble);
         Ok(out)
     }
@@ -143,15 +167,46 @@ impl Runner<'_> {
         for (_, _, o) in &out {
             trouble = worse(trouble, o.trouble());
         }
+        trouble = worse(trouble, self.review_pass(now).await);
         self.settle(trouble);
         Ok(out)
+    }
+
+    /// Moves each reviewed digest's draft along ([`crate::review::pass`]: drafts planned
+    /// `review_lead` before their slot, editors mailed, drafts approved after being held
+    /// released) and delivers what it released. Returns the last failure, if any.
+    async fn review_pass(&self, now: DateTime<Utc>) -> Option<(State, String)> {
+        let g = self.gazette;
+        let mut trouble = None;
+        for d in g.config.digests.iter().filter(|d| d.review.is_some()) {
+            if self.stopping() {
+                break;
+            }
+            match crate::review::pass(g, d, now).await {
+                Ok(None) => {}
+                Ok(Some(id)) => {
+                    tracing::info!(digest = %d.name, issue = id, "reviewed issue released");
+                    if let Err(e) = self.deliver(id).await {
+                        let error = format!("issue {id} of {}: {e:#}", d.name);
+                        tracing::error!(%error, "delivery failed; retrying within a minute");
+                        trouble = worse(trouble, Some((State::Retrying, error)));
+                    }
+                }
+                Err(e) => {
+                    let error = format!("{}: review: {e:#}", d.name);
+                    tracing::error!(%error, "review step failed; trying again within a minute");
+                    trouble = worse(trouble, Some((State::Failing, error)));
+                }
+            }
+        }
+        trouble
     }
 
     /// Delivers the queued rows due now of every issue that has some (interrupted, or whose
     /// delivery failed earlier). Returns the last failure, if any.
     async fn resume_unfinished(&self) -> Option<(State, String)> {
         let g = self.gazette;
-        let issues = match g.store.unfinished_issues(None) {
+        let issues = match g.store.unfinished_due_issues(None, g.now()) {
             Ok(i) => i,
             Err(e) => return Some((State::Failing, format!("database: {e:#}"))),
         };
@@ -200,6 +255,9 @@ impl Runner<'_> {
         after: DateTime<Utc>,
         now: DateTime<Utc>,
     ) -> Result<Vec<(String, DateTime<Utc>, SlotOutcome)>> {
+        if d.delivery == DeliveryTime::Local {
+            return self.run_due_local(d, after, now).await;
+        }
         let tz = self.gazette.config.newsletter.timezone;
         let due = runs_between(&d.cron, tz, after, now);
         let mut out = Vec::new();
@@ -221,16 +279,19 @@ impl Runner<'_> {
     }
 
     fn skip(&self, d: &Digest, slot: DateTime<Utc>, why: &'static str) -> Result<SlotOutcome> {
+        self.skip_key(d, &slot_key(slot), why)
+    }
+
+    /// Claims the slot stored under `key` as skipped.
+    fn skip_key(&self, d: &Digest, key: &str, why: &'static str) -> Result<SlotOutcome> {
         let g = self.gazette;
-        if !g.store.claim_slot(
-            &d.name,
-            &slot_key(slot),
-            Some(&format!("skipped: {why}")),
-            g.now(),
-        )? {
+        if !g
+            .store
+            .claim_slot(&d.name, key, Some(&format!("skipped: {why}")), g.now())?
+        {
             return Ok(SlotOutcome::AlreadyClaimed);
         }
-        tracing::warn!(digest = %d.name, slot = %slot, "slot skipped: {why}");
+        tracing::warn!(digest = %d.name, slot = %key, "slot skipped: {why}");
         Ok(SlotOutcome::Skipped(why))
     }
 
@@ -244,7 +305,7 @@ impl Runner<'_> {
             return Ok(SlotOutcome::AlreadyClaimed);
         }
         tracing::info!(digest = %d.name, slot = %slot, "running scheduled issue");
-        let outcome = match self.build_and_send(d, &key).await {
+        let outcome = match self.build_and_send(d, &key, None).await {
             Ok(o) => o,
             Err(e) => {
                 tracing::error!(digest = %d.name, slot = %slot, error = %format!("{e:#}"), "slot failed");
@@ -253,38 +314,41 @@ impl Runner<'_> {
                 return Err(e);
             }
         };
-        let text = match &outcome {
-            SlotOutcome::Issue {
-                id,
-                number,
-                sent,
-                failed,
-            } => format!("issue {id} (#{number}): {sent} sent, {failed} failed"),
-            SlotOutcome::Empty => "empty: nothing sent".into(),
-            SlotOutcome::Resumed { id, number } => {
-                format!("resumed issue {id} (#{number}) instead of planning another")
-            }
-            SlotOutcome::Retrying { id, number, error } => {
-                format!("issue {id} (#{number}): delivery failed, retried every minute: {error}")
-            }
-            o => format!("{o:?}"),
-        };
+        let text = outcome_text(&outcome);
         g.store.set_slot_outcome(&d.name, &key, &text)?;
         tracing::info!(digest = %d.name, slot = %slot, outcome = %text, "slot done");
         Ok(outcome)
     }
 
-    async fn build_and_send(&self, d: &Digest, key: &str) -> Result<SlotOutcome> {
+    /// Fetches, then delivers the digest's unfinished issue or plans and delivers the next one,
+    /// stored under the slot `key` (for a local digest, the `edition`'s key).
+    async fn build_and_send(
+        &self,
+        d: &Digest,
+        key: &str,
+        edition: Option<chrono::NaiveDateTime>,
+    ) -> Result<SlotOutcome> {
         let g = self.gazette;
         let feeds: Vec<&Feed> = g.config.feeds.iter().collect();
         crate::ingest::fetch_feeds(&g.config, &feeds, &g.store, g.now(), &|_| {}).await?;
         g.summarize_pending().await?;
+        if let Some(why) = crate::review::flow::slot_done(g, d, key)? {
+            return Ok(SlotOutcome::Skipped(why));
+        }
         let args = PlanArgs {
             slot: Some(key),
+            edition,
             ..Default::default()
         };
         let (id, number) = match g.next_issue(d, &args).await? {
             NextIssue::Empty => return Ok(SlotOutcome::Empty),
+            NextIssue::Review(r) => match crate::review::at_slot(g, *r, g.now()).await? {
+                SlotStep::Released { id, number } => (id, number),
+                SlotStep::Held { id, number } => return Ok(SlotOutcome::Held { id, number }),
+                SlotStep::Waiting { id, number } => {
+                    return Ok(SlotOutcome::AwaitingReview { id, number })
+                }
+            },
             NextIssue::Unfinished(issue) => {
                 if let Err(e) = self.deliver(issue.id).await {
                     return Ok(self.retrying(issue.id, issue.number, e));
@@ -339,7 +403,6 @@ impl Runner<'_> {
     /// delivery is being retried, after `[delivery] retry_backoff` (at most a minute).
     pub fn next_wake(&self, now: DateTime<Utc>) -> DateTime<Utc> {
         let g = self.gazette;
-        let tz = g.config.newsletter.timezone;
         let minute = chrono::Duration::seconds(60);
         let mut latest = now + minute;
         if !self.health.snapshot().state.healthy() {
@@ -352,7 +415,7 @@ impl Runner<'_> {
             .config
             .digests
             .iter()
-            .filter_map(|d| super::next_runs(&d.cron, tz, now, 1).into_iter().next());
+            .filter_map(|d| self.next_slot(d, now));
         slots
             .min()
             .unwrap_or(latest)
@@ -373,7 +436,7 @@ impl Runner<'_> {
         let tz = g.config.newsletter.timezone;
         let mut after = g.now();
         for d in &g.config.digests {
-            if let Some(next) = super::next_runs(&d.cron, tz, after, 1).first() {
+            if let Some(next) = self.next_slot(d, after) {
                 tracing::info!(digest = %d.name, next = %next.with_timezone(&tz).to_rfc3339(), "next issue");
             }
         }
@@ -393,7 +456,7 @@ impl Runner<'_> {
                     for (digest, _, outcome) in done {
                         if let SlotOutcome::Issue { .. } | SlotOutcome::Empty = outcome {
                             if let Some(d) = g.config.digests.iter().find(|d| d.name == digest) {
-                                if let Some(next) = super::next_runs(&d.cron, tz, now, 1).first() {
+                                if let Some(next) = self.next_slot(d, now) {
                                     tracing::info!(digest = %d.name, next = %next.with_timezone(&tz).to_rfc3339(), "next issue");
                                 }
                             }
@@ -410,5 +473,39 @@ impl Runner<'_> {
         }
         self.set(State::Stopped, None);
         tracing::info!("stopped: remaining deliveries stay queued for the next start");
+    }
+}
+
+/// What a slot did, as recorded in the slots table and logged.
+fn outcome_text(outcome: &SlotOutcome) -> String {
+    match outcome {
+        SlotOutcome::Issue {
+            id,
+            number,
+            sent,
+            failed,
+        } => format!("issue {id} (#{number}): {sent} sent, {failed} failed"),
+        SlotOutcome::Empty => "empty: nothing sent".into(),
+        SlotOutcome::Resumed { id, number } => {
+            format!("resumed issue {id} (#{number}) instead of planning another")
+        }
+        SlotOutcome::Local {
+            id,
+            number,
+            sent,
+            failed,
+        } => format!(
+            "issue {id} (#{number}), planned at an earlier zone's slot: {sent} sent, {failed} failed so far"
+        ),
+        SlotOutcome::Retrying { id, number, error } => {
+            format!("issue {id} (#{number}): delivery failed, retried every minute: {error}")
+        }
+        SlotOutcome::Held { id, number } => {
+            format!("held: issue {id} (#{number}) awaits an editor's approval")
+        }
+        SlotOutcome::AwaitingReview { id, number } => {
+            format!("issue {id} (#{number}) is a draft under review")
+        }
+        o => format!("{o:?}"),
     }
 }

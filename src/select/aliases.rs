@@ -24,7 +24,7 @@ use std::borrow::Cow;
 use std::collections::{HashMap, HashSet};
 use std::sync::OnceLock;
 
-use super::cluster::term;
+use super::text::term;
 use super::text::{self, Token};
 
 /// One word of a text as clustering compares it.

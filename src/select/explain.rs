@@ -1,8 +1,9 @@
 //! Why each story was kept or dropped, in the words `gazette build --explain` prints.
 
+use super::cluster::Merge;
 use super::rank::Group;
 use super::topics::{Lexicon, TopicMatch};
-use super::Explained;
+use super::{Explained, Joined};
 
 /// What happened to a cluster as a whole.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -55,6 +56,7 @@ pub fn rows(
                 cluster: g.id,
                 kept,
                 reason,
+                merged: Vec::new(),
             });
         }
     }
@@ -69,4 +71,24 @@ pub fn named(topics: &[(usize, f64)], lex: &Lexicon) -> Vec<(String, f64)> {
         .iter()
         .map(|&(t, s)| (lex.names()[t].clone(), s))
         .collect()
+}
+
+/// Adds each join of the clustering to the row of the candidate that joined; a join of a sent
+/// story is shown on the candidate's side. `merges` index the candidates, then the sent
+/// stories.
+pub fn joins(rows: &mut [Explained], merges: &[Merge]) {
+    let n = rows.len();
+    for m in merges {
+        let (a, b) = if m.a < n { (m.a, m.b) } else { (m.b, m.a) };
+        if a >= n {
+            continue;
+        }
+        rows[a].merged.push(Joined {
+            with: (b < n).then_some(b),
+            sent: (b >= n).then(|| b - n),
+            how: m.pass.to_string(),
+            score: f64::from(m.score),
+            terms: m.terms.clone(),
+        });
+    }
 }

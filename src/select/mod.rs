@@ -13,11 +13,14 @@
 //! appears twice in an issue.
 
 pub mod aliases;
+pub mod attach;
 pub mod cluster;
+pub mod evidence;
 pub mod explain;
 pub mod rank;
 pub mod text;
 pub mod topics;
+pub mod vectors;
 
 use chrono::{DateTime, Utc};
 use serde::Serialize;
@@ -41,7 +44,12 @@ pub struct Candidate {
     pub source: String,
     /// The feed's configured ranking weight (1.0 by default).
     pub source_weight: f64,
+    /// The feed the story came from (its URL): clustering learns each feed's template (the
+    /// words most of its items repeat) from the feed's own stories.
+    pub feed: String,
     pub published: DateTime<Utc>,
+    /// False when the feed gave no date and `published` is only when the story was first seen.
+    pub dated: bool,
 }
 
 /// A digest topic as configured under `[topics.NAME]`.
@@ -110,6 +118,24 @@ pub struct Explained {
     /// `kept`, `off-topic`, `excluded: WORD`, `duplicate of cluster N`,
     /// `sent in an earlier issue`, `over max_stories` or `over max_per_section`.
     pub reason: String,
+    /// Why this story joined its cluster: each join in which it was the one that joined.
+    pub merged: Vec<Joined>,
+}
+
+/// One join of the same-event clustering, seen from the story that joined.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Joined {
+    /// The story it was found to report the same event as: a candidate's index, or `None`
+    /// for a story sent in an earlier issue (`sent` then says which).
+    pub with: Option<usize>,
+    /// Index into the sent stories when `with` is `None`.
+    pub sent: Option<usize>,
+    /// How: `same url`, `same title`, `link`, `centroid` or `names across languages`.
+    pub how: String,
+    /// The similarity that passed the threshold (names across languages: how many names).
+    pub score: f64,
+    /// The shared terms that weighed most.
+    pub terms: Vec<String>,
 }
 
 /// The issue's sections and the explanation for every candidate.
@@ -134,11 +160,13 @@ pub fn select(candidates: &[Candidate], sent: &[SentStory], opts: &Options) -> S
         .zip(&tokens)
         .map(|(c, t)| lex.score_tokens(&t.title, &t.lead, &c.categories))
         .collect();
-    let mut groups = build_groups(candidates, sent, &tokens, &sent_tokens, &matches, opts);
+    let (mut groups, merges) =
+        build_groups(candidates, sent, &tokens, &sent_tokens, &matches, opts);
     groups.sort_by(|a, b| rank::compare(a, b, candidates));
     let verdicts = judge(&groups, &matches, opts);
     let sections = fill_sections(&groups, &verdicts, &lex, opts);
-    let explain = explain::rows(candidates.len(), &groups, &verdicts, &matches, &lex);
+    let mut explain = explain::rows(candidates.len(), &groups, &verdicts, &matches, &lex);
+    explain::joins(&mut explain, &merges);
     Selection { sections, explain }
 }
 
@@ -165,7 +193,7 @@ fn build_groups(
     sent_tokens: &[Tokens],
     matches: &[TopicMatch],
     opts: &Options,
-) -> Vec<Group> {
+) -> (Vec<Group>, Vec<cluster::Merge>) {
     let docs: Vec<cluster::Doc> = candidates
         .iter()
         .zip(tokens)
@@ -173,15 +201,17 @@ fn build_groups(
             url: c.url.as_deref(),
             title: &t.title,
             lead: &t.lead,
-            source: Some(&c.source),
+            feed: Some(&c.feed),
             published: Some(c.published),
+            dated: c.dated,
         })
         .chain(sent.iter().zip(sent_tokens).map(|(s, t)| cluster::Doc {
             url: s.url.as_deref(),
             title: &t.title,
             lead: &t.lead,
-            source: None,
+            feed: None,
             published: None,
+            dated: false,
         }))
         .collect();
     let clusters = cluster::cluster(&docs);
@@ -212,7 +242,7 @@ fn build_groups(
         g.score = rank::score(&g, candidates, !opts.topics.is_empty(), opts.now);
         groups.push(g);
     }
-    groups
+    (groups, clusters.merges)
 }
 
 /// Decides each cluster's fate, walking them in ranking order.

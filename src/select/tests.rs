@@ -17,7 +17,9 @@ fn story(id: &str, source: &str, title: &str, lead: &str) -> Candidate {
         categories: Vec::new(),
         source: source.into(),
         source_weight: 1.0,
+        feed: format!("https://{source}.example/feed"),
         published: now() - Duration::hours(6),
+        dated: true,
     }
 }
 
@@ -439,7 +441,7 @@ fn mangled_text_is_repaired_before_matching() {
 
 #[test]
 fn cluster_terms_fold_accents_and_spell_small_numbers_as_digits() {
-    let term = |w: &str| cluster::term(&text::token(w).stem).into_owned();
+    let term = |w: &str| text::term(&text::token(w).stem).into_owned();
     for (w, t) in [
         ("five", "5"),
         ("Cinq", "5"),

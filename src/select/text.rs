@@ -162,6 +162,51 @@ pub fn fold(word: &str) -> Cow<'_, str> {
         .into()
 }
 
+/// The form in which clustering compares a word: its stem without accents (`bouaké` →
+/// `bouake`, `président` → `president`), or the digits of a small number written as a word in
+/// English, French or German (`five`, `cinq`, `fünf` → `5`).
+pub fn term(stem: &str) -> Cow<'_, str> {
+    match NUMBER_WORDS.binary_search_by(|(w, _)| w.cmp(&stem)) {
+        Ok(k) => Cow::Borrowed(NUMBER_WORDS[k].1),
+        Err(_) if stem.contains('\u{2019}') => {
+            Cow::Owned(fold(&stem.replace('\u{2019}', "'")).into_owned())
+        }
+        Err(_) => fold(stem),
+    }
+}
+
+// Sorted, in stemmed form like the stopwords (`sechs` → `sech`). Only words that name nothing
+// else: not `sept` or `neuf` (September, new), not `one`, `un`, `ein` (stopwords or too short).
+const NUMBER_WORDS: &[(&str, &str)] = &[
+    ("acht", "8"),
+    ("cinq", "5"),
+    ("deux", "2"),
+    ("drei", "3"),
+    ("eight", "8"),
+    ("eleven", "11"),
+    ("five", "5"),
+    ("four", "4"),
+    ("fünf", "5"),
+    ("huit", "8"),
+    ("nine", "9"),
+    ("quatre", "4"),
+    ("sech", "6"),
+    ("seven", "7"),
+    ("sieben", "7"),
+    ("six", "6"),
+    ("ten", "10"),
+    ("three", "3"),
+    ("trois", "3"),
+    ("twelve", "12"),
+    ("twenty", "20"),
+    ("two", "2"),
+    ("vier", "4"),
+    ("vingt", "20"),
+    ("zehn", "10"),
+    ("zwanzig", "20"),
+    ("zwei", "2"),
+];
+
 /// The language a text is most likely written in, from its function words (`en`, `fr`, `de`,
 /// `es`, `it`, `nl`, `pt`) or its script (`cyrillic`, `greek`, `cjk`, `arabic`); `None` when
 /// nothing tells (a title of names only).
@@ -310,6 +355,14 @@ const STOPWORDS: &[&str] = &[
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn number_words_are_sorted_stems() {
+        assert!(NUMBER_WORDS.windows(2).all(|w| w[0].0 < w[1].0));
+        for (w, _) in NUMBER_WORDS {
+            assert_eq!(&stem(w), w, "{w} is not in stemmed form");
+        }
+    }
 
     #[test]
     fn stopwords_are_sorted() {

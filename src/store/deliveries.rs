@@ -22,6 +22,10 @@ pub struct Delivery {
     pub message_id: String,
     pub attempts: i64,
     pub reply: Option<String>,
+    /// The copy planned for this row (`model::Variant::from_column`); `None`: HTML with every
+    /// section.
+    #[serde(skip)]
+    pub variant: Option<String>,
 }
 
 /// Counts of an issue's deliveries by status.
@@ -183,7 +187,8 @@ fn claim(tx: &rusqlite::Transaction<'_>, id: i64, now: &str) -> Result<Claim> {
          owner = ?3, lease_until = ?4
          WHERE id = ?1 AND status = 'queued'
          AND (subscriber_id IS NULL OR EXISTS (SELECT 1 FROM subscribers s
-              WHERE s.id = deliveries.subscriber_id AND s.status = 'confirmed'))",
+              WHERE s.id = deliveries.subscriber_id AND s.status = 'confirmed'
+              AND (s.paused_until IS NULL OR s.paused_until <= date(?2, '+14 hours'))))",
         )?
         .execute(params![
             id,
@@ -196,7 +201,8 @@ fn claim(tx: &rusqlite::Transaction<'_>, id: i64, now: &str) -> Result<Claim> {
     }
     let why: Option<String> = tx
         .query_row(
-            "SELECT 'skipped: subscriber is ' || COALESCE(s.status, 'removed')
+            "SELECT 'skipped: subscriber is ' || CASE WHEN s.status = 'confirmed'
+             THEN 'paused until ' || s.paused_until ELSE COALESCE(s.status, 'removed') END
              FROM deliveries d LEFT JOIN subscribers s ON s.id = d.subscriber_id
              WHERE d.id = ?1 AND d.status = 'queued'",
             [id],
@@ -227,16 +233,20 @@ impl Store {
     ) -> Result<Vec<Delivery>> {
         self.deliveries_where(
             "d.issue_id = ?1 AND d.status = 'queued' AND d.id > ?2
-             AND (d.next_attempt IS NULL OR d.next_attempt <= ?3) ORDER BY d.id LIMIT ?4",
+             AND (d.next_attempt IS NULL OR d.next_attempt <= ?3)
+             AND (d.not_before IS NULL OR d.not_before <= ?3) ORDER BY d.id LIMIT ?4",
             params![issue_id, after, ts(now), limit as i64],
         )
     }
 
-    /// When the next queued delivery of an issue waiting for a retry is due.
+    /// When the next queued delivery of an issue waiting for a retry is due. Rows that wait
+    /// for their reader's local time (`not_before`) and were never tried are the scheduler's,
+    /// not a retry to wait for.
     pub fn next_retry(&self, issue_id: i64) -> Result<Option<chrono::DateTime<chrono::Utc>>> {
         let conn = self.conn();
         let t: Option<String> = conn.query_row(
-            "SELECT MIN(COALESCE(next_attempt, '')) FROM deliveries WHERE issue_id = ?1 AND status = 'queued'",
+            "SELECT MIN(COALESCE(next_attempt, '')) FROM deliveries WHERE issue_id = ?1 AND status = 'queued'
+             AND (next_attempt IS NOT NULL OR not_before IS NULL)",
             [issue_id],
             |r| r.get(0),
         )?;
@@ -261,8 +271,8 @@ impl Store {
     ) -> Result<Vec<Delivery>> {
         let conn = self.conn();
         let sql = format!(
-            "SELECT id, issue_id, subscriber_id, email, name, status, message_id, attempts, reply
-             FROM deliveries d WHERE {filter}"
+            "SELECT id, issue_id, subscriber_id, email, name, status, message_id, attempts, reply,
+             variant FROM deliveries d WHERE {filter}"
         );
         let mut stmt = conn.prepare_cached(&sql)?;
         let rows = stmt.query_map(params, |r| {
@@ -277,6 +287,7 @@ impl Store {
                 message_id: r.get(6)?,
                 attempts: r.get(7)?,
                 reply: r.get(8)?,
+                variant: r.get(9)?,
             })
         })?;
         Ok(rows.collect::<Result<_, _>>()?)

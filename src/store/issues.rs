@@ -12,8 +12,8 @@ pub struct NewIssue<'a> {
     pub window_from: chrono::DateTime<chrono::Utc>,
     pub window_to: chrono::DateTime<chrono::Utc>,
     pub story_ids: &'a [i64],
-    /// (subscriber id, email, name) of each recipient.
-    pub recipients: &'a [(Option<i64>, String, Option<String>)],
+    /// One queued delivery per recipient.
+    pub recipients: &'a [NewDelivery],
     /// The domain of Message-IDs.
     pub message_domain: &'a str,
     /// The schedule slot this issue belongs to, if any.
@@ -23,6 +23,22 @@ pub struct NewIssue<'a> {
     /// The digest's last issue when this one was planned. If another process stored an issue
     /// of the digest since, this one is not stored ([`Created::Superseded`]).
     pub after_issue: Option<i64>,
+    /// A draft for editors to review: stored with its review row and no deliveries (they are
+    /// written when the draft is released).
+    pub review: Option<super::NewReview<'a>>,
+}
+
+/// A delivery row to queue with a new issue.
+#[derive(Debug, Clone)]
+pub struct NewDelivery {
+    pub subscriber_id: Option<i64>,
+    pub email: String,
+    pub name: Option<String>,
+    /// The copy planned for this recipient (`model::Variant::to_column`); `None`: HTML with
+    /// every section.
+    pub variant: Option<String>,
+    /// Not sent before this instant (the reader's local slot); `None`: at once.
+    pub not_before: Option<chrono::DateTime<chrono::Utc>>,
 }
 
 /// What storing a planned issue did.
@@ -103,15 +119,10 @@ impl Store {
             for story in issue.story_ids {
                 tx.execute("INSERT INTO issue_stories (issue_id, story_id) VALUES (?1, ?2)", params![id, story])?;
             }
-            let mut stmt = tx.prepare(
-                "INSERT INTO deliveries (issue_id, subscriber_id, email, name, status, message_id, updated)
-                 VALUES (?1, ?2, ?3, ?4, 'queued', ?5, ?6) ON CONFLICT DO NOTHING",
-            )?;
-            for (i, (sub, email, name)) in issue.recipients.iter().enumerate() {
-                let nonce: u64 = rand::random();
-                let mid = format!("<gazette.{}.{id}.{i}.{nonce:016x}@{}>", issue.digest, issue.message_domain);
-                stmt.execute(params![id, sub, email, name, mid, ts(now)])?;
+            if let Some(review) = &issue.review {
+                super::review::insert_review(tx, id, issue.digest, review, now)?;
             }
+            insert_deliveries(tx, id, issue.digest, issue.message_domain, issue.recipients, now)?;
             Ok(Created::Stored(id, number))
         })
     }
@@ -184,7 +195,7 @@ impl Store {
             .optional()?)
     }
 
-    fn query_issues(
+    pub(super) fn query_issues(
         &self,
         filter: &str,
         params: impl rusqlite::Params,
@@ -219,4 +230,35 @@ impl Store {
         })?;
         Ok(rows.collect::<Result<_, _>>()?)
     }
+}
+
+/// Writes a queued delivery per recipient of an issue (each with its own Message-ID).
+pub(super) fn insert_deliveries(
+    tx: &rusqlite::Transaction<'_>,
+    id: i64,
+    digest: &str,
+    message_domain: &str,
+    recipients: &[NewDelivery],
+    now: chrono::DateTime<chrono::Utc>,
+) -> Result<()> {
+    let mut stmt = tx.prepare(
+        "INSERT INTO deliveries (issue_id, subscriber_id, email, name, status, message_id, updated,
+         variant, not_before)
+         VALUES (?1, ?2, ?3, ?4, 'queued', ?5, ?6, ?7, ?8) ON CONFLICT DO NOTHING",
+    )?;
+    for (i, r) in recipients.iter().enumerate() {
+        let nonce: u64 = rand::random();
+        let mid = format!("<gazette.{digest}.{id}.{i}.{nonce:016x}@{message_domain}>");
+        stmt.execute(params![
+            id,
+            r.subscriber_id,
+            r.email,
+            r.name,
+            mid,
+            ts(now),
+            r.variant,
+            r.not_before.map(ts)
+        ])?;
+    }
+    Ok(())
 }

@@ -12,6 +12,8 @@ pub mod health;
 mod issues;
 pub mod leases;
 mod pages;
+mod preferences;
+mod review;
 mod schema;
 mod slots;
 mod stories;
@@ -26,7 +28,9 @@ use rusqlite::{Connection, TransactionBehavior};
 pub use bounces::{BounceEvent, BouncePolicy, Effect, NewBounce, Outcome, Recorded};
 pub use deliveries::{Applied, Claim, Delivery, DeliveryCounts, Step};
 pub use feeds::{FeedState, FetchRecord, FetchWrite};
-pub use issues::{Created, IssueContent, IssueRecord, NewIssue};
+pub use issues::{Created, IssueContent, IssueRecord, NewDelivery, NewIssue};
+pub use preferences::{ConsentEvent, PreferencesChange};
+pub use review::{LogEntry, NewReview, Released, ReviewRow, ReviewSave, Saved};
 pub use subscribers::{
     ConfirmOutcome, ConsentAudit, NewSubscriber, SignupOutcome, SubscriberUpsert,
     CONFIRM_MAILS_PER_DAY, CONFIRM_MAILS_PER_WEEK, PENDING_LIFETIME_DAYS,

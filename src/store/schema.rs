@@ -153,7 +153,65 @@ const MIGRATIONS: &[&str] = &[
         updated TEXT NOT NULL
     );
     "#,
-    // 4: bounces and complaints (issue 18).
+    // 4: editorial review (issue 21). A reviewed digest's issue is first a draft. Its `reviews` row
+    // holds the editable state (JSON, with a version that every save checks), the status
+    // (draft, approved, held, skipped), the slot it is for, and when the editors were mailed and
+    // told it is held. A draft has no delivery rows: they are written when it is released (its
+    // slot came and the policy allows it, or `send` after approval), in the transaction that sets
+    // `released`, so nothing can send a draft. `review_log` says who changed what, when.
+    r#"
+    CREATE TABLE reviews (
+        issue_id INTEGER PRIMARY KEY REFERENCES issues(id),
+        digest TEXT NOT NULL,
+        slot TEXT NOT NULL,
+        policy TEXT NOT NULL CHECK (policy IN ('required','optional')),
+        status TEXT NOT NULL CHECK (status IN ('draft','approved','held','skipped')),
+        version INTEGER NOT NULL DEFAULT 1,
+        state TEXT NOT NULL,
+        created TEXT NOT NULL,
+        updated TEXT NOT NULL,
+        mailed TEXT,
+        held_told TEXT,
+        released TEXT
+    );
+    CREATE INDEX reviews_open ON reviews(digest) WHERE released IS NULL AND status != 'skipped';
+    CREATE TABLE review_log (
+        id INTEGER PRIMARY KEY,
+        issue_id INTEGER NOT NULL REFERENCES issues(id),
+        at TEXT NOT NULL,
+        who TEXT NOT NULL,
+        what TEXT NOT NULL
+    );
+    CREATE INDEX review_log_issue ON review_log(issue_id, id);
+    "#,
+    // 5: readers choose (issue 20).
+    // - subscribers: `topics` (JSON: digest → topics; NULL or absent digest: every topic),
+    //   `format` (html | text), `timezone` (IANA; NULL: the newsletter's), `paused_until`
+    //   (YYYY-MM-DD; no mail before it in the reader's zone).
+    // - deliveries: `variant` (JSON: the copy planned for the row, format and sections; NULL:
+    //   HTML with every section), `not_before` (a local-delivery row waits for its reader's
+    //   slot; NULL: due at once).
+    // - consent_events: the consent log (subscribed, confirmed, preferences, unsubscribed),
+    //   with time and source; erased with the subscriber.
+    r#"
+    ALTER TABLE subscribers ADD COLUMN topics TEXT;
+    ALTER TABLE subscribers ADD COLUMN format TEXT NOT NULL DEFAULT 'html'
+        CHECK (format IN ('html', 'text'));
+    ALTER TABLE subscribers ADD COLUMN timezone TEXT;
+    ALTER TABLE subscribers ADD COLUMN paused_until TEXT;
+    ALTER TABLE deliveries ADD COLUMN variant TEXT;
+    ALTER TABLE deliveries ADD COLUMN not_before TEXT;
+    CREATE TABLE consent_events (
+        id INTEGER PRIMARY KEY,
+        subscriber_id INTEGER NOT NULL REFERENCES subscribers(id) ON DELETE CASCADE,
+        at TEXT NOT NULL,
+        event TEXT NOT NULL,
+        source TEXT NOT NULL,
+        detail TEXT
+    );
+    CREATE INDEX consent_events_subscriber ON consent_events(subscriber_id, id);
+    "#,
+    // 6: bounces and complaints (issue 18).
     // - subscribers: status gains 'complained'. SQLite cannot alter a CHECK constraint, so the
     //   table is rebuilt as its documented ALTER TABLE procedure says (new table, copy, drop,
     //   rename); `migrate` turns foreign keys off around it and checks them before committing.
@@ -179,13 +237,18 @@ const MIGRATIONS: &[&str] = &[
         confirm_sent_at TEXT,
         pending_since TEXT,
         confirm_ip TEXT,
-        confirm_ua TEXT
+        confirm_ua TEXT,
+        topics TEXT,
+        format TEXT NOT NULL DEFAULT 'html' CHECK (format IN ('html', 'text')),
+        timezone TEXT,
+        paused_until TEXT
     );
     INSERT INTO subscribers_new (id, email, name, status, digests, created, confirmed_at,
         unsubscribed_at, unsubscribe_method, failures, confirm_sent_at, pending_since,
-        confirm_ip, confirm_ua)
+        confirm_ip, confirm_ua, topics, format, timezone, paused_until)
     SELECT id, email, name, status, digests, created, confirmed_at, unsubscribed_at,
-        unsubscribe_method, failures, confirm_sent_at, pending_since, confirm_ip, confirm_ua
+        unsubscribe_method, failures, confirm_sent_at, pending_since, confirm_ip, confirm_ua,
+        topics, format, timezone, paused_until
     FROM subscribers;
     DROP TABLE subscribers;
     ALTER TABLE subscribers_new RENAME TO subscribers;
@@ -293,10 +356,10 @@ mod tests {
     use super::*;
 
     /// A database as the previous version left it (schema 3, foreign keys on, rows that
-    /// reference subscribers) comes through migration 4 with every row, its keys enforced
+    /// reference subscribers) comes through migrations 4 to 6 with every row, its keys enforced
     /// again, and `complained` allowed.
     #[test]
-    fn migration_4_rebuilds_subscribers_under_their_foreign_keys() {
+    fn migration_6_rebuilds_subscribers_under_their_foreign_keys() {
         let mut conn = Connection::open_in_memory().unwrap();
         conn.pragma_update(None, "foreign_keys", "ON").unwrap();
         migrate_to(&mut conn, 3).unwrap();
@@ -309,7 +372,34 @@ mod tests {
                VALUES (1, 7, 'ada@example.org', 'sent', '<m1@x>', 'x');",
         )
         .unwrap();
+        // A reader's choices (migration 5) come through the rebuild too.
+        migrate_to(&mut conn, 5).unwrap();
+        conn.execute(
+            "UPDATE subscribers SET format = 'text', topics = '{\"weekly\":[\"privacy\"]}',
+             timezone = 'Europe/Berlin', paused_until = '2027-01-10' WHERE id = 7",
+            [],
+        )
+        .unwrap();
         migrate(&mut conn).unwrap();
+        let choices: (String, String, String, String) = conn
+            .query_row(
+                "SELECT format, topics, timezone, paused_until FROM subscribers WHERE id = 7",
+                [],
+                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)),
+            )
+            .unwrap();
+        assert_eq!(
+            choices,
+            (
+                "text".into(),
+                r#"{"weekly":["privacy"]}"#.into(),
+                "Europe/Berlin".into(),
+                "2027-01-10".into()
+            )
+        );
+        assert!(conn
+            .execute("UPDATE subscribers SET format = 'pdf' WHERE id = 7", [])
+            .is_err());
         let version: usize = conn
             .pragma_query_value(None, "user_version", |r| r.get(0))
             .unwrap();

@@ -162,6 +162,37 @@ impl Store {
         Ok(rows.collect::<Result<_, _>>()?)
     }
 
+    /// The content (else summary) of the latest `per_feed` stories of each of these feeds that
+    /// already have a lead: the feed's recent items, to tell its boilerplate from a new story.
+    pub fn recent_fragments(
+        &self,
+        feed_urls: &[&str],
+        per_feed: usize,
+    ) -> Result<Vec<(String, String)>> {
+        let mut urls: Vec<&str> = feed_urls.to_vec();
+        urls.sort_unstable();
+        urls.dedup();
+        let conn = self.conn();
+        let mut stmt = conn.prepare_cached(
+            "SELECT url, fragment FROM (
+               SELECT f.url AS url, COALESCE(NULLIF(TRIM(s.content_html), ''), s.summary_html) AS fragment,
+                      ROW_NUMBER() OVER (PARTITION BY s.feed_id ORDER BY s.id DESC) AS n
+               FROM stories s JOIN feeds f ON f.id = s.feed_id
+               WHERE f.url = ?1 AND s.lead_source IS NOT NULL)
+             WHERE n <= ?2 AND fragment IS NOT NULL",
+        )?;
+        let mut out = Vec::new();
+        for url in urls {
+            let rows = stmt.query_map(params![url, per_feed as i64], |r| {
+                Ok((r.get(0)?, r.get(1)?))
+            })?;
+            for row in rows {
+                out.push(row?);
+            }
+        }
+        Ok(out)
+    }
+
     /// How many stories are stored in all.
     pub fn story_count(&self) -> Result<i64> {
         Ok(self

@@ -3,6 +3,7 @@
 use anyhow::Result;
 use rusqlite::{params, OptionalExtension};
 
+use super::preferences::{consent, Consent};
 use super::{ts, Store};
 use crate::model::{Subscriber, SubscriberStatus};
 
@@ -53,6 +54,7 @@ fn upsert_one(
     tx: &rusqlite::Transaction<'_>,
     r: &NewSubscriber,
     status: SubscriberStatus,
+    source: &str,
     now: chrono::DateTime<chrono::Utc>,
 ) -> Result<SubscriberUpsert> {
     let digests_json = serde_json::to_string(&r.digests)?;
@@ -65,25 +67,15 @@ fn upsert_one(
         )
         .optional()?;
     match existing {
-        None if suppressed(tx, email)?.is_some() => Ok(SubscriberUpsert::Suppressed(
-            "suppressed (removed after unsubscribing, bouncing or a complaint)",
-        )),
-        None => {
-            let confirmed = (status == SubscriberStatus::Confirmed).then(|| ts(now));
-            tx.execute(
-                "INSERT INTO subscribers (email, name, status, digests, created, confirmed_at)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-                params![
-                    email,
-                    name,
-                    status.as_str(),
-                    digests_json,
-                    ts(now),
-                    confirmed
-                ],
-            )?;
-            Ok(SubscriberUpsert::Added)
-        }
+        None => match suppressed(tx, email)?.as_deref() {
+            Some("erased") => Ok(SubscriberUpsert::Suppressed(
+                "erased at the reader's request",
+            )),
+            Some(_) => Ok(SubscriberUpsert::Suppressed(
+                "suppressed (removed after unsubscribing, bouncing or a complaint)",
+            )),
+            None => insert_new(tx, r, status, source, now),
+        },
         Some((_, _, s)) if s == SubscriberStatus::Unsubscribed.as_str() => {
             Ok(SubscriberUpsert::Suppressed("unsubscribed earlier"))
         }
@@ -96,14 +88,78 @@ fn upsert_one(
         Some((n, d, s)) if n.as_deref() == name && d == digests_json && s == status.as_str() => {
             Ok(SubscriberUpsert::Unchanged)
         }
-        Some(_) => {
+        Some((_, d, s)) => {
             tx.execute(
                 "UPDATE subscribers SET name = ?2, digests = ?3, status = ?4, failures = 0 WHERE email = ?1",
                 params![email, name, digests_json, status.as_str()],
             )?;
+            let id: i64 = tx.query_row(
+                "SELECT id FROM subscribers WHERE email = ?1",
+                [email],
+                |r| r.get(0),
+            )?;
+            if s != status.as_str() && status == SubscriberStatus::Confirmed {
+                consent(
+                    tx,
+                    id,
+                    Consent::Confirmed,
+                    source,
+                    Some("by the operator"),
+                    now,
+                )?;
+            }
+            if d != digests_json {
+                let detail = format!("digests {digests_json}");
+                consent(tx, id, Consent::Preferences, source, Some(&detail), now)?;
+            }
             Ok(SubscriberUpsert::Updated)
         }
     }
+}
+
+/// Inserts a new subscriber and logs its consent.
+fn insert_new(
+    tx: &rusqlite::Transaction<'_>,
+    r: &NewSubscriber,
+    status: SubscriberStatus,
+    source: &str,
+    now: chrono::DateTime<chrono::Utc>,
+) -> Result<SubscriberUpsert> {
+    let digests_json = serde_json::to_string(&r.digests)?;
+    let (email, name) = (r.email.as_str(), r.name.as_deref());
+    let confirmed = (status == SubscriberStatus::Confirmed).then(|| ts(now));
+    tx.execute(
+        "INSERT INTO subscribers (email, name, status, digests, created, confirmed_at)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+        params![
+            email,
+            name,
+            status.as_str(),
+            digests_json,
+            ts(now),
+            confirmed
+        ],
+    )?;
+    let id = tx.last_insert_rowid();
+    consent(
+        tx,
+        id,
+        Consent::Subscribed,
+        source,
+        Some(&digests_json),
+        now,
+    )?;
+    if status == SubscriberStatus::Confirmed {
+        consent(
+            tx,
+            id,
+            Consent::Confirmed,
+            source,
+            Some("by the operator"),
+            now,
+        )?;
+    }
+    Ok(SubscriberUpsert::Added)
 }
 
 /// What an add or import did to one address.
@@ -171,9 +227,21 @@ impl Store {
         status: SubscriberStatus,
         now: chrono::DateTime<chrono::Utc>,
     ) -> Result<Vec<SubscriberUpsert>> {
+        self.upsert_subscribers_from(rows, status, "cli", now)
+    }
+
+    /// [`Store::upsert_subscribers`], with the source the consent log records (`cli`,
+    /// `import`).
+    pub fn upsert_subscribers_from(
+        &self,
+        rows: &[NewSubscriber],
+        status: SubscriberStatus,
+        source: &str,
+        now: chrono::DateTime<chrono::Utc>,
+    ) -> Result<Vec<SubscriberUpsert>> {
         self.write(|tx| {
             rows.iter()
-                .map(|r| upsert_one(tx, r, status, now))
+                .map(|r| upsert_one(tx, r, status, source, now))
                 .collect()
         })
     }
@@ -241,8 +309,9 @@ impl Store {
     /// Every subscriber, ordered by address.
     pub fn subscribers(&self) -> Result<Vec<Subscriber>> {
         let conn = self.conn();
-        let mut stmt = conn
-            .prepare("SELECT id, email, name, status, digests FROM subscribers ORDER BY email")?;
+        let mut stmt = conn.prepare(&format!(
+            "SELECT {SUBSCRIBER_COLUMNS} FROM subscribers ORDER BY email"
+        ))?;
         let rows = stmt.query_map([], row_to_subscriber)?;
         Ok(rows.collect::<Result<_, _>>()?)
     }
@@ -252,7 +321,7 @@ impl Store {
         let conn = self.conn();
         Ok(conn
             .query_row(
-                "SELECT id, email, name, status, digests FROM subscribers WHERE email = ?1",
+                &format!("SELECT {SUBSCRIBER_COLUMNS} FROM subscribers WHERE email = ?1"),
                 [email],
                 row_to_subscriber,
             )
@@ -264,7 +333,7 @@ impl Store {
         let conn = self.conn();
         Ok(conn
             .query_row(
-                "SELECT id, email, name, status, digests FROM subscribers WHERE id = ?1",
+                &format!("SELECT {SUBSCRIBER_COLUMNS} FROM subscribers WHERE id = ?1"),
                 [id],
                 row_to_subscriber,
             )
@@ -286,11 +355,14 @@ impl Store {
                     "UPDATE subscribers SET status = 'confirmed', confirmed_at = ?2, failures = 0 WHERE id = ?1",
                     params![id, when],
                 )?,
-                SubscriberStatus::Unsubscribed => tx.execute(
-                    "UPDATE subscribers SET status = 'unsubscribed', unsubscribed_at = ?2,
-                     unsubscribe_method = ?3 WHERE id = ?1",
-                    params![id, when, method],
-                )?,
+                SubscriberStatus::Unsubscribed => {
+                    consent(tx, id, Consent::Unsubscribed, method.unwrap_or("cli"), None, now)?;
+                    tx.execute(
+                        "UPDATE subscribers SET status = 'unsubscribed', unsubscribed_at = ?2,
+                         unsubscribe_method = ?3 WHERE id = ?1",
+                        params![id, when, method],
+                    )?
+                }
                 other => tx.execute(
                     "UPDATE subscribers SET status = ?2 WHERE id = ?1",
                     params![id, other.as_str()],
@@ -344,6 +416,7 @@ impl Store {
                     tx.last_insert_rowid()
                 }
             };
+            consent(tx, id, Consent::Subscribed, "web", Some(&digests_json), now)?;
             let count_since = |days: i64| -> rusqlite::Result<i64> {
                 tx.query_row(
                     "SELECT COUNT(*) FROM confirm_mails WHERE email = ?1 AND sent_at > ?2",
@@ -390,6 +463,7 @@ impl Store {
                          WHERE id = ?1",
                         params![id, ts(now), ip, user_agent],
                     )?;
+                    consent(tx, id, Consent::Confirmed, "email-link", None, now)?;
                     // Their own opt-in lifts an earlier suppression.
                     tx.execute(
                         "DELETE FROM suppressions WHERE hash = ?1",
@@ -412,12 +486,15 @@ impl Store {
         now: chrono::DateTime<chrono::Utc>,
     ) -> Result<bool> {
         self.write(|tx| {
-            tx.execute(
+            let changed = tx.execute(
                 "UPDATE subscribers SET status = 'unsubscribed', unsubscribed_at = ?2,
                  unsubscribe_method = ?3, pending_since = NULL
                  WHERE id = ?1 AND status NOT IN ('unsubscribed', 'complained')",
                 params![id, ts(now), method],
             )?;
+            if changed == 1 {
+                consent(tx, id, Consent::Unsubscribed, method, None, now)?;
+            }
             let exists: Option<i64> = tx
                 .query_row("SELECT id FROM subscribers WHERE id = ?1", [id], |r| {
                     r.get(0)
@@ -482,7 +559,11 @@ fn email_of(tx: &rusqlite::Transaction<'_>, id: i64) -> Result<String> {
     )
 }
 
-fn row_to_subscriber(r: &rusqlite::Row<'_>) -> rusqlite::Result<Subscriber> {
+/// The columns [`row_to_subscriber`] reads, in its order.
+pub(super) const SUBSCRIBER_COLUMNS: &str =
+    "id, email, name, status, digests, topics, format, timezone, paused_until";
+
+pub(super) fn row_to_subscriber(r: &rusqlite::Row<'_>) -> rusqlite::Result<Subscriber> {
     let status: String = r.get(3)?;
     Ok(Subscriber {
         id: r.get(0)?,
@@ -490,5 +571,6 @@ fn row_to_subscriber(r: &rusqlite::Row<'_>) -> rusqlite::Result<Subscriber> {
         name: r.get(2)?,
         status: SubscriberStatus::parse(&status).unwrap_or(SubscriberStatus::Pending),
         digests: serde_json::from_str(&r.get::<_, String>(4)?).unwrap_or_default(),
+        prefs: super::preferences::preferences_of(r, 5)?,
     })
 }

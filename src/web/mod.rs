@@ -1,5 +1,7 @@
-//! The web app: preview, subscribe with double opt-in, one-click unsubscribe, archive and Atom
-//! feed, and the bounce and complaint webhooks of mail providers. The app is a value (`router(state)`), so tests drive it with `oneshot` or on port 0,
+//! The web app: preview, subscribe with double opt-in, one-click unsubscribe, the reader's
+//! manage page (choices, their data, erasure), archive and Atom feed, the editors' review page,
+//! and the bounce and complaint webhooks of mail providers. The app is a value
+//! (`router(state)`), so tests drive it with `oneshot` or on port 0,
 //! and `gazette preview` / `gazette serve` run it with `run_server`.
 //!
 //! Invariants: a GET never changes state; every page escapes what came from feeds or visitors
@@ -9,8 +11,10 @@
 
 mod archive;
 mod health;
+mod manage;
 mod pages;
 mod preview;
+mod review;
 mod security;
 pub mod subscribe;
 mod unsubscribe;
@@ -146,10 +150,17 @@ pub fn router(state: AppState) -> Router {
             "/unsubscribe/{token}",
             get(unsubscribe::page).post(unsubscribe::one_click),
         )
+        .route("/manage/{token}", get(manage::page).post(manage::save))
+        .route("/manage/{token}/data", get(manage::data))
+        .route("/manage/{token}/erase", axum::routing::post(manage::erase))
+        .route("/manage.js", get(manage::script))
         .route("/archive", get(archive::list))
         .route("/issues/{id}", get(archive::issue))
         .route("/feed.xml", get(archive::feed))
         .route("/healthz", get(health::healthz))
+        .route("/review/{token}", get(review::page).post(review::act))
+        .route("/review/{token}/intro", post(review::intro_preview))
+        .route("/review.js", get(review::script))
         .merge(webhook_routes())
         .fallback(pages::not_found)
         .layer(axum::extract::DefaultBodyLimit::max(16 * 1024))

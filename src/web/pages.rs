@@ -25,6 +25,8 @@ const TEMPLATES: &[(&str, &str)] = &[
     ("archive.html", include_str!("templates/archive.html")),
     ("issue.html", include_str!("templates/issue.html")),
     ("preview.html", include_str!("templates/preview.html")),
+    ("manage.html", include_str!("templates/manage.html")),
+    ("review.html", include_str!("templates/review.html")),
 ];
 
 static PAGES: LazyLock<tera::Tera> = LazyLock::new(|| {

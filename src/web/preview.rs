@@ -56,15 +56,20 @@ fn render_next(
     sample: bool,
 ) -> anyhow::Result<(String, String, String)> {
     let digest = g.config.digest(digest)?.clone();
-    let plan = g.plan(&digest, None)?;
+    // A reviewed digest's next issue is its open draft, as edited so far.
+    let view = match crate::review::open(g, &digest.name)? {
+        Some(r) => g.stored_view(r.issue)?,
+        None => g.plan(&digest, None)?.view,
+    };
     let nl = &g.config.newsletter;
     let personal = sample.then(|| Personal {
         email: nl.from.email.to_string(),
         name: nl.from.name.clone(),
         unsubscribe_url: join(&nl.base_url, "unsubscribe/preview-sample"),
+        manage_url: join(&nl.base_url, "manage/preview-sample"),
     });
-    let r = g.renderer.render(&plan.view, personal.as_ref())?;
-    Ok((plan.view.subject, r.html, r.text))
+    let r = g.renderer.render(&view, personal.as_ref())?;
+    Ok((view.subject, r.html, r.text))
 }
 
 /// `GET /preview`: toolbar, the email in a sandboxed frame (or its text), and the reload script.

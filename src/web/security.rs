@@ -21,6 +21,11 @@ pub const CSP_PREVIEW: &str = "default-src 'none'; img-src https: data:; \
      style-src 'unsafe-inline'; script-src 'self'; connect-src 'self'; form-action 'self'; \
      frame-ancestors 'none'; base-uri 'none'";
 
+/// The manage page's policy: no inline script, only its own time-zone preset script.
+pub const CSP_MANAGE: &str = "default-src 'none'; img-src https: data:; \
+     style-src 'unsafe-inline'; script-src 'self'; form-action 'self'; \
+     frame-ancestors 'none'; base-uri 'none'";
+
 /// Adds the security headers every response carries (a handler may set its own CSP).
 pub async fn headers(mut res: Response) -> Response {
     let h = res.headers_mut();

@@ -225,23 +225,21 @@ pub async fn send_confirmation(
     let nonce: u64 = rand::random();
     let message_id = format!("<confirm.{id}.{nonce:016x}@{}>", nl.from.email.domain());
     let subject = format!("Confirm your subscription to {}", nl.name);
-    let msg = message::build(
-        message::Email {
-            from: &nl.from,
-            reply_to: nl.reply_to.as_ref(),
-            to: lettre::message::Mailbox::new(None, email.parse()?),
-            subject: &subject,
-            text: lettre::message::Body::new(text),
-            html: lettre::message::Body::new(html),
-            message_id: &message_id,
-            date: now.into(),
-            list_id: None,
-            unsubscribe_url: None,
-            unsubscribe_mailto: None,
-            verp: None,
-        },
-        g.dkim()?.as_deref(),
-    )?;
+    let msg = message::build(message::Email {
+        from: &nl.from,
+        reply_to: nl.reply_to.as_ref(),
+        to: lettre::message::Mailbox::new(None, email.parse()?),
+        subject: &subject,
+        text: lettre::message::Body::new(text),
+        html: Some(lettre::message::Body::new(html)),
+        message_id: &message_id,
+        date: now.into(),
+        list_id: None,
+        unsubscribe_url: None,
+        unsubscribe_mailto: None,
+        verp: None,
+    })?;
+    let msg = message::seal(&msg, g.dkim()?.as_deref(), now.timestamp());
     let file = format!(
         "confirm-{id}-{nonce:016x}-{}.eml",
         crate::deliver::sanitize_file_name(email)

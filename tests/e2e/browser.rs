@@ -26,7 +26,7 @@ fn which(name: &str) -> Option<PathBuf> {
 }
 
 /// chromium and chromedriver, or None (with a message) when the machine has no browser.
-fn browser() -> Option<(PathBuf, PathBuf)> {
+pub(crate) fn browser() -> Option<(PathBuf, PathBuf)> {
     let chromium = std::env::var_os("GAZETTE_CHROMIUM")
         .map(PathBuf::from)
         .or_else(|| which("chromium"))
@@ -45,7 +45,7 @@ fn browser() -> Option<(PathBuf, PathBuf)> {
 }
 
 /// A child process killed on drop.
-struct Proc(Child);
+pub(crate) struct Proc(pub(crate) Child);
 
 impl Drop for Proc {
     fn drop(&mut self) {
@@ -55,7 +55,7 @@ impl Drop for Proc {
 }
 
 /// A WebDriver session over plain HTTP.
-struct Driver {
+pub(crate) struct Driver {
     http: reqwest::Client,
     base: String,
     session: String,
@@ -64,7 +64,13 @@ struct Driver {
 }
 
 impl Driver {
-    async fn start(chromium: &Path, chromedriver: &Path) -> Driver {
+    pub(crate) async fn start(chromium: &Path, chromedriver: &Path) -> Driver {
+        Self::start_with(chromium, chromedriver, json!({})).await
+    }
+
+    /// A session whose `goog:chromeOptions` also hold `options` (e.g. `mobileEmulation`,
+    /// `prefs`).
+    pub(crate) async fn start_with(chromium: &Path, chromedriver: &Path, options: Value) -> Driver {
         let port = free_port();
         let proc = Proc(
             Command::new(chromedriver)
@@ -84,9 +90,13 @@ impl Driver {
             .map(|f| f.to_string())
             .collect();
         args.push(format!("--user-data-dir={}", profile.path().display()));
+        let mut chrome = json!({"binary": chromium, "args": args});
+        if let (Some(c), Some(extra)) = (chrome.as_object_mut(), options.as_object()) {
+            c.extend(extra.clone());
+        }
         let caps = json!({"capabilities": {"alwaysMatch": {
             "browserName": "chrome",
-            "goog:chromeOptions": {"binary": chromium, "args": args}
+            "goog:chromeOptions": chrome
         }}});
         let r = json_call(http.post(format!("{base}/session")), Some(caps)).await;
         let session = r["value"]["sessionId"]
@@ -102,7 +112,12 @@ impl Driver {
         }
     }
 
-    async fn call(&self, method: reqwest::Method, path: &str, body: Option<Value>) -> Value {
+    pub(crate) async fn call(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        body: Option<Value>,
+    ) -> Value {
         let url = format!("{}/session/{}{path}", self.base, self.session);
         let v = json_call(self.http.request(method, url), body).await;
         if v["value"].get("error").is_some() {
@@ -111,12 +126,12 @@ impl Driver {
         v["value"].clone()
     }
 
-    async fn goto(&self, url: &str) {
+    pub(crate) async fn goto(&self, url: &str) {
         self.call(reqwest::Method::POST, "/url", Some(json!({ "url": url })))
             .await;
     }
 
-    async fn find(&self, css: &str) -> String {
+    pub(crate) async fn find(&self, css: &str) -> String {
         let v = self
             .call(
                 reqwest::Method::POST,
@@ -130,7 +145,7 @@ impl Driver {
             .to_string()
     }
 
-    async fn type_into(&self, css: &str, text: &str) {
+    pub(crate) async fn type_into(&self, css: &str, text: &str) {
         let el = self.find(css).await;
         self.call(
             reqwest::Method::POST,
@@ -140,7 +155,7 @@ impl Driver {
         .await;
     }
 
-    async fn click(&self, css: &str) {
+    pub(crate) async fn click(&self, css: &str) {
         let el = self.find(css).await;
         self.call(
             reqwest::Method::POST,
@@ -150,7 +165,7 @@ impl Driver {
         .await;
     }
 
-    async fn source(&self) -> String {
+    pub(crate) async fn source(&self) -> String {
         self.call(reqwest::Method::GET, "/source", None)
             .await
             .as_str()
@@ -158,7 +173,7 @@ impl Driver {
             .to_string()
     }
 
-    async fn script(&self, js: &str) -> Value {
+    pub(crate) async fn script(&self, js: &str) -> Value {
         self.call(
             reqwest::Method::POST,
             "/execute/sync",
@@ -168,7 +183,7 @@ impl Driver {
     }
 
     /// Waits until the page source contains `needle`.
-    async fn wait_for_text(&self, needle: &str, within: Duration) -> String {
+    pub(crate) async fn wait_for_text(&self, needle: &str, within: Duration) -> String {
         let deadline = Instant::now() + within;
         loop {
             let s = self.source().await;
@@ -183,7 +198,7 @@ impl Driver {
         }
     }
 
-    async fn screenshot(&self, name: &str) {
+    pub(crate) async fn screenshot(&self, name: &str) {
         let b64 = self.call(reqwest::Method::GET, "/screenshot", None).await;
         let png = base64::engine::general_purpose::STANDARD
             .decode(b64.as_str().unwrap())
@@ -220,7 +235,7 @@ async fn json_call(req: reqwest::RequestBuilder, body: Option<Value>) -> Value {
 }
 
 /// Polls `url` until it answers (a server starting up).
-async fn wait_for(http: &reqwest::Client, url: &str) {
+pub(crate) async fn wait_for(http: &reqwest::Client, url: &str) {
     let deadline = Instant::now() + Duration::from_secs(30);
     while http.get(url).send().await.is_err() {
         assert!(Instant::now() < deadline, "{url} never answered");

@@ -326,39 +326,76 @@ fn a_connection_dropped_after_the_message_is_in_doubt_and_not_resent() {
 }
 
 /// Generates an RSA key with openssl; returns (PKCS#1 PEM path, base64 DER public key).
-fn rsa_key(dir: &Path, bits: u32) -> Option<(PathBuf, String)> {
-    let key = dir.join(format!("dkim{bits}.pem"));
-    let ok = Command::new("openssl")
-        .args(["genrsa", "-traditional", "-out"])
-        .arg(&key)
-        .arg(bits.to_string())
+/// A new key made by openssl, and its DNS record's `k=…; p=…`: RSA of `bits` (PKCS#8, as
+/// `openssl genrsa` writes it today, or PKCS#1 with `-traditional`), or Ed25519 (`bits` 0).
+fn new_key(dir: &Path, bits: u32, traditional: bool) -> Option<(PathBuf, String)> {
+    let key = dir.join(format!(
+        "dkim{bits}{}.pem",
+        if traditional { "t" } else { "" }
+    ));
+    let mut make = Command::new("openssl");
+    if bits == 0 {
+        make.args(["genpkey", "-algorithm", "ed25519", "-out"])
+            .arg(&key);
+    } else {
+        make.arg("genrsa");
+        if traditional {
+            make.arg("-traditional");
+        }
+        make.arg("-out").arg(&key).arg(bits.to_string());
+    }
+    if !make
         .stderr(Stdio::null())
         .status()
-        .is_ok_and(|s| s.success());
-    if !ok {
-        eprintln!("skipping: openssl genrsa failed");
+        .is_ok_and(|s| s.success())
+    {
+        eprintln!("skipping: openssl could not make a key");
         return None;
     }
     let out = Command::new("openssl")
-        .args(["rsa", "-pubout", "-outform", "DER", "-in"])
+        .args(["pkey", "-pubout", "-outform", "DER", "-in"])
         .arg(&key)
         .stderr(Stdio::null())
         .output()
         .unwrap();
     use base64::Engine;
-    Some((
-        key,
-        base64::engine::general_purpose::STANDARD.encode(out.stdout),
-    ))
+    let b64 = base64::engine::general_purpose::STANDARD;
+    Some(if bits == 0 {
+        // RFC 8463: the raw 32-byte key, the end of the SubjectPublicKeyInfo.
+        (
+            key,
+            format!(
+                "k=ed25519; p={}",
+                b64.encode(&out.stdout[out.stdout.len() - 32..])
+            ),
+        )
+    } else {
+        (key, format!("k=rsa; p={}", b64.encode(out.stdout)))
+    })
 }
 
-/// dkimpy's verdict on a message, with the public key served for every DNS query.
-fn dkim_verifies(message: &[u8], public_key: &str) -> bool {
+fn rsa_key(dir: &Path, bits: u32) -> Option<(PathBuf, String)> {
+    new_key(dir, bits, true)
+}
+
+/// dkimpy's verdict on a message's first signature, with this RSA record for every DNS query.
+fn dkim_verifies(message: &[u8], record: &str) -> bool {
+    dkim_verdicts(message, &[("", record)]).first() == Some(&true)
+}
+
+/// dkimpy's verdict on each DKIM signature of a message, in order, with the record of each
+/// selector served for its DNS name (a selector "" answers every name).
+fn dkim_verdicts(message: &[u8], records: &[(&str, &str)]) -> Vec<bool> {
     let py = python().unwrap();
+    let table: String = records
+        .iter()
+        .map(|(sel, rec)| format!("'{sel}': b'v=DKIM1; {rec}',"))
+        .collect();
     let script = format!(
-        "import sys, dkim\nmsg = sys.stdin.buffer.read()\n\
-         rec = b'v=DKIM1; k=rsa; p={public_key}'\n\
-         print(dkim.verify(msg, dnsfunc=lambda name, timeout=5: rec))\n"
+        "import sys, dkim\nmsg = sys.stdin.buffer.read()\nrecs = {{{table}}}\n\
+         def dns(name, timeout=5):\n    sel = name.decode().split('._domainkey')[0]\n    return recs.get(sel, recs.get(''))\n\
+         d = dkim.DKIM(msg)\nn = len([h for h in d.headers if h[0].lower() == b'dkim-signature'])\n\
+         print(' '.join(str(d.verify(idx=i, dnsfunc=dns)) for i in range(n)))\n"
     );
     let mut child = Command::new(py)
         .args(["-c", &script])
@@ -369,7 +406,10 @@ fn dkim_verifies(message: &[u8], public_key: &str) -> bool {
     use std::io::Write;
     child.stdin.take().unwrap().write_all(message).unwrap();
     let out = child.wait_with_output().unwrap();
-    String::from_utf8_lossy(&out.stdout).trim() == "True"
+    String::from_utf8_lossy(&out.stdout)
+        .split_whitespace()
+        .map(|v| v == "True")
+        .collect()
 }
 
 #[test]
@@ -378,12 +418,21 @@ fn the_server_gets_a_signed_standard_message_with_both_parts() {
         return;
     };
     let dir = tempdir();
-    let Some((key, public)) = rsa_key(dir.path(), 2048) else {
+    // The key as `openssl genrsa` writes it today (PKCS#8), a second RSA selector (rotation) and
+    // an Ed25519 key (RFC 8463): three signatures, each verified.
+    let (Some((key, public)), Some((next, next_public)), Some((ed, ed_public))) = (
+        new_key(dir.path(), 2048, false),
+        new_key(dir.path(), 2048, true),
+        new_key(dir.path(), 0, false),
+    ) else {
         return;
     };
     let delivery = format!(
-        "dkim_key = \"{}\"\ndkim_selector = \"gz\"\ndkim_domain = \"news.example.org\"",
-        key.display()
+        "dkim_key = \"{}\"\ndkim_selector = \"gz\"\ndkim_domain = \"news.example.org\"\n\
+         dkim_keys = [{{ selector = \"gz2\", key = \"{}\" }}, {{ selector = \"ed\", key = \"{}\" }}]",
+        key.display(),
+        next.display(),
+        ed.display()
     );
     let config = setup(dir.path(), &sink, &delivery, "");
     // A story title carrying a header injection attempt and non-ASCII text leads the issue.
@@ -414,7 +463,14 @@ fn the_server_gets_a_signed_standard_message_with_both_parts() {
     let mut ids = Vec::new();
     for (rcpts, raw) in &messages {
         assert_eq!(rcpts.len(), 1, "only the subscriber is a recipient");
-        assert!(dkim_verifies(raw, &public), "DKIM fails for {rcpts:?}");
+        assert_eq!(
+            dkim_verdicts(
+                raw,
+                &[("gz", &public), ("gz2", &next_public), ("ed", &ed_public)]
+            ),
+            [true, true, true],
+            "DKIM fails for {rcpts:?}"
+        );
         let text = String::from_utf8_lossy(raw);
         let sig = text
             .split("\r\n")
@@ -558,6 +614,9 @@ fn a_dkim_key_under_2048_bits_is_refused_at_config_check() {
     let Some((key, _)) = rsa_key(dir.path(), 1024) else {
         return;
     };
+    let Some((pkcs8, _)) = new_key(dir.path(), 1024, false) else {
+        return;
+    };
     let text = config_text(
         dir.path(),
         "file://out",
@@ -577,6 +636,14 @@ fn a_dkim_key_under_2048_bits_is_refused_at_config_check() {
     let (code, _, err) = run(&config, &["check"]);
     assert_eq!(code, 2, "{err}");
     assert!(err.contains("1024 bits") && err.contains("2048"), "{err}");
+    let text = text.replace(&key.display().to_string(), &pkcs8.display().to_string());
+    let config = write_config(dir.path(), &text);
+    let (code, _, err) = run(&config, &["check"]);
+    assert_eq!(code, 2, "{err}");
+    assert!(
+        err.contains("1024 bits") && err.contains("2048"),
+        "PKCS#8 too: {err}"
+    );
 }
 
 #[test]

@@ -5,6 +5,10 @@ mod support;
 
 /// Headless Chromium against `gazette preview`: subscribe, confirm by mail, live preview.
 mod browser;
+/// The manage link from a real mail in Chromium at phone width, with and without JavaScript.
+mod manage_browser;
+/// Readers choose: topics, text-only, pause and resume, erase then import (issue 20).
+mod readers;
 /// The rendered issue in headless Chromium at phone and desktop widths.
 mod render_browser;
 /// `gazette send` to a real SMTP server, parsed with a MIME parser.
@@ -18,5 +22,7 @@ mod bounces;
 mod delivery;
 /// Every issue exactly once across processes, kills and outages; refusals classified (issue 14).
 mod exactly_once;
+/// Editorial review: drafts, the review page in Chromium, approval, held issues (issue 21).
+mod review;
 /// Provider webhooks against `serve`: signed samples, forgeries, replays, oversized bodies.
 mod webhooks;

@@ -1,5 +1,5 @@
 //! A database made by the previous version (schema 3, written by gazette before issue 18:
-//! three subscribers, one removed, one issue sent to all three) opens with this one: migration 4
+//! three subscribers, one removed, one issue sent to all three) opens with this one: migration 6
 //! rebuilds `subscribers` for `complained` and keeps every row and foreign key.
 
 use crate::support::{config_text, gazette, root, tempdir, write_config};
@@ -43,7 +43,7 @@ fn a_schema_3_database_migrates_with_its_rows_and_foreign_keys() {
     let version: i64 = db
         .query_row("PRAGMA user_version", [], |r| r.get(0))
         .unwrap();
-    assert_eq!(version, 4);
+    assert_eq!(version, 6, "every migration applied");
     let broken: i64 = db
         .query_row("SELECT COUNT(*) FROM pragma_foreign_key_check", [], |r| {
             r.get(0)

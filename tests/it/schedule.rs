@@ -175,7 +175,11 @@ async fn a_restart_in_the_middle_of_an_issue_finishes_it_without_repeats() {
     g.summarize_pending().await.unwrap();
     let plan = g.plan(&digest, None).unwrap();
     let (gazette::store::Created::Stored(id, _), _) = g
-        .publish(&plan, &g.recipients("weekly").unwrap(), Some(&key))
+        .publish(
+            &plan,
+            &g.readers(&digest, &plan.view, None).unwrap(),
+            Some(&key),
+        )
         .unwrap()
     else {
         panic!("nothing else stored an issue")

@@ -16,6 +16,8 @@ pub struct FixtureItem {
     pub file: String,
     /// The entry's link, else its id.
     pub key: String,
+    /// The entry's id (a labelled set names items that share a link by their ids).
+    pub id: String,
     pub candidate: Candidate,
 }
 
@@ -53,9 +55,10 @@ pub fn load_file(path: &std::path::Path) -> Vec<FixtureItem> {
     let Ok(bytes) = std::fs::read(path) else {
         return Vec::new();
     };
-    let Ok(feed) = feed_rs::parser::parse(&bytes[..]) else {
+    let Ok(feed) = feed_rs::parser::parse(&netscape_rss_as_rss1(&bytes)[..]) else {
         return Vec::new();
     };
+
     let file = path.file_name().unwrap().to_string_lossy().into_owned();
     let source = feed
         .title
@@ -80,7 +83,8 @@ pub fn load_file(path: &std::path::Path) -> Vec<FixtureItem> {
                 .or_else(|| e.content.as_ref().and_then(|c| c.body.clone()))
                 .map(|h| first_paragraph(&h))
                 .unwrap_or_default();
-            let published: DateTime<Utc> = e.published.or(e.updated).unwrap_or(fallback);
+            let date = e.published.or(e.updated);
+            let published: DateTime<Utc> = date.unwrap_or(fallback);
             let categories = e
                 .categories
                 .iter()
@@ -89,6 +93,7 @@ pub fn load_file(path: &std::path::Path) -> Vec<FixtureItem> {
             FixtureItem {
                 file: file.clone(),
                 key: key.clone(),
+                id: e.id.clone(),
                 candidate: Candidate {
                     id: format!("{file}#{key}"),
                     url,
@@ -101,11 +106,23 @@ pub fn load_file(path: &std::path::Path) -> Vec<FixtureItem> {
                     categories,
                     source: source.clone(),
                     source_weight: 1.0,
+                    feed: file.clone(),
                     published,
+                    dated: date.is_some(),
                 },
             }
         })
         .collect()
+}
+
+/// RSS 0.9 (`<rdf:RDF>` in the Netscape namespace), which feed-rs does not read, as RSS 1.0,
+/// the same elements in another namespace.
+fn netscape_rss_as_rss1(bytes: &[u8]) -> Vec<u8> {
+    const RSS09: &str = "http://my.netscape.com/rdf/simple/0.9/";
+    match std::str::from_utf8(bytes) {
+        Ok(text) if text.contains(RSS09) => text.replace(RSS09, "http://purl.org/rss/1.0/").into(),
+        _ => bytes.to_vec(),
+    }
 }
 
 /// HTML to plain text: tags dropped, common entities decoded, whitespace collapsed.

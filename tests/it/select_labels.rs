@@ -8,7 +8,8 @@
 //! numbered labelled files, so a change tuned on one half can be measured on the other.
 //! `tests/data/select-labels-unseen.json` adds five feeds of the same days, labelled blind
 //! after the method was chosen; `GAZETTE_SELECT_LABELS=select-labels-unseen.json` runs the
-//! diagnostics on it.
+//! diagnostics on it. `tests/data/select-labels-blind.json` (issue 17) holds 26 other feeds,
+//! scored once after the method was frozen; `print_every_set` prints every set on one line.
 
 use crate::select_feeds as feeds;
 
@@ -39,6 +40,10 @@ struct Labels {
 const TUNED: &str = "select-labels.json";
 /// Five more feeds of the same days, labelled blind after the method was chosen.
 const UNSEEN: &str = "select-labels-unseen.json";
+/// 26 feeds neither set uses (other dates and languages, templated feeds, broad topics),
+/// labelled blind for issue 17 and scored only after the method was frozen
+/// (`select-labels-blind.README.md`).
+const BLIND: &str = "select-labels-blind.json";
 
 /// The labelled set the diagnostics measure: `$GAZETTE_SELECT_LABELS` (a file in
 /// `tests/data`), or [`TUNED`].
@@ -154,11 +159,19 @@ fn run_with_candidates(
         })
         .map(|(_, f)| f)
         .flat_map(|f| feeds::load_file(&dir.join("feeds/real").join(f)))
-        .filter(|it| seen.insert((it.file.clone(), it.key.clone())))
+        .filter_map(|mut it| {
+            // Items that share a link are one page, kept once, unless the labels name
+            // them by their ids.
+            let by_id = (it.file.clone(), it.id.clone());
+            if labels.event_of.contains_key(&by_id) || labels.related_of.contains_key(&by_id) {
+                it.key = it.id.clone();
+            }
+            seen.insert((it.file.clone(), it.key.clone())).then_some(it)
+        })
         .collect();
     assert!(
-        half.is_some() || items.len() > 600,
-        "labelled files should give 600+ items, got {}",
+        half.is_some() || items.len() > 500,
+        "labelled files should give 500+ items, got {}",
         items.len()
     );
     for k in labels.event_of.keys().chain(labels.related_of.keys()) {
@@ -198,6 +211,25 @@ fn language(file: &str) -> &'static str {
         ("LeMonde", "fr"),
         ("LeFigaro", "fr"),
         ("Yandex", "ru"),
+        ("OrfAt", "de"),
+        ("MassaNews", "pt"),
+        ("Minutos20", "es"),
+        ("RomaNews", "it"),
+        ("miniflux__encoding_ISO", "de"),
+        ("miniflux__rdf_UTF8", "de"),
+        ("rss-parser__encoding", "pt"),
+        ("urdu", "ur"),
+        ("RomaToday", "it"),
+        ("LeFil", "fr"),
+        ("DerBrutkasten", "de"),
+        ("TrendingTopics", "de"),
+        ("CityDog", "ru"),
+        ("aktuality", "sk"),
+        ("Stadtfeuerwehr", "de"),
+        ("laut.de", "de"),
+        ("itunes-keywords", "de"),
+        ("InvestmentPunk", "de"),
+        ("square-brackets", "fr"),
     ]
     .iter()
     .find(|(f, _)| file.contains(f))
@@ -280,7 +312,7 @@ fn measure_set(set: &str, half: Option<&str>) -> Option<(f64, f64)> {
     Some((p, r))
 }
 
-/// What holds today: the precision target, and recall kept from regressing (0.760 measured).
+/// What holds today: the precision target, and recall kept from regressing (0.756 measured).
 #[test]
 fn clustering_precision_target_and_recall_floor() {
     let Some((p, r)) = measure_set(TUNED, None) else {
@@ -296,7 +328,7 @@ fn clustering_precision_target_and_recall_floor() {
 /// The issue's full target (recall >= 0.8) is NOT met; run with `--ignored` to see the gap
 /// (`GAZETTE_SELECT_HALF` or `GAZETTE_SELECT_LABELS` measure another set).
 #[test]
-#[ignore = "recall target 0.8 not met (0.760 measured); see BENCHMARKS.md, Selection"]
+#[ignore = "recall target 0.8 not met (0.756 measured); see BENCHMARKS.md, Selection"]
 fn clustering_meets_issue_targets() {
     let Some((p, r)) = measure(half_from_env().as_deref()) else {
         return;
@@ -308,10 +340,11 @@ fn clustering_meets_issue_targets() {
 }
 
 /// Each half of the set on its own: precision holds, and recall does not fall below what was
-/// measured (a 0.714, b 0.537).
+/// measured (a 0.686, b 0.537; half a was 0.714 before the evidence rules and the time
+/// discount on links of issue 17, which cost it one pair).
 #[test]
 fn clustering_holds_on_each_half() {
-    for (half, floor) in [("a", 0.71), ("b", 0.53)] {
+    for (half, floor) in [("a", 0.68), ("b", 0.53)] {
         let Some((p, r)) = measure_set(TUNED, Some(half)) else {
             return;
         };
@@ -322,7 +355,7 @@ fn clustering_holds_on_each_half() {
 
 /// The set labelled blind after the method was chosen ([`UNSEEN`]), so a change tuned on the
 /// first set is checked on one it was not tuned on: precision holds and recall does not fall
-/// below what was measured (0.698). It has since decided one choice (the centroid threshold
+/// below what was measured (0.695; 0.698 before issue 17). It has since decided one choice (the centroid threshold
 /// 0.25, not 0.20), so the next set the team labels is the truly unseen one.
 #[test]
 fn clustering_holds_on_the_unseen_set() {
@@ -331,6 +364,22 @@ fn clustering_holds_on_the_unseen_set() {
     };
     assert!(p >= 0.95, "unseen set: precision {p:.3} < 0.95");
     assert!(r >= 0.69, "unseen set: recall {r:.3} < 0.69");
+}
+
+/// The blind set of issue 17 ([`BLIND`]), scored once after the method was frozen: 24 scored
+/// pairs, templated feeds and broad topics. Its false merges (craigslist listings that share
+/// an area and their features, status updates titled alike, one game's reviews and news) are
+/// recorded in BENCHMARKS.md; the targets are not met there.
+#[test]
+#[ignore = "blind set: precision 0.417, recall 0.417 measured (targets 0.95 / 0.75); see BENCHMARKS.md"]
+fn clustering_meets_targets_on_the_blind_set() {
+    let Some((p, r)) = measure_set(BLIND, None) else {
+        return;
+    };
+    assert!(
+        p >= 0.95 && r >= 0.75,
+        "blind set: precision {p:.3} recall {r:.3}"
+    );
 }
 
 #[test]
@@ -392,8 +441,9 @@ fn print_cluster_errors() {
             url: c.url.as_deref(),
             title: t,
             lead: l,
-            source: Some(&c.source),
+            feed: Some(&c.feed),
             published: Some(c.published),
+            dated: c.dated,
         })
         .collect();
     let sim = cluster::similarities(&docs);
@@ -458,4 +508,53 @@ fn print_events() {
             );
         }
     }
+}
+
+/// One line per labelled set (and half): true and false pairs, precision and recall
+/// (`--ignored --nocapture`; the `GAZETTE_TUNE_*` knobs of `select::cluster` apply).
+#[test]
+#[ignore = "diagnostic"]
+fn print_every_set() {
+    let sets = [
+        (TUNED, None),
+        (TUNED, Some("a")),
+        (TUNED, Some("b")),
+        (UNSEEN, None),
+        (BLIND, None),
+    ];
+    let mut line = String::new();
+    for (set, half) in sets {
+        let Some((keys, sel, labels, _)) = run_with_candidates(set, half) else {
+            return;
+        };
+        let (mut tp, mut fp, mut fneg, mut cross) = (0, 0, 0, (0, 0));
+        for i in 0..keys.len() {
+            for j in i + 1..keys.len() {
+                let Some(truth) = labels.same_event(&keys[i], &keys[j]) else {
+                    continue;
+                };
+                let predicted = sel.explain[i].cluster == sel.explain[j].cluster;
+                if truth && language(&keys[i].0) != language(&keys[j].0) {
+                    cross.0 += predicted as usize;
+                    cross.1 += 1;
+                }
+                match (truth, predicted) {
+                    (true, true) => tp += 1,
+                    (false, true) => fp += 1,
+                    (true, false) => fneg += 1,
+                    _ => {}
+                }
+            }
+        }
+        let (p, r) = pr(tp, fp, fneg);
+        line += &format!(
+            "{}{}: {tp}/{fp} p={p:.3} r={r:.3} x={}/{} | ",
+            set.trim_start_matches("select-labels")
+                .trim_end_matches(".json"),
+            half.map_or(String::new(), |h| format!("-{h}")),
+            cross.0,
+            cross.1
+        );
+    }
+    eprintln!("SETS {line}");
 }

@@ -73,7 +73,7 @@ fn import_rejects_bad_lines_by_number_and_is_idempotent() {
     assert!(out.contains("0 added, 0 updated, 3 unchanged"), "{out}");
     let (code, csv, _) = subscribers(d, &["export"]);
     assert_eq!(code, 0);
-    assert_eq!(csv, "email,name,digests,status\nann@example.org,Ann,weekly;daily,confirmed\nbo@example.org,,,confirmed\ncy@example.org,\"Cy, Jr.\",daily,confirmed\n");
+    assert_eq!(csv, "email,name,digests,status,topics,format,timezone,paused_until\nann@example.org,Ann,weekly;daily,confirmed,,html,,\nbo@example.org,,,confirmed,,html,,\ncy@example.org,\"Cy, Jr.\",daily,confirmed,,html,,\n");
 }
 
 /// `add --pending` stores a pending subscriber and sends the double opt-in mail.
@@ -178,12 +178,12 @@ fn remove_then_import_never_resubscribes_and_export_keeps_every_status() {
     assert_eq!(code, 0);
     assert_eq!(
         csv,
-        "email,name,digests,status\nann@example.org,Ann,,unsubscribed\nbo@example.org,Bo,,bouncing\ncy@example.org,Cy,,confirmed\n"
+        "email,name,digests,status,topics,format,timezone,paused_until\nann@example.org,Ann,,unsubscribed,,html,,\nbo@example.org,Bo,,bouncing,,html,,\ncy@example.org,Cy,,confirmed,,html,,\n"
     );
     let (_, csv, _) = subscribers(d, &["export", "--status", "bouncing"]);
     assert_eq!(
         csv,
-        "email,name,digests,status\nbo@example.org,Bo,,bouncing\n"
+        "email,name,digests,status,topics,format,timezone,paused_until\nbo@example.org,Bo,,bouncing,,html,,\n"
     );
     std::fs::write(d.join("export.csv"), subscribers(d, &["export"]).1).unwrap();
 

@@ -211,6 +211,7 @@ impl World {
                     subscriber_id: Some(reader.id),
                     email: reader.email,
                     name: None,
+                    ..Default::default()
                 }],
                 None,
             )

@@ -123,10 +123,12 @@ pub fn issue() -> IssueView {
     issue_with(vec![
         SectionView {
             title: Some("Trade".into()),
+            topic: Some("trade".into()),
             stories: vec![huawei, tariffs],
         },
         SectionView {
             title: Some("Privacy".into()),
+            topic: Some("privacy".into()),
             stories: vec![gdpr, geofence],
         },
     ])
@@ -138,6 +140,7 @@ pub fn ada() -> Personal {
         email: "ada@example.com".into(),
         name: Some("Ada".into()),
         unsubscribe_url: "https://digest.example.org/unsubscribe/tok_3f9a1c".into(),
+        manage_url: "https://digest.example.org/manage/tok_m4n4g3".into(),
     }
 }
 
@@ -165,6 +168,7 @@ pub fn long_issue(n: usize) -> IssueView {
         .collect();
     let mut issue = issue_with(vec![SectionView {
         title: None,
+        topic: None,
         stories,
     }]);
     issue.intro_html = None;

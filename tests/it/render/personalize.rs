@@ -6,26 +6,31 @@ use crate::render::fixtures;
 /// no name at all.
 fn recipients() -> Vec<Personal> {
     let unsubscribe = |t: &str| format!("https://digest.example.org/unsubscribe/{t}");
+    let manage = |t: &str| format!("https://digest.example.org/manage/{t}");
     let mut out = vec![fixtures::ada()];
     out.push(Personal {
         email: "no.name@example.net".into(),
         name: None,
         unsubscribe_url: unsubscribe("tok_none"),
+        manage_url: manage("tok_none"),
     });
     out.push(Personal {
         email: "o'hara+\"news\"&more@example.org".into(),
         name: Some("  Siobhán O'Hara & <Co> \u{a0}\"Ltd\"  ".into()),
         unsubscribe_url: unsubscribe("a?b=1&c=%22d%22"),
+        manage_url: manage("m?b=1&c=\"d\"<e>"),
     });
     out.push(Personal {
         email: format!("{}@{}.example.com", "x".repeat(60), "sub".repeat(30)),
         name: Some("Ζωή Παπαδοπούλου-Ναβάρο".repeat(4)),
         unsubscribe_url: unsubscribe(&"t".repeat(300)),
+        manage_url: manage(&"m".repeat(300)),
     });
     out.push(Personal {
         email: "blank@example.org".into(),
         name: Some("   ".into()),
         unsubscribe_url: unsubscribe("tok_blank"),
+        manage_url: manage("tok_blank"),
     });
     out
 }
@@ -128,23 +133,20 @@ fn encoded_pieces_decode_to_the_full_render() {
             let variant = &prepared.variants()[filled.variant()];
             let variant = variant.as_ref().unwrap();
             let values = filled.values();
-            let message = build(
-                Email {
-                    from: &from,
-                    reply_to: None,
-                    to: "reader@example.org".parse().unwrap(),
-                    subject: "Test",
-                    text: EncodedPart::new(&variant.text).body(&values),
-                    html: EncodedPart::new(&variant.html).body(&values),
-                    message_id: "<t.1@example.org>",
-                    date: std::time::SystemTime::UNIX_EPOCH,
-                    list_id: None,
-                    unsubscribe_url: None,
-                    unsubscribe_mailto: None,
-                    verp: None,
-                },
-                None,
-            )
+            let message = build(Email {
+                from: &from,
+                reply_to: None,
+                to: "reader@example.org".parse().unwrap(),
+                subject: "Test",
+                text: EncodedPart::new(&variant.text).body(&values),
+                html: Some(EncodedPart::new(&variant.html).body(&values)),
+                message_id: "<t.1@example.org>",
+                date: std::time::SystemTime::UNIX_EPOCH,
+                list_id: None,
+                unsubscribe_url: None,
+                unsubscribe_mailto: None,
+                verp: None,
+            })
             .unwrap()
             .formatted();
             assert!(

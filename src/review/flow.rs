@@ -1,0 +1,389 @@
+//! How drafts move with time: planned (under the digest's planning lock, by
+//! `Gazette::next_issue`), mailed to the editors, held or released at their slot, released at
+//! once by `send` after approval. Every step is a guarded transition in the store, so `send`,
+//! `serve` and a second `serve` can all try it: one does it, the others find it done.
+
+use anyhow::{Context, Result};
+use chrono::{DateTime, Utc};
+
+use super::mail::{self, Kind};
+use super::policy::{decide, Action, Caller};
+use super::{load, open, Draft, Review, Status};
+use crate::config::{Digest, ReviewPolicy};
+use crate::pipeline::{Gazette, NextIssue, Plan, PlanArgs, Recipient};
+use crate::render::IssueView;
+use crate::schedule::{next_runs, slot_key};
+use crate::store::{Created, NewReview, Released};
+
+/// Each pick of a plan: (story id, ids of its cluster members), in issue order.
+pub fn picks(plan: &Plan) -> Vec<(i64, Vec<i64>)> {
+    plan.selection
+        .sections
+        .iter()
+        .flat_map(|s| &s.picks)
+        .map(|p| {
+            (
+                plan.stories[p.index].id,
+                p.also.iter().map(|&i| plan.stories[i].id).collect(),
+            )
+        })
+        .collect()
+}
+
+/// The next issue of a reviewed digest, under its planning lock: its open draft if it has one,
+/// else a new draft for `args.slot` (for `send`: the next slot that has no issue yet), stored
+/// with no deliveries.
+pub fn plan_draft(
+    g: &Gazette,
+    digest: &Digest,
+    policy: ReviewPolicy,
+    args: &PlanArgs<'_>,
+) -> Result<NextIssue> {
+    if let Some(r) = open(g, &digest.name)? {
+        return Ok(NextIssue::Review(Box::new(r)));
+    }
+    let key = match args.slot {
+        Some(k) => k.to_string(),
+        None => slot_key(free_slot(g, digest)?),
+    };
+    if g.store.issue_id_for_slot(&digest.name, &key)?.is_some() {
+        // Released before its slot (approved, then `send`): the slot has had its issue.
+        return Ok(NextIssue::Empty);
+    }
+    let plan = g.plan(digest, args.intro)?;
+    if plan.story_count() == 0 && !digest.send_empty {
+        return Ok(NextIssue::Empty);
+    }
+    let state = serde_json::to_string(&Draft::from_view(&plan.view, &picks(&plan)))?;
+    let review = NewReview {
+        slot: &key,
+        policy: policy.as_str(),
+        state: &state,
+    };
+    let id = match g.store_plan(&plan, &[], Some(&key), Some(review))?.0 {
+        Created::Stored(id, _) => id,
+        Created::Superseded(id) => {
+            return Ok(match load(g, id)? {
+                Some(r) if r.is_open() => NextIssue::Review(Box::new(r)),
+                _ => match g.store.issue(id)? {
+                    Some(i) if i.queued > 0 => NextIssue::Unfinished(i),
+                    _ => NextIssue::Empty,
+                },
+            })
+        }
+    };
+    tracing::info!(digest = %digest.name, issue = id, slot = %key, "draft planned for review");
+    let r = load(g, id)?.with_context(|| format!("draft {id} just stored"))?;
+    Ok(NextIssue::Review(Box::new(r)))
+}
+
+/// The first slot after now that has no issue: the one the scheduler would draft next.
+fn free_slot(g: &Gazette, digest: &Digest) -> Result<DateTime<Utc>> {
+    let tz = g.config.newsletter.timezone;
+    let runs = next_runs(&digest.cron, tz, g.now(), 8);
+    for slot in &runs {
+        if g.store
+            .issue_id_for_slot(&digest.name, &slot_key(*slot))?
+            .is_none()
+        {
+            return Ok(*slot);
+        }
+    }
+    runs.first()
+        .copied()
+        .with_context(|| format!("digest {}: its schedule has no next run", digest.name))
+}
+
+/// Mails the editors what they have not been told yet: the review mail once, and once the
+/// draft is held, the held notice once (one mail saying both when it was held from the start).
+/// A mail that reached no editor is given back, to be tried again by the next pass.
+pub async fn notify(g: &Gazette, r: &Review) -> Result<()> {
+    if !r.is_open() || g.config.newsletter.editors.is_empty() {
+        return Ok(());
+    }
+    let now = g.now();
+    let held = r.status == Status::Held;
+    let kind = if !r.mailed && g.store.claim_review_mail(r.issue, false, now)? {
+        if held {
+            g.store.claim_review_mail(r.issue, true, now)?;
+        }
+        Kind::Review { held }
+    } else if held && !r.held_told && g.store.claim_review_mail(r.issue, true, now)? {
+        Kind::Held
+    } else {
+        return Ok(());
+    };
+    match mail::send(g, r, kind).await {
+        Ok(reached) => {
+            let what = match kind {
+                Kind::Review { held: false } => "mailed the review link to",
+                Kind::Review { held: true } => "mailed the review link (held) to",
+                Kind::Held => "told that the issue is held:",
+            };
+            g.store.log_review(
+                r.issue,
+                "gazette",
+                &format!("{what} {}", reached.join(", ")),
+                now,
+            )?;
+            Ok(())
+        }
+        Err(e) => {
+            if kind != Kind::Held {
+                g.store.unclaim_review_mail(r.issue, false)?;
+            }
+            if held {
+                g.store.unclaim_review_mail(r.issue, true)?;
+            }
+            Err(e)
+        }
+    }
+}
+
+/// Writes the deliveries of a draft the rule lets go, as `who`.
+fn release(
+    g: &Gazette,
+    r: &Review,
+    recipients: &[Recipient],
+    by_policy: bool,
+    who: &str,
+) -> Result<Released> {
+    let rows = crate::pipeline::delivery_rows(recipients);
+    let n = rows.len();
+    let (from, what): (&[&str], String) = if by_policy {
+        (
+            &["draft"],
+            format!("sent it at its slot as it stands (review = optional): {n} recipients"),
+        )
+    } else {
+        (&["approved"], format!("sent it: {n} recipients"))
+    };
+    g.store.release_review(
+        r.issue,
+        from,
+        "approved",
+        &rows,
+        g.config.newsletter.from.email.domain(),
+        who,
+        &what,
+        g.now(),
+    )
+}
+
+/// Who gets a released draft: the digest's readers, each with their copy of the issue as edited.
+/// A local-delivery digest's reviewed issue goes to every zone when it is released.
+pub fn readers(g: &Gazette, r: &Review) -> Result<Vec<Recipient>> {
+    let digest = g.config.digest(Some(&r.digest))?;
+    g.readers(digest, &g.stored_view(r.issue)?, None)
+}
+
+/// Holds a draft whose slot passed unapproved.
+fn hold(g: &Gazette, r: &Review, who: &str) -> Result<Review> {
+    g.store.set_review_status(
+        r.issue,
+        None,
+        &["draft"],
+        "held",
+        who,
+        "held it: not approved by its slot",
+        g.now(),
+    )?;
+    load(g, r.issue)?.with_context(|| format!("review of issue {}", r.issue))
+}
+
+/// What `send` did with a digest's open draft.
+pub enum SendStep {
+    /// Released: deliver it now.
+    Released {
+        id: i64,
+        number: i64,
+        recipients: usize,
+        view: Box<IssueView>,
+    },
+    /// Not sent: the draft's status, and why, for the person who ran `send`.
+    Waiting {
+        id: i64,
+        number: i64,
+        status: Status,
+        message: String,
+    },
+    /// Someone else released or skipped it meanwhile: look again.
+    Again,
+}
+
+/// `gazette send` and an open draft: an approved one goes out at once (to `to`, or the
+/// subscribers), an optional one whose slot passed goes out as it stands, a required one whose
+/// slot passed is held; otherwise it waits. The editors are mailed what they were not told yet.
+pub async fn on_send(
+    g: &Gazette,
+    r: Review,
+    to: Option<&[Recipient]>,
+    require_recipients: bool,
+) -> Result<SendStep> {
+    let now = g.now();
+    let r = match decide(r.policy, r.status, r.slot, now, Caller::Send) {
+        Action::Release { by_policy } => {
+            let recipients = match to {
+                Some(t) => t.to_vec(),
+                None => readers(g, &r)?,
+            };
+            if recipients.is_empty() && require_recipients {
+                anyhow::bail!(
+                    "no confirmed subscribers for digest {:?}: add one with `gazette subscribers add EMAIL`, or pass --to ADDR",
+                    r.digest
+                );
+            }
+            return Ok(
+                match release(g, &r, &recipients, by_policy, "gazette send")? {
+                    Released::Released(n) => SendStep::Released {
+                        id: r.issue,
+                        number: r.number,
+                        recipients: n,
+                        view: Box::new(g.stored_view(r.issue)?),
+                    },
+                    Released::Closed(_) => SendStep::Again,
+                },
+            );
+        }
+        Action::Hold => hold(g, &r, "gazette send")?,
+        Action::Wait => r,
+    };
+    notify(g, &r).await?;
+    Ok(SendStep::Waiting {
+        id: r.issue,
+        number: r.number,
+        status: r.status,
+        message: waiting(g, &r),
+    })
+}
+
+/// Why an open draft was not sent, and what to do.
+fn waiting(g: &Gazette, r: &Review) -> String {
+    let slot = mail::local(g, r.slot);
+    let d = &r.digest;
+    let n = r.number;
+    match (r.status, r.policy) {
+        (Status::Held, _) => format!(
+            "issue #{n} of {d} awaits approval: it was not approved by its slot ({slot}) and is held; \
+             nobody gets it until an editor approves it (review page, or `gazette review approve {d}` \
+             then `gazette send`) or skips it"
+        ),
+        (Status::Approved, _) => format!(
+            "issue #{n} of {d} is approved and goes out at its slot ({slot})"
+        ),
+        (_, ReviewPolicy::Required) => format!(
+            "issue #{n} of {d} awaits approval (review = required): the editors have the review link; \
+             once it is approved (review page, or `gazette review approve {d}`), `gazette send` sends it \
+             at once, or `gazette serve` at its slot ({slot})"
+        ),
+        (_, ReviewPolicy::Optional) => format!(
+            "issue #{n} of {d} is a draft under review (review = optional): it goes out at its slot \
+             ({slot}) as it stands, or at once after `gazette review approve {d}` and `gazette send`"
+        ),
+    }
+}
+
+/// What the scheduler did with an open draft.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SlotStep {
+    /// Released now: deliver it.
+    Released { id: i64, number: i64 },
+    /// Held, waiting for an editor.
+    Held { id: i64, number: i64 },
+    /// Before its slot, waiting for review (or released by another process).
+    Waiting { id: i64, number: i64 },
+}
+
+/// The scheduler and an open draft at `now`: released at (or after) its slot when approved or
+/// optional, held when required and unapproved; editors mailed what they were not told yet.
+pub async fn at_slot(g: &Gazette, r: Review, now: DateTime<Utc>) -> Result<SlotStep> {
+    let (id, number) = (r.issue, r.number);
+    let r = match decide(r.policy, r.status, r.slot, now, Caller::Scheduler) {
+        Action::Release { by_policy } => {
+            let recipients = readers(g, &r)?;
+            return Ok(
+                match release(g, &r, &recipients, by_policy, "gazette serve")? {
+                    Released::Released(_) => SlotStep::Released { id, number },
+                    Released::Closed(_) => SlotStep::Waiting { id, number },
+                },
+            );
+        }
+        Action::Hold => hold(g, &r, "gazette serve")?,
+        Action::Wait => r,
+    };
+    notify(g, &r).await?;
+    Ok(match r.status {
+        Status::Held => SlotStep::Held { id, number },
+        _ => SlotStep::Waiting { id, number },
+    })
+}
+
+/// Why a reviewed digest's slot has nothing left to do, if so: its issue went out before the
+/// slot (approved, then `send`), or an editor skipped it.
+pub fn slot_done(g: &Gazette, d: &Digest, key: &str) -> Result<Option<&'static str>> {
+    if d.review.is_none() {
+        return Ok(None);
+    }
+    let Some(id) = g.store.issue_id_for_slot(&d.name, key)? else {
+        return Ok(None);
+    };
+    let Some(r) = load(g, id)? else {
+        return Ok(None);
+    };
+    let queued = g.store.issue(id)?.is_some_and(|i| i.queued > 0);
+    Ok(match (r.released, r.status) {
+        (Some(_), _) if !queued => Some("its reviewed issue went out before the slot"),
+        (None, Status::Skipped) => Some("an editor skipped its issue"),
+        _ => None,
+    })
+}
+
+/// The scheduler's pass over a reviewed digest on every tick: moves its open draft along
+/// (released when approved after being held, held or released when its slot passed while no
+/// slot ran, editors mailed), or plans the next slot's draft once `review_lead` before it.
+/// Returns the issue it released, for the scheduler to deliver.
+pub async fn pass(g: &Gazette, d: &Digest, now: DateTime<Utc>) -> Result<Option<i64>> {
+    if let Some(r) = open(g, &d.name)? {
+        return Ok(match at_slot(g, r, now).await? {
+            SlotStep::Released { id, .. } => Some(id),
+            _ => None,
+        });
+    }
+    let tz = g.config.newsletter.timezone;
+    let Some(slot) = next_runs(&d.cron, tz, now, 1).pop() else {
+        return Ok(None);
+    };
+    let key = slot_key(slot);
+    if now < slot - d.review_lead || g.store.issue_id_for_slot(&d.name, &key)?.is_some() {
+        return Ok(None);
+    }
+    fetch_due(g, now).await?;
+    let args = PlanArgs {
+        slot: Some(&key),
+        ..Default::default()
+    };
+    if let NextIssue::Review(r) = g.next_issue(d, &args).await? {
+        notify(g, &r).await?;
+    }
+    Ok(None)
+}
+
+/// Fetches the feeds whose next fetch is due, so that a draft planned right after `serve`
+/// starts has the stories the slot would have (later, the scheduler's own fetch came first
+/// and this finds nothing due).
+async fn fetch_due(g: &Gazette, now: DateTime<Utc>) -> Result<()> {
+    let urls: Vec<String> = g.config.feeds.iter().map(|f| f.url.clone()).collect();
+    let due = g.store.feeds_due(&urls, now)?;
+    if due.is_empty() {
+        return Ok(());
+    }
+    let feeds: Vec<_> = g
+        .config
+        .feeds
+        .iter()
+        .filter(|f| due.contains(&f.url))
+        .collect();
+    crate::ingest::fetch_feeds(&g.config, &feeds, &g.store, now, &|_| {}).await?;
+    g.summarize_pending().await?;
+    Ok(())
+}
