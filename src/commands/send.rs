@@ -28,7 +28,7 @@ pub async fn run(g: &Gazette, args: SendArgs, out: Out) -> Result<ExitCode> {
         if let Some(r) = crate::review::open(g, &digest.name)? {
             let recipients = match to {
                 Some(to) => to,
-                None => crate::review::flow::readers(g, &r)?,
+                None => crate::review::flow::readers(g, &r, false)?,
             };
             return dry_run(g, &g.stored_view(r.issue)?, recipients, out).await;
         }

@@ -9,10 +9,10 @@ use chrono::{DateTime, Utc};
 use super::mail::{self, Kind};
 use super::policy::{decide, Action, Caller};
 use super::{load, open, Draft, Review, Status};
-use crate::config::{Digest, ReviewPolicy};
+use crate::config::{DeliveryTime, Digest, ReviewPolicy};
 use crate::pipeline::{Gazette, NextIssue, Plan, PlanArgs, Recipient};
 use crate::render::IssueView;
-use crate::schedule::{next_runs, slot_key};
+use crate::schedule::{local, next_runs, slot_key};
 use crate::store::{Created, NewReview, Released};
 
 /// Each pick of a plan: (story id, ids of its cluster members), in issue order.
@@ -42,10 +42,14 @@ pub fn plan_draft(
     if let Some(r) = open(g, &digest.name)? {
         return Ok(NextIssue::Review(Box::new(r)));
     }
-    let key = match args.slot {
-        Some(k) => k.to_string(),
-        None => slot_key(free_slot(g, digest)?),
+    // The key the issue is stored under (the slot's, or a local digest's edition), and its
+    // deadline (the slot, or the edition's first zone's slot).
+    let (key, deadline) = match (args.slot, args.edition) {
+        (Some(k), Some(edition)) => (k.to_string(), first_slot(g, digest, edition)?),
+        (Some(k), None) => (k.to_string(), crate::store::parse_ts(k)),
+        (None, _) => free_slot(g, digest)?,
     };
+    let deadline = slot_key(deadline);
     if g.store.issue_id_for_slot(&digest.name, &key)?.is_some() {
         // Released before its slot (approved, then `send`): the slot has had its issue.
         return Ok(NextIssue::Empty);
@@ -56,7 +60,7 @@ pub fn plan_draft(
     }
     let state = serde_json::to_string(&Draft::from_view(&plan.view, &picks(&plan)))?;
     let review = NewReview {
-        slot: &key,
+        slot: &deadline,
         policy: policy.as_str(),
         state: &state,
     };
@@ -77,21 +81,50 @@ pub fn plan_draft(
     Ok(NextIssue::Review(Box::new(r)))
 }
 
-/// The first slot after now that has no issue: the one the scheduler would draft next.
-fn free_slot(g: &Gazette, digest: &Digest) -> Result<DateTime<Utc>> {
-    let tz = g.config.newsletter.timezone;
-    let runs = next_runs(&digest.cron, tz, g.now(), 8);
-    for slot in &runs {
-        if g.store
-            .issue_id_for_slot(&digest.name, &slot_key(*slot))?
-            .is_none()
-        {
-            return Ok(*slot);
+/// The first slot after now that has no issue, the one the scheduler would draft next: the key
+/// its issue is stored under and its deadline.
+fn free_slot(g: &Gazette, digest: &Digest) -> Result<(String, DateTime<Utc>)> {
+    let slots = next_slots(g, digest, g.now(), 8)?;
+    for (key, at) in &slots {
+        if g.store.issue_id_for_slot(&digest.name, key)?.is_none() {
+            return Ok((key.clone(), *at));
         }
     }
-    runs.first()
-        .copied()
+    slots
+        .into_iter()
+        .next()
         .with_context(|| format!("digest {}: its schedule has no next run", digest.name))
+}
+
+/// A reviewed digest's next `n` slots after `after`: the key each issue is stored under and its
+/// deadline. A local digest's slot is an edition, stored under the edition's key, whose deadline
+/// is its first zone's slot (the editors approve one issue for every zone).
+fn next_slots(
+    g: &Gazette,
+    d: &Digest,
+    after: DateTime<Utc>,
+    n: usize,
+) -> Result<Vec<(String, DateTime<Utc>)>> {
+    Ok(match d.delivery {
+        DeliveryTime::Newsletter => next_runs(&d.cron, g.config.newsletter.timezone, after, n)
+            .into_iter()
+            .map(|at| (slot_key(at), at))
+            .collect(),
+        DeliveryTime::Local => {
+            let zones = crate::schedule::runner::zones(g, d)?;
+            local::next_first_slots(&d.cron, &zones, after, n)
+                .into_iter()
+                .map(|(edition, at)| (local::edition_key(edition), at))
+                .collect()
+        }
+    })
+}
+
+/// A local digest's edition's first slot across its readers' zones.
+fn first_slot(g: &Gazette, d: &Digest, edition: chrono::NaiveDateTime) -> Result<DateTime<Utc>> {
+    let zones = crate::schedule::runner::zones(g, d)?;
+    local::first_slot(edition, &zones)
+        .with_context(|| format!("digest {}: no time zone to deliver in", d.name))
 }
 
 /// Mails the editors what they have not been told yet: the review mail once, and once the
@@ -171,10 +204,20 @@ fn release(
 }
 
 /// Who gets a released draft: the digest's readers, each with their copy of the issue as edited.
-/// A local-delivery digest's reviewed issue goes to every zone when it is released.
-pub fn readers(g: &Gazette, r: &Review) -> Result<Vec<Recipient>> {
+/// With `by_slot`, a local digest's issue released by its first zone's slot (within
+/// `catch_up`) waits for each reader's own slot of its edition; otherwise (`send` after an
+/// approval, or an issue approved after being held) it goes to every zone at once.
+pub fn readers(g: &Gazette, r: &Review, by_slot: bool) -> Result<Vec<Recipient>> {
     let digest = g.config.digest(Some(&r.digest))?;
-    g.readers(digest, &g.stored_view(r.issue)?, None)
+    let edition = match digest.delivery {
+        DeliveryTime::Local if by_slot && g.now() - r.slot <= digest.catch_up => g
+            .store
+            .issue_slot(r.issue)?
+            .as_deref()
+            .and_then(local::parse_edition_key),
+        _ => None,
+    };
+    g.readers(digest, &g.stored_view(r.issue)?, edition)
 }
 
 /// Holds a draft whose slot passed unapproved.
@@ -225,7 +268,7 @@ pub async fn on_send(
         Action::Release { by_policy } => {
             let recipients = match to {
                 Some(t) => t.to_vec(),
-                None => readers(g, &r)?,
+                None => readers(g, &r, false)?,
             };
             if recipients.is_empty() && require_recipients {
                 anyhow::bail!(
@@ -300,7 +343,7 @@ pub async fn at_slot(g: &Gazette, r: Review, now: DateTime<Utc>) -> Result<SlotS
     let (id, number) = (r.issue, r.number);
     let r = match decide(r.policy, r.status, r.slot, now, Caller::Scheduler) {
         Action::Release { by_policy } => {
-            let recipients = readers(g, &r)?;
+            let recipients = readers(g, &r, true)?;
             return Ok(
                 match release(g, &r, &recipients, by_policy, "gazette serve")? {
                     Released::Released(_) => SlotStep::Released { id, number },
@@ -349,17 +392,16 @@ pub async fn pass(g: &Gazette, d: &Digest, now: DateTime<Utc>) -> Result<Option<
             _ => None,
         });
     }
-    let tz = g.config.newsletter.timezone;
-    let Some(slot) = next_runs(&d.cron, tz, now, 1).pop() else {
+    let Some((key, slot)) = next_slots(g, d, now, 1)?.pop() else {
         return Ok(None);
     };
-    let key = slot_key(slot);
     if now < slot - d.review_lead || g.store.issue_id_for_slot(&d.name, &key)?.is_some() {
         return Ok(None);
     }
     fetch_due(g, now).await?;
     let args = PlanArgs {
         slot: Some(&key),
+        edition: local::parse_edition_key(&key),
         ..Default::default()
     };
     if let NextIssue::Review(r) = g.next_issue(d, &args).await? {

@@ -118,6 +118,31 @@ pub fn next_editions(
     out
 }
 
+/// An edition's first slot across `zones` (`None` without zones).
+pub fn first_slot(edition: NaiveDateTime, zones: &[Tz]) -> Option<DateTime<Utc>> {
+    zones.iter().map(|&zone| slot(edition, zone)).min()
+}
+
+/// The next `count` editions whose first zone's slot is after `from`, each with that slot: the
+/// deadlines of a reviewed local digest's drafts (an edition already under way is not next).
+pub fn next_first_slots(
+    cron: &croner::Cron,
+    zones: &[Tz],
+    from: DateTime<Utc>,
+    count: usize,
+) -> Vec<(NaiveDateTime, DateTime<Utc>)> {
+    editions(cron, (from - REACH).naive_utc())
+        .filter_map(|edition| first_slot(edition, zones).map(|at| (edition, at)))
+        .filter(|(_, at)| *at > from)
+        .take(count)
+        .collect()
+}
+
+/// The edition an [`edition_key`] names.
+pub fn parse_edition_key(key: &str) -> Option<NaiveDateTime> {
+    NaiveDateTime::parse_from_str(key.strip_suffix(" local")?, "%Y-%m-%dT%H:%M").ok()
+}
+
 /// The earliest slot of any zone after `from`.
 pub fn next_slot(cron: &croner::Cron, zones: &[Tz], from: DateTime<Utc>) -> Option<DateTime<Utc>> {
     next_editions(cron, zones, from, 2)
@@ -145,6 +170,7 @@ pub fn zones(readers: &[(Option<String>, Vec<String>)], digest: &str, default: T
 #[cfg(test)]
 mod tests {
     use super::*;
+
     use crate::config::parse_schedule;
 
     fn utc(s: &str) -> DateTime<Utc> {
@@ -238,5 +264,22 @@ mod tests {
             [tz("UTC")],
             "no readers: the newsletter's zone"
         );
+    }
+
+    #[test]
+    fn an_edition_key_reads_back_and_first_slots_skip_an_edition_under_way() {
+        let cron = parse_schedule("0 8 * * *").unwrap();
+        let e = NaiveDateTime::parse_from_str("2027-03-13T08:00", "%Y-%m-%dT%H:%M").unwrap();
+        assert_eq!(parse_edition_key(&edition_key(e)), Some(e));
+        assert_eq!(parse_edition_key("2027-03-13T08:00:00Z"), None);
+        let zones = [tz("Asia/Tokyo"), tz("America/New_York")];
+        // 13 March: Tokyo 08:00 is 12 March 23:00 UTC; New York's is 13:00 UTC. At 10:00 UTC
+        // on the 13th that edition is under way, so the next first slot is the 14th's Tokyo.
+        let next = next_first_slots(&cron, &zones, utc("2027-03-13T10:00:00Z"), 2);
+        assert_eq!(next[0].1, utc("2027-03-13T23:00:00Z"));
+        assert_eq!(next[0].0, e + Duration::days(1));
+        assert_eq!(next[1].1, utc("2027-03-14T23:00:00Z"));
+        assert_eq!(first_slot(e, &zones), Some(utc("2027-03-12T23:00:00Z")));
+        assert_eq!(first_slot(e, &[]), None);
     }
 }

@@ -207,6 +207,17 @@ impl Store {
         )
     }
 
+    /// The slot key an issue was stored under (`None`: planned by hand, or no such issue).
+    pub fn issue_slot(&self, issue_id: i64) -> Result<Option<String>> {
+        Ok(self
+            .conn()
+            .query_row("SELECT slot FROM issues WHERE id = ?1", [issue_id], |r| {
+                r.get::<_, Option<String>>(0)
+            })
+            .optional()?
+            .flatten())
+    }
+
     /// The issue stored for a digest's slot, if any.
     pub fn issue_id_for_slot(&self, digest: &str, slot: &str) -> Result<Option<i64>> {
         Ok(self

@@ -639,10 +639,20 @@ async fn each_reader_gets_their_sections_rendered_once_per_choice() {
 // Local delivery time.
 
 fn local_gazette(dir: &Path, clock: Clock, zones: &[(&str, &str)]) -> Gazette {
+    local_gazette_with(dir, clock, zones, "")
+}
+
+/// [`local_gazette`] with `extra` keys for the daily digest (and an editor, for `review`).
+fn local_gazette_with(dir: &Path, clock: Clock, zones: &[(&str, &str)], extra: &str) -> Gazette {
     let text = config(dir, utc("2027-03-10T00:00:00Z"), "")
+        .replacen(
+            "timezone = \"Europe/Berlin\"\n",
+            "timezone = \"Europe/Berlin\"\neditors = [\"editor@example.org\"]\n",
+            1,
+        )
         .replace(
             "name = \"daily\"\ntitle = \"Daily Brief\"\nschedule = \"0 7 * * *\"",
-            "name = \"daily\"\ntitle = \"Daily Brief\"\nschedule = \"0 8 * * *\"\ndelivery = \"local\"\nsend_empty = true\ncatch_up = \"2h\"",
+            &format!("name = \"daily\"\ntitle = \"Daily Brief\"\nschedule = \"0 8 * * *\"\ndelivery = \"local\"\nsend_empty = true\ncatch_up = \"2h\"\n{extra}"),
         )
         .replace("schedule = \"0 8 * * MON\"", "schedule = \"0 8 1 1 *\"");
     let g = open(dir, &text, clock);
@@ -777,6 +787,60 @@ async fn three_zones_each_get_one_issue_at_their_local_eight_across_the_us_chang
     // A restart claims nothing again and sends nothing twice.
     let again = drive(&g, &now, "2027-03-15T13:00:00Z", "2027-03-15T14:00:00Z").await;
     assert_eq!(again.len(), 9);
+}
+
+/// A reviewed local digest: one draft per edition, due at the edition's first zone's slot
+/// (Tokyo's); released there, each zone still gets it at its own 08:00.
+#[tokio::test]
+async fn a_reviewed_local_digest_is_due_at_the_first_zone_and_each_zone_gets_it_at_eight() {
+    for policy in ["optional", "required"] {
+        let dir = tempdir();
+        let (clock, now) = pinned("2027-03-12T16:00:00Z");
+        let g = local_gazette_with(
+            dir.path(),
+            clock,
+            &[
+                ("tokyo@example.org", "Asia/Tokyo"),
+                ("berlin@example.org", "Europe/Berlin"),
+                ("newyork@example.org", "America/New_York"),
+            ],
+            &format!("review = \"{policy}\"\nreview_lead = \"2h\""),
+        );
+        // Drafted two hours before Tokyo's 08:00 of the 13th (23:00 UTC on the 12th).
+        let sent = drive(&g, &now, "2027-03-12T16:00:00Z", "2027-03-12T21:30:00Z").await;
+        assert!(sent.is_empty(), "{policy}: {sent:?}");
+        let r = gazette::review::open(&g, "daily")
+            .unwrap()
+            .unwrap_or_else(|| panic!("{policy}: a draft"));
+        assert_eq!(
+            gazette::schedule::slot_key(r.slot),
+            "2027-03-12T23:00:00Z",
+            "{policy}: due at the first zone's slot"
+        );
+        assert_eq!(
+            g.store.issue_slot(r.issue).unwrap().as_deref(),
+            Some("2027-03-13T08:00 local"),
+            "{policy}: stored under its edition"
+        );
+        if policy == "required" {
+            gazette::review::approve(&g, r.issue, None, "test").unwrap();
+        }
+        let sent = drive(&g, &now, "2027-03-12T21:30:00Z", "2027-03-13T14:00:00Z").await;
+        let got: Vec<(&str, i64, String)> = sent
+            .iter()
+            .map(|(e, n, t)| (e.as_str(), *n, gazette::schedule::slot_key(*t)))
+            .collect();
+        let want: Vec<(&str, i64, String)> = [
+            ("tokyo@example.org", 1, "2027-03-12T23:00:00Z"),
+            ("berlin@example.org", 1, "2027-03-13T07:00:00Z"),
+            ("newyork@example.org", 1, "2027-03-13T13:00:00Z"),
+        ]
+        .into_iter()
+        .map(|(e, n, t)| (e, n, t.to_string()))
+        .collect();
+        assert_eq!(got, want, "{policy}: each at 08:00 local");
+        assert_eq!(g.store.issues().unwrap().len(), 1, "{policy}");
+    }
 }
 
 #[tokio::test]
