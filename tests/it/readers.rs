@@ -671,6 +671,27 @@ fn local_gazette_with(dir: &Path, clock: Clock, zones: &[(&str, &str)], extra: &
     g
 }
 
+/// Readers in Tokyo, Berlin and New York.
+const THREE_ZONES: &[(&str, &str)] = &[
+    ("tokyo@example.org", "Asia/Tokyo"),
+    ("berlin@example.org", "Europe/Berlin"),
+    ("newyork@example.org", "America/New_York"),
+];
+
+/// Each sent delivery as (email, issue number, the slot key of when it was sent).
+fn by_slot(sent: &[(String, i64, DateTime<Utc>)]) -> Vec<(String, i64, String)> {
+    sent.iter()
+        .map(|(e, n, t)| (e.clone(), *n, gazette::schedule::slot_key(*t)))
+        .collect()
+}
+
+/// Expected rows of [`by_slot`].
+fn owned(rows: &[(&str, i64, &str)]) -> Vec<(String, i64, String)> {
+    rows.iter()
+        .map(|(e, n, t)| (e.to_string(), *n, t.to_string()))
+        .collect()
+}
+
 /// Ticks the scheduler every 30 minutes from `from` to `to`; returns every sent delivery's
 /// (email, issue number, time sent).
 async fn drive(
@@ -729,23 +750,12 @@ async fn drive(
 async fn three_zones_each_get_one_issue_at_their_local_eight_across_the_us_change() {
     let dir = tempdir();
     let (clock, now) = pinned("2027-03-12T16:00:00Z");
-    let g = local_gazette(
-        dir.path(),
-        clock,
-        &[
-            ("tokyo@example.org", "Asia/Tokyo"),
-            ("berlin@example.org", "Europe/Berlin"),
-            ("newyork@example.org", "America/New_York"),
-        ],
-    );
+    let g = local_gazette(dir.path(), clock, THREE_ZONES);
     // New York moves to EDT on Sunday 14 March 2027; Berlin and Tokyo keep their offsets.
     // Started after every zone's slot of the 12th was missed by more than catch_up.
     let sent = drive(&g, &now, "2027-03-12T16:00:00Z", "2027-03-15T14:00:00Z").await;
-    let got: Vec<(&str, i64, String)> = sent
-        .iter()
-        .map(|(e, n, t)| (e.as_str(), *n, gazette::schedule::slot_key(*t)))
-        .collect();
-    let want: Vec<(&str, i64, String)> = [
+    let got = by_slot(&sent);
+    let want = owned(&[
         ("tokyo@example.org", 1, "2027-03-12T23:00:00Z"),
         ("berlin@example.org", 1, "2027-03-13T07:00:00Z"),
         ("newyork@example.org", 1, "2027-03-13T13:00:00Z"),
@@ -755,10 +765,7 @@ async fn three_zones_each_get_one_issue_at_their_local_eight_across_the_us_chang
         ("tokyo@example.org", 3, "2027-03-14T23:00:00Z"),
         ("berlin@example.org", 3, "2027-03-15T07:00:00Z"),
         ("newyork@example.org", 3, "2027-03-15T12:00:00Z"),
-    ]
-    .into_iter()
-    .map(|(e, n, t)| (e, n, t.to_string()))
-    .collect();
+    ]);
     assert_eq!(
         got, want,
         "each at 08:00 local, one issue per day, planned at Tokyo's slot"
@@ -799,11 +806,7 @@ async fn a_reviewed_local_digest_is_due_at_the_first_zone_and_each_zone_gets_it_
         let g = local_gazette_with(
             dir.path(),
             clock,
-            &[
-                ("tokyo@example.org", "Asia/Tokyo"),
-                ("berlin@example.org", "Europe/Berlin"),
-                ("newyork@example.org", "America/New_York"),
-            ],
+            THREE_ZONES,
             &format!("review = \"{policy}\"\nreview_lead = \"2h\""),
         );
         // Drafted two hours before Tokyo's 08:00 of the 13th (23:00 UTC on the 12th).
@@ -826,18 +829,12 @@ async fn a_reviewed_local_digest_is_due_at_the_first_zone_and_each_zone_gets_it_
             gazette::review::approve(&g, r.issue, None, "test").unwrap();
         }
         let sent = drive(&g, &now, "2027-03-12T21:30:00Z", "2027-03-13T14:00:00Z").await;
-        let got: Vec<(&str, i64, String)> = sent
-            .iter()
-            .map(|(e, n, t)| (e.as_str(), *n, gazette::schedule::slot_key(*t)))
-            .collect();
-        let want: Vec<(&str, i64, String)> = [
+        let got = by_slot(&sent);
+        let want = owned(&[
             ("tokyo@example.org", 1, "2027-03-12T23:00:00Z"),
             ("berlin@example.org", 1, "2027-03-13T07:00:00Z"),
             ("newyork@example.org", 1, "2027-03-13T13:00:00Z"),
-        ]
-        .into_iter()
-        .map(|(e, n, t)| (e, n, t.to_string()))
-        .collect();
+        ]);
         assert_eq!(got, want, "{policy}: each at 08:00 local");
         assert_eq!(g.store.issues().unwrap().len(), 1, "{policy}");
     }
@@ -858,11 +855,8 @@ async fn a_local_issue_still_waiting_for_its_last_zone_does_not_hold_up_the_next
         ],
     );
     let sent = drive(&g, &now, "2027-03-12T22:00:00Z", "2027-03-16T00:00:00Z").await;
-    let got: Vec<(&str, i64, String)> = sent
-        .iter()
-        .map(|(e, n, t)| (e.as_str(), *n, gazette::schedule::slot_key(*t)))
-        .collect();
-    let want: Vec<(&str, i64, String)> = [
+    let got = by_slot(&sent);
+    let want = owned(&[
         // 14 March's edition, planned at Kiritimati's slot; its Pago Pago copy waits a day.
         ("east@example.org", 1, "2027-03-13T18:00:00Z"),
         // 13 March's edition: Kiritimati's slot was missed while down, Pago Pago's plans it.
@@ -871,10 +865,7 @@ async fn a_local_issue_still_waiting_for_its_last_zone_does_not_hold_up_the_next
         ("west@example.org", 1, "2027-03-14T19:00:00Z"),
         ("east@example.org", 4, "2027-03-15T18:00:00Z"),
         ("west@example.org", 3, "2027-03-15T19:00:00Z"),
-    ]
-    .into_iter()
-    .map(|(e, n, t)| (e, n, t.to_string()))
-    .collect();
+    ]);
     assert_eq!(got, want);
     // Issue 3 was planned while issue 1's Pago Pago copy was still waiting for its time.
     let issues = g.store.issues().unwrap();
