@@ -64,7 +64,7 @@ pub fn plan_draft(
         policy: policy.as_str(),
         state: &state,
     };
-    let id = match g.store_plan(&plan, &[], Some(&key), Some(review))?.0 {
+    let id = match g.store_plan(&plan, Vec::new(), Some(&key), Some(review))?.0 {
         Created::Stored(id, _) => id,
         Created::Superseded(id) => {
             return Ok(match load(g, id)? {
@@ -177,7 +177,7 @@ pub async fn notify(g: &Gazette, r: &Review) -> Result<()> {
 fn release(
     g: &Gazette,
     r: &Review,
-    recipients: &[Recipient],
+    recipients: Vec<Recipient>,
     by_policy: bool,
     who: &str,
 ) -> Result<Released> {
@@ -277,7 +277,7 @@ pub async fn on_send(
                 );
             }
             return Ok(
-                match release(g, &r, &recipients, by_policy, "gazette send")? {
+                match release(g, &r, recipients, by_policy, "gazette send")? {
                     Released::Released(n) => SendStep::Released {
                         id: r.issue,
                         number: r.number,
@@ -345,7 +345,7 @@ pub async fn at_slot(g: &Gazette, r: Review, now: DateTime<Utc>) -> Result<SlotS
         Action::Release { by_policy } => {
             let recipients = readers(g, &r, true)?;
             return Ok(
-                match release(g, &r, &recipients, by_policy, "gazette serve")? {
+                match release(g, &r, recipients, by_policy, "gazette serve")? {
                     Released::Released(_) => SlotStep::Released { id, number },
                     Released::Closed(_) => SlotStep::Waiting { id, number },
                 },

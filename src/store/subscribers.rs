@@ -316,6 +316,16 @@ impl Store {
         Ok(rows.collect::<Result<_, _>>()?)
     }
 
+    /// Every subscriber in turn, without holding them all (enqueueing a large list).
+    pub fn each_subscriber(&self, mut f: impl FnMut(Subscriber)) -> Result<()> {
+        let conn = self.conn();
+        let mut stmt = conn.prepare(&format!("SELECT {SUBSCRIBER_COLUMNS} FROM subscribers"))?;
+        for s in stmt.query_map([], row_to_subscriber)? {
+            f(s?);
+        }
+        Ok(())
+    }
+
     /// One subscriber by address.
     pub fn subscriber(&self, email: &str) -> Result<Option<Subscriber>> {
         let conn = self.conn();

@@ -583,7 +583,7 @@ async fn each_reader_gets_their_sections_rendered_once_per_choice() {
         "nothing on ai in this issue, and a pause until tomorrow: no copy, no row"
     );
     let (gazette::store::Created::Stored(id, _), Some(view)) =
-        g.publish(&plan, &readers, None).unwrap()
+        g.publish(&plan, readers, None).unwrap()
     else {
         panic!("stored")
     };

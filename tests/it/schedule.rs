@@ -177,7 +177,7 @@ async fn a_restart_in_the_middle_of_an_issue_finishes_it_without_repeats() {
     let (gazette::store::Created::Stored(id, _), _) = g
         .publish(
             &plan,
-            &g.readers(&digest, &plan.view, None).unwrap(),
+            g.readers(&digest, &plan.view, None).unwrap(),
             Some(&key),
         )
         .unwrap()

@@ -207,7 +207,7 @@ impl World {
         let (gazette::store::Created::Stored(id, _), _) = g
             .publish(
                 &plan,
-                &[Recipient {
+                vec![Recipient {
                     subscriber_id: Some(reader.id),
                     email: reader.email,
                     name: None,
