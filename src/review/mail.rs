@@ -66,7 +66,7 @@ pub fn local(g: &Gazette, t: DateTime<Utc>) -> String {
 pub async fn send(g: &Gazette, r: &Review, kind: Kind) -> Result<Vec<String>> {
     let nl = &g.config.newsletter;
     let tokens = g.tokens()?;
-    let transport = Transport::from_url(&g.config.delivery.url, 1)?;
+    let transport = Transport::from_url(g.config.mail_url(), 1)?;
     let (html, text, _) = g
         .store
         .issue_content(r.issue)?

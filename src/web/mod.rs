@@ -81,7 +81,7 @@ impl AppState {
     pub fn new(gazette: Gazette, options: WebOptions) -> Result<AppState> {
         let tokens = gazette.tokens()?;
         let transport = Transport::from_url(
-            &gazette.config.delivery.url,
+            gazette.config.mail_url(),
             gazette.config.delivery.connections,
         )
         .context("delivery transport for confirmation mails")?;
