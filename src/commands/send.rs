@@ -320,7 +320,7 @@ async fn dry_run(
 ) -> Result<ExitCode> {
     let tokens = &g.tokens()?;
     let dkim = g.dkim()?;
-    let dir = match g.config.mail_url().strip_prefix("file://") {
+    let dir = match g.config.outbox() {
         Some(d) => PathBuf::from(d),
         None => PathBuf::from("out/outbox"),
     };

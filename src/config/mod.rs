@@ -283,15 +283,13 @@ impl Config {
             .collect()
     }
 
-    /// Where one-off mails (confirmations, review mails) go: `[delivery] url`, or with
-    /// `[[relays]]` the first relay without a daily quota (else the first relay). These mails
-    /// are not counted against a quota.
-    pub fn mail_url(&self) -> &str {
-        self.relays
-            .iter()
-            .find(|r| r.daily_quota.is_none())
-            .or(self.relays.first())
-            .map_or(self.delivery.url.as_str(), |r| r.url.as_str())
+    /// The outbox folder messages go to, when `[delivery] url` (without `[[relays]]`) or a
+    /// relay is a `file://` outbox.
+    pub fn outbox(&self) -> Option<&str> {
+        let urls = std::iter::once(self.delivery.url.as_str())
+            .filter(|_| self.relays.is_empty())
+            .chain(self.relays.iter().map(|r| r.url.as_str()));
+        urls.into_iter().find_map(|u| u.strip_prefix("file://"))
     }
 }
 

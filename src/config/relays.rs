@@ -203,8 +203,8 @@ mod tests {
             |d: &str| -> Vec<String> { c.relays_of(d).iter().map(|r| r.name.clone()).collect() };
         assert_eq!(names("weekly"), ["b"]);
         assert_eq!(names("daily"), ["a", "b"], "no `relays`: every relay");
-        // One-off mails go through the first relay without a quota.
-        assert_eq!(c.mail_url(), "file://conf/outbox");
+        // A dry run writes to the relay that is an outbox.
+        assert_eq!(c.outbox(), Some("conf/outbox"));
         assert!(
             c.warnings.is_empty(),
             "[delivery] url not written: nothing ignored"

@@ -32,7 +32,7 @@ use crate::store::{Applied, Claim, Delivery, DeliveryCounts, Reservation, Step, 
 use crate::tokens::Tokens;
 use circuit::{End, PassEnd};
 use ledger::Ledger;
-pub use relays::Relay;
+pub use relays::{Mailer, Relay};
 pub use transport::{SendError, Transport};
 
 /// What the send loop needs besides the ledger.

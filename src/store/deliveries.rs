@@ -216,14 +216,7 @@ fn reserve_and_claim(
     now: &str,
 ) -> Result<Claim> {
     if let Some(r) = relay {
-        let reserved = tx
-            .prepare_cached(
-                "INSERT INTO relay_usage (relay, day, sent) VALUES (?1, ?2, 1)
-                 ON CONFLICT (relay, day) DO UPDATE SET sent = sent + 1
-                 WHERE ?3 IS NULL OR sent < ?3",
-            )?
-            .execute(params![r.relay, r.day, r.quota])?;
-        if reserved == 0 {
+        if !reserve(tx, r)? {
             return Ok(Claim::QuotaSpent);
         }
     }
@@ -234,7 +227,19 @@ fn reserve_and_claim(
     Ok(c)
 }
 
-fn give_back(tx: &rusqlite::Transaction<'_>, r: &Reservation) -> Result<()> {
+/// Counts one message against the relay's day unless its quota is spent; whether it did.
+pub(super) fn reserve(tx: &rusqlite::Transaction<'_>, r: &Reservation) -> Result<bool> {
+    let reserved = tx
+        .prepare_cached(
+            "INSERT INTO relay_usage (relay, day, sent) VALUES (?1, ?2, 1)
+             ON CONFLICT (relay, day) DO UPDATE SET sent = sent + 1
+             WHERE ?3 IS NULL OR sent < ?3",
+        )?
+        .execute(params![r.relay, r.day, r.quota])?;
+    Ok(reserved == 1)
+}
+
+pub(super) fn give_back(tx: &rusqlite::Transaction<'_>, r: &Reservation) -> Result<()> {
     tx.prepare_cached(
         "UPDATE relay_usage SET sent = sent - 1 WHERE relay = ?1 AND day = ?2 AND sent > 0",
     )?

@@ -62,6 +62,17 @@ impl Store {
         Ok(rows.collect::<Result<_, _>>()?)
     }
 
+    /// Counts one message (a one-off mail, outside any issue) against a relay's day, unless its
+    /// quota is spent; whether it did.
+    pub fn reserve(&self, r: &super::Reservation) -> Result<bool> {
+        self.write(|tx| super::deliveries::reserve(tx, r))
+    }
+
+    /// Gives back a reservation whose message was never tried.
+    pub fn give_back(&self, r: &super::Reservation) -> Result<()> {
+        self.write(|tx| super::deliveries::give_back(tx, r))
+    }
+
     /// Records that `relay` could not be used (kept until it works again).
     pub fn pause_relay(
         &self,
