@@ -455,7 +455,8 @@ impl Gazette {
         Ok(self.dkim.get_or_init(|| loaded).clone())
     }
 
-    /// Delivers an issue's queued rows through `[delivery] url`; `tick` after each finished row.
+    /// Delivers an issue's queued rows through its digest's relays (`[[relays]]`, else
+    /// `[delivery] url`); `tick` after each finished row.
     /// Rows left `sending` by a process that is gone are taken over first (they become
     /// `unknown`); rows another live process is sending are left to it.
     pub async fn deliver(
@@ -466,10 +467,7 @@ impl Gazette {
         stop: Option<&std::sync::atomic::AtomicBool>,
         patience: crate::deliver::Patience,
     ) -> Result<crate::store::DeliveryCounts> {
-        let transport = crate::deliver::Transport::from_url(
-            &self.config.delivery.url,
-            self.config.delivery.connections,
-        )?;
+        let relays = crate::deliver::Relay::for_digest(&self.config, &view.digest.name)?;
         self.take_over_abandoned()?;
         let tokens = self.tokens()?;
         let dkim = self.dkim()?;
@@ -478,7 +476,7 @@ impl Gazette {
             config: &self.config,
             store: self.store.clone(),
             renderer: &self.renderer,
-            transport: &transport,
+            relays: &relays,
             tokens: &tokens,
             dkim,
             clock: &clock,

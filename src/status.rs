@@ -1,7 +1,8 @@
 //! Is gazette doing its job? The document `gazette status --json` prints and `GET /healthz`
 //! serves (in full to a request with the status token): the scheduler's state, each digest's
-//! last and next slot with what is still queued or in doubt, failing feeds, and each recent
-//! issue's figures (bounce and complaint rates, and whether its send is paused).
+//! last and next slot with what is still queued or in doubt, failing feeds, each recent issue's
+//! figures (bounce and complaint rates, and whether its send is paused), and each relay's day
+//! (sent against its quota, paused).
 
 use anyhow::Result;
 use chrono::{DateTime, Utc};
@@ -23,6 +24,67 @@ pub struct Status {
     pub digests: Vec<DigestStatus>,
     pub feeds_failing: Vec<FailingFeed>,
     pub issues: Vec<IssueFigures>,
+    /// Each `[[relays]]` table (none without them).
+    pub relays: Vec<RelayStatus>,
+}
+
+/// One relay: what it took today (UTC, on gazette's clock) against its quota, and whether a
+/// sender found it unusable.
+#[derive(Debug, Serialize)]
+pub struct RelayStatus {
+    pub relay: String,
+    /// `ok`, `quota_spent` or `paused`.
+    pub state: &'static str,
+    /// The UTC day counted.
+    pub day: String,
+    /// Messages handed to it on that day.
+    pub sent_today: i64,
+    pub daily_quota: Option<i64>,
+    pub quota_spent: bool,
+    /// When the quota resets (next midnight UTC), while it is spent.
+    pub resets_at: Option<DateTime<Utc>>,
+    pub paused: bool,
+    /// Why it was paused, since when, and until when the sender rests it (null: that run gave
+    /// up on it).
+    pub paused_reason: Option<String>,
+    pub paused_since: Option<DateTime<Utc>>,
+    pub paused_until: Option<DateTime<Utc>>,
+}
+
+/// Every relay's figures for the day of `now`.
+pub fn relays(g: &Gazette, now: DateTime<Utc>) -> Result<Vec<RelayStatus>> {
+    let day = crate::store::day(now);
+    let usage = g.store.relay_usage(&day)?;
+    let pauses = g.store.relay_pauses()?;
+    Ok(g.config
+        .relays
+        .iter()
+        .map(|r| {
+            let sent_today = usage
+                .iter()
+                .find(|u| u.relay == r.name)
+                .map_or(0, |u| u.sent);
+            let quota_spent = r.daily_quota.is_some_and(|q| sent_today >= q);
+            let pause = pauses.iter().find(|p| p.relay == r.name);
+            RelayStatus {
+                relay: r.name.clone(),
+                state: match (pause.is_some(), quota_spent) {
+                    (true, _) => "paused",
+                    (false, true) => "quota_spent",
+                    (false, false) => "ok",
+                },
+                day: day.clone(),
+                sent_today,
+                daily_quota: r.daily_quota,
+                quota_spent,
+                resets_at: quota_spent.then(|| crate::deliver::relays::quota_resets(now)),
+                paused: pause.is_some(),
+                paused_reason: pause.map(|p| p.reason.clone()),
+                paused_since: pause.map(|p| p.since),
+                paused_until: pause.and_then(|p| p.until),
+            }
+        })
+        .collect())
 }
 
 /// The scheduler's state: `starting`, `ok`, `retrying`, `failing` or `stopped` as it last
@@ -123,5 +185,6 @@ pub fn status(g: &Gazette, live: Option<&Health>) -> Result<Status> {
         digests,
         feeds_failing: g.store.failing_feeds()?,
         issues: figures,
+        relays: relays(g, g.now())?,
     })
 }

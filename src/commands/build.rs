@@ -74,14 +74,13 @@ fn extension(f: Format) -> &'static str {
 /// The message one subscriber would get (addressed to `from`, as a sample).
 async fn eml(g: &Gazette, plan: &Plan) -> Result<Vec<u8>> {
     let tokens = g.tokens()?;
-    let transport = crate::deliver::Transport::Outbox(std::env::temp_dir());
     let clock = || g.now();
     let tick = |_: &crate::store::Delivery| {};
     let sender = crate::deliver::Sender {
         config: &g.config,
         store: g.store.clone(),
         renderer: &g.renderer,
-        transport: &transport,
+        relays: &[],
         tokens: &tokens,
         dkim: None,
         clock: &clock,
@@ -106,6 +105,7 @@ async fn eml(g: &Gazette, plan: &Plan) -> Result<Vec<u8>> {
         attempts: 0,
         reply: None,
         variant: None,
+        relay: None,
     };
     Ok(sender.composer(&plan.view)?.compose(&d).await?.bytes)
 }

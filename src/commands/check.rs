@@ -1,5 +1,5 @@
 //! `gazette check`: every problem in the config and templates at once; `--smtp` also opens an
-//! SMTP session.
+//! SMTP session with `[delivery] url` or with each relay.
 
 use std::path::Path;
 use std::process::ExitCode;
@@ -7,6 +7,7 @@ use std::process::ExitCode;
 use anyhow::Result;
 
 use super::Out;
+use crate::config::relays::redacted;
 use crate::config::{Config, Problem};
 use crate::deliver::Transport;
 use crate::render::Renderer;
@@ -31,18 +32,44 @@ pub async fn run(path: &Path, smtp: bool, out: Out) -> Result<ExitCode> {
             eprintln!("warning: {}: {w}", path.display());
         }
     }
-    let session = if smtp {
-        let transport = Transport::from_url(&config.delivery.url, 1)?;
-        let found = transport.test().await.map_err(|e| {
-            anyhow::anyhow!("delivery.url {}: {e:#}", redacted(&config.delivery.url))
-        })?;
-        Some(found)
-    } else {
-        None
-    };
+    // Each relay (or `[delivery] url`) with what a test session found there.
+    let mut sessions = Vec::new();
+    if smtp {
+        let targets: Vec<(String, &str)> = if config.relays.is_empty() {
+            vec![("delivery.url".to_string(), config.delivery.url.as_str())]
+        } else {
+            config
+                .relays
+                .iter()
+                .map(|r| (format!("relay {}", r.name), r.url.as_str()))
+                .collect()
+        };
+        for (what, url) in targets {
+            let transport = Transport::from_url(url, 1)?;
+            let found = transport
+                .test()
+                .await
+                .map_err(|e| anyhow::anyhow!("{what} {}: {e:#}", redacted(url)))?;
+            sessions.push((what, redacted(url), found));
+        }
+    }
+    let session = (config.relays.is_empty())
+        .then(|| sessions.first().map(|s| s.2.clone()))
+        .flatten();
+    let relay_sessions: serde_json::Map<String, serde_json::Value> = sessions
+        .iter()
+        .filter(|_| !config.relays.is_empty())
+        .map(|(what, _, s)| {
+            (
+                what.trim_start_matches("relay ").to_string(),
+                s.clone().into(),
+            )
+        })
+        .collect();
     if out.json {
         super::output::json(
-            &serde_json::json!({ "ok": true, "problems": [], "warnings": warnings, "smtp": session }),
+            &serde_json::json!({ "ok": true, "problems": [], "warnings": warnings, "smtp": session,
+                "relays": relay_sessions }),
         )?;
     } else if !out.quiet {
         println!(
@@ -52,17 +79,25 @@ pub async fn run(path: &Path, smtp: bool, out: Out) -> Result<ExitCode> {
             config.digests.len(),
             config.topics.len(),
         );
-        if let Some(s) = session {
-            println!("delivery.url {}: {s}", redacted(&config.delivery.url));
+        for (what, url, s) in &sessions {
+            println!("{what} {url}: {s}");
         }
     }
     Ok(ExitCode::SUCCESS)
 }
 
-/// What is allowed but likely wrong: a DKIM domain that does not align with the From domain
-/// (DMARC then fails on DKIM, RFC 7489 §3.1.1).
+/// What is allowed but likely wrong: what the config itself warns of (`[delivery] url` beside
+/// `[[relays]]`, ignored), a DKIM domain that does not align with the From domain (DMARC then
+/// fails on DKIM, RFC 7489 §3.1.1).
 fn warnings(config: &Config) -> Vec<String> {
-    let mut out = Vec::new();
+    let mut out: Vec<String> = config
+        .warnings
+        .iter()
+        .map(|p| match p.line {
+            Some(line) => format!("{} (line {line}): {}", p.key, p.message),
+            None => format!("{}: {}", p.key, p.message),
+        })
+        .collect();
     if let Some(d) = &config.delivery.dkim_domain {
         let from = config.newsletter.from.email.domain().to_ascii_lowercase();
         let d = d.trim_end_matches('.').to_ascii_lowercase();
@@ -79,17 +114,6 @@ fn warnings(config: &Config) -> Vec<String> {
 /// a parent of the other.
 fn aligned(from: &str, signer: &str) -> bool {
     from == signer || from.ends_with(&format!(".{signer}")) || signer.ends_with(&format!(".{from}"))
-}
-
-/// The URL without its password.
-fn redacted(url: &str) -> String {
-    match url::Url::parse(url) {
-        Ok(mut u) if u.password().is_some() => {
-            let _ = u.set_password(Some("***"));
-            u.to_string()
-        }
-        _ => url.to_string(),
-    }
 }
 
 fn report(problems: &[Problem], out: Out) -> ExitCode {

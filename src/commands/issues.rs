@@ -51,6 +51,16 @@ pub fn run(g: &Gazette, cmd: IssuesCmd, out: Out) -> Result<ExitCode> {
             let deliveries = g.store.deliveries(id)?;
             let events = g.store.bounce_events(Some(id), usize::MAX >> 1)?;
             let of = |d: i64| events.iter().filter(move |e| e.delivery == Some(d));
+            // Messages sent through each named relay.
+            let mut by_relay = std::collections::BTreeMap::<&str, i64>::new();
+            for d in deliveries
+                .iter()
+                .filter(|d| d.status == DeliveryStatus::Sent)
+            {
+                if let Some(r) = &d.relay {
+                    *by_relay.entry(r.as_str()).or_default() += 1;
+                }
+            }
             if out.json {
                 let rows: Vec<serde_json::Value> = deliveries
                     .iter()
@@ -65,7 +75,7 @@ pub fn run(g: &Gazette, cmd: IssuesCmd, out: Out) -> Result<ExitCode> {
                     "id": issue.id, "digest": issue.digest, "number": issue.number, "subject": issue.subject,
                     "created": issue.created.to_rfc3339(), "sent": issue.sent, "failed": issue.failed,
                     "queued": issue.queued, "unknown": issue.unknown, "paused": issue.paused,
-                    "deliveries": rows,
+                    "relays": by_relay, "deliveries": rows,
                 }))
                 .map(|_| ExitCode::SUCCESS);
             }
@@ -81,6 +91,10 @@ pub fn run(g: &Gazette, cmd: IssuesCmd, out: Out) -> Result<ExitCode> {
                 issue.queued,
                 issue.unknown
             );
+            if !by_relay.is_empty() {
+                let each: Vec<String> = by_relay.iter().map(|(r, n)| format!("{r} {n}")).collect();
+                println!("sent through relays: {}", each.join(", "));
+            }
             if let Some(why) = &issue.paused {
                 println!(
                     "paused: {why} (`gazette issues resume {}` goes on)",
@@ -100,9 +114,16 @@ pub fn run(g: &Gazette, cmd: IssuesCmd, out: Out) -> Result<ExitCode> {
                 }
                 println!("\n{} ({}):", status.as_str(), group.len());
                 for d in group {
+                    let via = d
+                        .relay
+                        .as_deref()
+                        .map(|r| format!("  via {r}"))
+                        .unwrap_or_default();
                     match &d.reply {
-                        Some(r) if status != DeliveryStatus::Sent => println!("  {}  {r}", d.email),
-                        _ => println!("  {}", d.email),
+                        Some(r) if status != DeliveryStatus::Sent => {
+                            println!("  {}{via}  {r}", d.email)
+                        }
+                        _ => println!("  {}{via}", d.email),
                     }
                     for e in of(d.id) {
                         println!(

@@ -44,7 +44,7 @@ pub async fn run(g: &Gazette, args: SendArgs, out: Out) -> Result<ExitCode> {
         return dry_run(g, &plan.view, recipients, out).await;
     }
     // Fail early on a bad delivery URL, before anything is stored.
-    Transport::from_url(&g.config.delivery.url, g.config.delivery.connections)?;
+    deliver::Relay::for_digest(&g.config, &digest.name)?;
     let mut failed = false;
     // First the issues that were interrupted (by a crash, or still being sent by another
     // process: the queued rows are shared out), then the feeds, then a new issue only if there
@@ -272,6 +272,9 @@ fn report(
     let total = g.store.delivery_counts(id)?;
     // Rows waiting for their reader's local time (delivery = "local") are the scheduler's.
     let waiting = g.store.waiting_deliveries(id, g.now())?;
+    // Rows waiting for a relay's daily quota to reset go out with the next send after it.
+    let (spent, all_spent) = deliver::relays::spent_relays(&g.config, &g.store, digest, g.now())?;
+    let held = if all_spent { total.queued - waiting } else { 0 };
     let counts = |c: DeliveryCounts| serde_json::json!({"sent": c.sent, "failed": c.failed, "queued": c.queued, "sending": c.sending, "unknown": c.unknown});
     if out.json {
         // This run's counts; `queued` is what is left.
@@ -279,7 +282,7 @@ fn report(
             "{}",
             serde_json::json!({"issue": id, "digest": digest, "number": number,
                 "sent": mine.sent, "failed": mine.failed, "queued": total.queued,
-                "unknown": mine.unknown, "total": counts(total)})
+                "unknown": mine.unknown, "total": counts(total), "quota_spent": spent})
         );
     } else if !out.quiet {
         println!(
@@ -289,12 +292,22 @@ fn report(
         if waiting > 0 {
             println!("{waiting} wait for their readers' local time (the scheduler sends them)");
         }
+        if held > 0 {
+            println!(
+                "daily quota spent on every relay of {digest} ({}): {held} deliveries stay queued until it resets at {} (the next `gazette send` or `serve` after that sends them)",
+                spent.join(", "),
+                deliver::relays::quota_resets(g.now()).to_rfc3339()
+            );
+        } else if !spent.is_empty() {
+            println!("daily quota spent on relay {}", spent.join(", "));
+        }
         if total.failed > 0 || total.unknown > 0 {
             println!("details: gazette issues show {id}");
         }
     }
-    // Rows another process is still sending are its job, not a failure of this one.
-    Ok(mine.failed > 0 || mine.unknown > 0 || total.queued > waiting)
+    // Rows another process is still sending are its job, not a failure of this one; rows held
+    // for a quota are not a failure either.
+    Ok(mine.failed > 0 || mine.unknown > 0 || total.queued > waiting + held)
 }
 
 /// Writes every recipient's message (or one preview copy to `from`) and an HTML preview to the
@@ -307,7 +320,7 @@ async fn dry_run(
 ) -> Result<ExitCode> {
     let tokens = &g.tokens()?;
     let dkim = g.dkim()?;
-    let dir = match g.config.delivery.url.strip_prefix("file://") {
+    let dir = match g.config.outbox() {
         Some(d) => PathBuf::from(d),
         None => PathBuf::from("out/outbox"),
     };
@@ -327,7 +340,7 @@ async fn dry_run(
         config: &g.config,
         store: g.store.clone(),
         renderer: &g.renderer,
-        transport: &transport,
+        relays: &[],
         tokens,
         dkim,
         clock: &clock,
@@ -354,6 +367,7 @@ async fn dry_run(
             attempts: 0,
             reply: None,
             variant: r.variant.to_column(),
+            relay: None,
         };
         let message = composer.compose(&d).await?;
         let name = format!(

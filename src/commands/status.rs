@@ -48,6 +48,27 @@ pub fn run(g: &Gazette, out: Out) -> Result<ExitCode> {
             ],
             &rows,
         );
+        for r in &s.relays {
+            let quota = r
+                .daily_quota
+                .map(|q| format!(" of {q}"))
+                .unwrap_or_default();
+            let mut line = format!(
+                "relay {}: {} sent on {}{quota}",
+                r.relay, r.sent_today, r.day
+            );
+            if let Some(at) = r.resets_at {
+                line.push_str(&format!("; quota spent until {}", at.to_rfc3339()));
+            }
+            if r.paused {
+                line.push_str(&format!(
+                    "; paused since {}: {}",
+                    r.paused_since.map(|t| t.to_rfc3339()).unwrap_or_default(),
+                    r.paused_reason.as_deref().unwrap_or("")
+                ));
+            }
+            println!("{line}");
+        }
         for f in &s.feeds_failing {
             println!(
                 "feed failing since {}: {}: {}",

@@ -282,7 +282,7 @@ async fn add_pending(
         .request_subscription(email, name, digests, g.now())?
     {
         SignupOutcome::SendConfirmation(id) => {
-            let transport = crate::deliver::Transport::from_url(&g.config.delivery.url, 1)?;
+            let transport = crate::deliver::Mailer::new(&g.config, g.store.clone(), 1)?;
             crate::web::subscribe::send_confirmation(
                 g,
                 &g.tokens()?,

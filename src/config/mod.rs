@@ -7,6 +7,7 @@ pub mod dkim;
 mod duration;
 mod locate;
 pub mod raw;
+pub mod relays;
 
 use std::fmt;
 use std::path::{Path, PathBuf};
@@ -75,6 +76,10 @@ pub struct Config {
     pub digests: Vec<Digest>,
     pub topics: Vec<Topic>,
     pub bounces: bounces::Bounces,
+    /// The `[[relays]]`, in the order written (empty: mail goes to `[delivery] url`).
+    pub relays: Vec<relays::Relay>,
+    /// What is allowed but worth a warning (`gazette check` prints these).
+    pub warnings: Vec<Problem>,
 }
 
 #[derive(Debug, Clone)]
@@ -144,6 +149,8 @@ pub struct Digest {
     pub review_lead: chrono::Duration,
     /// Whose time zone the schedule is read in.
     pub delivery: DeliveryTime,
+    /// The relays this digest is sent through (names from `[[relays]]`); empty: every relay.
+    pub relays: Vec<String>,
 }
 
 /// What happens to a draft issue that nobody approved by its slot.
@@ -225,7 +232,18 @@ impl Config {
         for key in unknown {
             problems.push(problem(&bracket_indices(&key), "unknown key".into()));
         }
-        let config = validate(raw, path, &mut |k, m| problems.push(problem(k, m)));
+        let delivery_url_given = text
+            .parse::<toml::Table>()
+            .ok()
+            .and_then(|t| t.get("delivery")?.get("url").cloned())
+            .is_some();
+        let mut config = validate(raw, path, &mut |k, m| problems.push(problem(k, m)));
+        if delivery_url_given && !config.relays.is_empty() {
+            config.warnings.push(problem(
+                "delivery.url",
+                "ignored: [[relays]] are configured, and mail goes through them".into(),
+            ));
+        }
         if problems.is_empty() {
             Ok(config)
         } else {
@@ -248,6 +266,30 @@ impl Config {
 
     pub fn feed(&self, url: &str) -> Option<&Feed> {
         self.feeds.iter().find(|f| f.url == url)
+    }
+
+    /// The relays a digest is sent through: those it names, else every `[[relays]]` (empty
+    /// when none is configured: then `[delivery] url` is used).
+    pub fn relays_of(&self, digest: &str) -> Vec<&relays::Relay> {
+        let named = self
+            .digests
+            .iter()
+            .find(|d| d.name == digest)
+            .map(|d| d.relays.as_slice())
+            .unwrap_or_default();
+        self.relays
+            .iter()
+            .filter(|r| named.is_empty() || named.contains(&r.name))
+            .collect()
+    }
+
+    /// The outbox folder messages go to, when `[delivery] url` (without `[[relays]]`) or a
+    /// relay is a `file://` outbox.
+    pub fn outbox(&self) -> Option<&str> {
+        let urls = std::iter::once(self.delivery.url.as_str())
+            .filter(|_| self.relays.is_empty())
+            .chain(self.relays.iter().map(|r| r.url.as_str()));
+        urls.into_iter().find_map(|u| u.strip_prefix("file://"))
     }
 }
 
@@ -316,7 +358,12 @@ fn validate(mut raw: RawConfig, path: &Path, report: &mut Report<'_>) -> Config 
     if !(1..=2).contains(&raw.summary.lead_paragraphs) {
         report("summary.lead_paragraphs", "must be 1 or 2".into());
     }
+    if raw.relays.is_empty() {
+        validate_delivery_url(&raw.delivery, report);
+    }
     validate_delivery(&raw.delivery, report);
+    let relays = relays::validate(&raw.relays, &raw.delivery, report);
+    relays::validate_digest_relays(&raw, report);
     let feeds = raw
         .feeds
         .iter()
@@ -356,6 +403,8 @@ fn validate(mut raw: RawConfig, path: &Path, report: &mut Report<'_>) -> Config 
         digests,
         topics,
         bounces,
+        relays,
+        warnings: Vec::new(),
     }
 }
 
@@ -376,6 +425,11 @@ fn resolve_paths(raw: &mut RawConfig, base: &Path) {
     }
     if let Some(dir) = raw.delivery.url.strip_prefix("file://") {
         raw.delivery.url = format!("file://{}", resolve(base, dir).display());
+    }
+    for r in &mut raw.relays {
+        if let Some(dir) = r.url.strip_prefix("file://") {
+            r.url = format!("file://{}", resolve(base, dir).display());
+        }
     }
     for d in &mut raw.digests {
         if let Some(i) = d.intro.as_mut() {
@@ -512,21 +566,14 @@ pub fn default_user_agent() -> String {
     )
 }
 
-fn validate_delivery(raw: &raw::RawDelivery, report: &mut Report<'_>) {
-    match url::Url::parse(&raw.url) {
-        Ok(u) if matches!(u.scheme(), "smtp" | "smtps" | "smtp+starttls" | "file") => {
-            if u.scheme() != "file" && u.host_str().unwrap_or("").is_empty() {
-                report("delivery.url", format!("no host in {:?}", raw.url));
-            }
-        }
-        _ => report(
-            "delivery.url",
-            format!(
-                "must be smtp://, smtps://, smtp+starttls:// or file://DIR, got {:?}",
-                raw.url
-            ),
-        ),
+/// `[delivery] url` (checked only when no `[[relays]]` replace it).
+fn validate_delivery_url(raw: &raw::RawDelivery, report: &mut Report<'_>) {
+    if let Err(e) = relays::check_url(&raw.url) {
+        report("delivery.url", e);
     }
+}
+
+fn validate_delivery(raw: &raw::RawDelivery, report: &mut Report<'_>) {
     if raw.max_per_second <= 0.0 {
         report("delivery.max_per_second", "must be greater than 0".into());
     }
@@ -731,6 +778,7 @@ fn validate_digests(raw: &RawConfig, report: &mut Report<'_>) -> Vec<Digest> {
             review,
             review_lead,
             delivery,
+            relays: d.relays.clone(),
         });
     }
     out

@@ -24,6 +24,9 @@ pub struct RawConfig {
     pub topics: BTreeMap<String, RawTopic>,
     #[serde(default)]
     pub bounces: RawBounces,
+    /// Named relays; when present, `[delivery] url` is ignored.
+    #[serde(default)]
+    pub relays: Vec<super::relays::RawRelay>,
 }
 
 #[derive(Debug, Clone, Deserialize, Default)]
@@ -250,6 +253,9 @@ pub struct RawDigest {
     /// once) or `local` (the schedule in each reader's own time zone).
     #[serde(default = "default_delivery_time")]
     pub delivery: String,
+    /// The `[[relays]]` this digest is sent through (by name); empty: every relay.
+    #[serde(default)]
+    pub relays: Vec<String>,
 }
 
 /// `[bounces]`: where bounces and complaints come back, and what they do.

@@ -3,14 +3,19 @@
 //! `next_attempt` after a transient failure) in the ledger (see `store`), each step committed
 //! around the SMTP transaction: a second run sends nothing twice, and a crash or a connection
 //! lost after the final "." leaves only the messages then in flight in doubt (`unknown`, never
-//! resent). The queued rows are paged from the database, `delivery.connections` in parallel.
+//! resent). The queued rows are paged from the database and shared among the digest's relays
+//! by weight (`share`), each relay with its own connections, pace, circuit and daily quota
+//! (`relays`).
 
+mod circuit;
 mod copies;
 pub mod dkim;
 mod ledger;
 pub mod message;
 mod pause;
+pub mod relays;
 pub mod reply;
+mod share;
 pub mod smtp;
 pub mod transport;
 
@@ -23,9 +28,11 @@ use crate::config::Config;
 use crate::model::DeliveryStatus;
 use crate::model::{MailFormat, Variant};
 use crate::render::{IssueView, Personal, Renderer};
-use crate::store::{Applied, Claim, Delivery, DeliveryCounts, Step, Store};
+use crate::store::{Applied, Claim, Delivery, DeliveryCounts, Reservation, Step, Store};
 use crate::tokens::Tokens;
+use circuit::{End, PassEnd};
 use ledger::Ledger;
+pub use relays::{Mailer, Relay};
 pub use transport::{SendError, Transport};
 
 /// What the send loop needs besides the ledger.
@@ -33,7 +40,9 @@ pub struct Sender<'a> {
     pub config: &'a Config,
     pub store: Arc<Store>,
     pub renderer: &'a Renderer,
-    pub transport: &'a Transport,
+    /// Where messages go: the digest's relays (see `relays`); empty when only
+    /// [`Sender::composer`] is used.
+    pub relays: &'a [Relay],
     pub tokens: &'a Tokens,
     pub dkim: Option<Arc<dkim::Signer>>,
     pub clock: &'a (dyn Fn() -> chrono::DateTime<chrono::Utc> + Sync),
@@ -84,9 +93,6 @@ impl Drop for LeaseKeeper {
         self.0.abort();
     }
 }
-
-/// Rows read from the ledger at a time.
-const PAGE: usize = 256;
 
 /// The wait before attempt `n + 1` after `n` transient failures: `base`, doubling, at most an
 /// hour.
@@ -141,6 +147,8 @@ struct Outcome {
     turn: Turn,
     /// Whose fault a refusal was (None: not refused).
     fault: Option<reply::Fault>,
+    /// A reservation of the relay's quota to give back: the message was never tried.
+    give_back: Option<Reservation>,
 }
 
 /// Why a pass stopped early: the server could not be used, or it refused several messages in a
@@ -188,13 +196,13 @@ impl Outage {
     }
 }
 
-/// The due rows of one pass, read from the ledger a page at a time.
-struct Rows {
-    issue_id: i64,
-    due_by: chrono::DateTime<chrono::Utc>,
-    after: i64,
-    page: std::collections::VecDeque<Delivery>,
-    done: bool,
+/// One relay's part in a pass: its pace, its circuit, whether its quota ran out.
+struct Lane<'r> {
+    relay: &'r Relay,
+    pace: Pace,
+    outage: Outage,
+    spent: std::sync::atomic::AtomicBool,
+    worked: std::sync::atomic::AtomicBool,
 }
 
 impl Sender<'_> {
@@ -227,62 +235,11 @@ impl Sender<'_> {
         watch: &pause::Watch,
     ) -> Result<DeliveryCounts> {
         let _leases = LeaseKeeper::start(self.store.clone());
-        let mut due_by = (self.clock)();
-        let mut outages = 0;
-        loop {
-            if self.stopping() {
-                break;
-            }
-            if let Some(reason) = self.pass(issue_id, composer, due_by, watch).await? {
-                if let Some(why) = self.store.paused(issue_id)? {
-                    self.transport.close().await;
-                    anyhow::bail!("{}", pause::paused_message(issue_id, &why));
-                }
-                // The circuit breaker: the server cannot be used, so stop and wait (doubling)
-                // instead of spending every row's attempts; give up after `max_attempts`
-                // outages in a row, the rows still queued for the next run.
-                outages += 1;
-                let queued = self.store.delivery_counts(issue_id)?.queued;
-                if self.patience == Patience::OnePass {
-                    self.transport.close().await;
-                    anyhow::bail!(
-                        "{reason}; {queued} deliveries stay queued (tried again within a minute)"
-                    );
-                }
-                if outages >= i64::from(self.config.delivery.max_attempts.max(1)) {
-                    self.transport.close().await;
-                    anyhow::bail!(
-                        "SMTP server unavailable after {outages} tries: {reason}; {queued} \
-                         deliveries stay queued (`gazette send` resumes them)"
-                    );
-                }
-                let wait = backoff(self.config.delivery.backoff_base(), outages);
-                tracing::warn!(issue = issue_id, %reason, ?wait, queued, "SMTP server unavailable; sending paused");
-                self.pause(wait).await;
-                due_by = (self.clock)();
-                continue;
-            }
-            outages = 0;
-            if self.patience == Patience::OnePass {
-                break;
-            }
-            // Rows requeued after a transient failure are due later; wait for the first one.
-            let Some(due) = self.store.next_retry(issue_id)? else {
-                break;
-            };
-            if self.stopping() {
-                break;
-            }
-            let now = (self.clock)();
-            let wait = (due - now).to_std().unwrap_or_default();
-            if !wait.is_zero() {
-                tracing::info!(issue = issue_id, wait = ?wait, "transient failures; waiting to retry");
-                self.pause(wait).await;
-            }
-            // Measured against the waited-for time too, so that a pinned clock still advances.
-            due_by = due.max(now);
+        let done = self.passes(issue_id, composer, watch).await;
+        for r in self.relays {
+            r.transport.close().await;
         }
-        self.transport.close().await;
+        done?;
         self.store.delivery_counts(issue_id)
     }
 
@@ -302,33 +259,45 @@ impl Sender<'_> {
             .is_some_and(|s| s.load(std::sync::atomic::Ordering::SeqCst))
     }
 
-    /// One pass over the rows due now, paged from the ledger: `delivery.connections` workers,
-    /// message starts at most `max_per_second`. Ends early, with the reason, when the server
-    /// turns out to be unavailable.
+    /// One pass over the rows due now, paged from the ledger and shared among the `usable`
+    /// relays by weight: each relay `connections` workers, message starts at most its
+    /// `max_per_second`. A relay that turns out to be unavailable, or whose quota runs out,
+    /// stops and hands its rows to the others.
     async fn pass(
         &self,
         issue_id: i64,
         composer: &Composer<'_>,
         due_by: chrono::DateTime<chrono::Utc>,
         watch: &pause::Watch,
-    ) -> Result<Option<String>> {
-        let pace = Pace::new(self.config.delivery.max_per_second);
-        let rows = tokio::sync::Mutex::new(Rows {
-            issue_id,
-            due_by,
-            after: 0,
-            page: Default::default(),
-            done: false,
-        });
-        let outage = Outage::default();
-        let connections = self.config.delivery.connections.max(1);
+        usable: &[usize],
+    ) -> Result<PassEnd> {
+        let lanes: Vec<Lane<'_>> = usable
+            .iter()
+            .map(|&i| {
+                let relay = &self.relays[i];
+                Lane {
+                    relay,
+                    pace: Pace::new(relay.max_per_second),
+                    outage: Outage::default(),
+                    spent: false.into(),
+                    worked: false.into(),
+                }
+            })
+            .collect();
+        let weights: Vec<f64> = lanes.iter().map(|l| l.relay.weight).collect();
+        let share = std::sync::Mutex::new(share::Share::new(issue_id, due_by, &weights));
+        let halt = Outage::default();
+        let connections: usize = lanes.iter().map(|l| l.relay.connections.max(1)).sum();
         let ledger = Ledger::new(self.store.clone(), connections);
-        let workers = (0..connections).map(|_| async {
-            let done = self
-                .worker(&ledger, &rows, composer, &pace, &outage, watch)
-                .await;
-            ledger.leave();
-            done
+        let (ledger_ref, share_ref, halt_ref) = (&ledger, &share, &halt);
+        let workers = lanes.iter().enumerate().flat_map(|(n, lane)| {
+            (0..lane.relay.connections.max(1)).map(move |_| async move {
+                let done = self
+                    .worker(ledger_ref, share_ref, n, lane, composer, halt_ref, watch)
+                    .await;
+                ledger_ref.leave();
+                done
+            })
         });
         let senders = async {
             let done = futures_util::future::try_join_all(workers).await;
@@ -336,35 +305,61 @@ impl Sender<'_> {
             done
         };
         tokio::join!(senders, ledger.run()).0?;
-        Ok(outage
-            .reason
-            .into_inner()
-            .unwrap_or_else(|e| e.into_inner()))
+        let relays = lanes
+            .into_iter()
+            .map(|l| {
+                let reason = l
+                    .outage
+                    .reason
+                    .into_inner()
+                    .unwrap_or_else(|e| e.into_inner());
+                match reason {
+                    Some(why) => End::Outage(why),
+                    None if l.spent.into_inner() => End::Spent,
+                    None => End::Done {
+                        worked: l.worked.into_inner(),
+                    },
+                }
+            })
+            .collect();
+        Ok(PassEnd {
+            relays,
+            halt: halt.reason.into_inner().unwrap_or_else(|e| e.into_inner()),
+        })
     }
 
-    /// Sends rows one after another until none is left. A row's outcome is committed together
-    /// with the claim of the worker's next row, which starts at once: one fsync per message
-    /// instead of two, and each step still durable before the worker goes on. When the next
-    /// start must wait (pace, or no row left) the outcome is committed alone first.
+    /// Sends rows of one relay's lane one after another until none is left. A row's outcome is
+    /// committed together with the claim of the worker's next row, which starts at once: one
+    /// fsync per message instead of two, and each step still durable before the worker goes
+    /// on. When the next start must wait (pace, or no row left) the outcome is committed alone
+    /// first.
+    #[allow(clippy::too_many_arguments)]
     async fn worker(
         &self,
         ledger: &Ledger,
-        rows: &tokio::sync::Mutex<Rows>,
+        share: &std::sync::Mutex<share::Share>,
+        n: usize,
+        lane: &Lane<'_>,
         composer: &Composer<'_>,
-        pace: &Pace,
-        outage: &Outage,
+        halt: &Outage,
         watch: &pause::Watch,
     ) -> Result<()> {
+        use std::sync::atomic::Ordering::SeqCst;
         let mut pending: Option<Outcome> = None;
-        let unavailable = || outage.happened();
+        let lock = || share.lock().unwrap_or_else(|e| e.into_inner());
         loop {
-            if self.stopping() || unavailable() {
+            if self.stopping()
+                || halt.happened()
+                || lane.outage.happened()
+                || lane.spent.load(SeqCst)
+            {
                 break;
             }
-            let Some(d) = self.next_row(rows).await? else {
+            let next = lock().next(&self.store, n)?;
+            let Some(d) = next else {
                 break;
             };
-            let slot = pace.reserve();
+            let slot = lane.pace.reserve();
             if slot > tokio::time::Instant::now() {
                 self.commit(ledger, pending.take(), None).await?;
                 tokio::time::sleep_until(slot).await;
@@ -375,7 +370,11 @@ impl Sender<'_> {
             // Rendered before the claim, so that a crash here leaves the row queued, not in
             // doubt.
             let message = composer.compose(&d).await;
-            match self.commit(ledger, pending.take(), Some(&d)).await? {
+            let reservation = lane.relay.reservation(&crate::store::day((self.clock)()));
+            match self
+                .commit(ledger, pending.take(), Some((&d, reservation.clone())))
+                .await?
+            {
                 Some(Claim::Claimed) => {}
                 Some(Claim::Skipped(why)) => {
                     tracing::info!(to = %d.email, "{why}");
@@ -385,44 +384,51 @@ impl Sender<'_> {
                     });
                     continue;
                 }
+                Some(Claim::QuotaSpent) => {
+                    tracing::info!(
+                        relay = lane.relay.label(),
+                        "daily quota spent; the other relays take its share"
+                    );
+                    lane.spent.store(true, SeqCst);
+                    lock().close(n, Some(d));
+                    break;
+                }
                 _ => continue,
             }
-            let outcome = self.attempt(d, message).await;
-            outage.note(&outcome);
+            let outcome = self.attempt(lane.relay, d, message, reservation).await;
+            if matches!(outcome.step, Step::Sent { .. }) {
+                lane.worked.store(true, SeqCst);
+            }
+            lane.outage.note(&outcome);
             if let Some(why) = watch.note(&self.store, &outcome.step)? {
-                outage.stop(why);
+                halt.stop(why);
             }
             pending = Some(outcome);
         }
         self.commit(ledger, pending.take(), None).await?;
+        if lane.outage.happened() {
+            lock().close(n, None);
+        }
         Ok(())
     }
 
-    /// The next due row, paged from the ledger as the workers need them.
-    async fn next_row(&self, rows: &tokio::sync::Mutex<Rows>) -> Result<Option<Delivery>> {
-        let mut r = rows.lock().await;
-        if r.page.is_empty() && !r.done {
-            let page = self
-                .store
-                .due_deliveries(r.issue_id, r.after, r.due_by, PAGE)?;
-            r.done = page.is_empty();
-            r.after = page.last().map_or(r.after, |d| d.id);
-            r.page = page.into();
-        }
-        Ok(r.page.pop_front())
-    }
-
-    /// Commits an outcome and/or a claim in one ledger transaction; returns the claim's result.
+    /// Commits an outcome (with its reservation given back, if any) and/or a claim in one
+    /// ledger transaction; returns the claim's result.
     async fn commit(
         &self,
         ledger: &Ledger,
         outcome: Option<Outcome>,
-        claim: Option<&Delivery>,
+        claim: Option<(&Delivery, Option<Reservation>)>,
     ) -> Result<Option<Claim>> {
         let steps: Vec<Step> = outcome
             .iter()
-            .map(|o| o.step.clone())
-            .chain(claim.map(|d| Step::Claim { id: d.id }))
+            .flat_map(|o| {
+                std::iter::once(o.step.clone()).chain(o.give_back.clone().map(Step::GiveBack))
+            })
+            .chain(claim.as_ref().map(|(d, relay)| Step::Claim {
+                id: d.id,
+                relay: relay.clone(),
+            }))
             .collect();
         if steps.is_empty() {
             return Ok(None);
@@ -447,8 +453,15 @@ impl Sender<'_> {
         }))
     }
 
-    /// Sends one claimed delivery; returns the step that records what happened.
-    async fn attempt(&self, d: Delivery, message: Result<message::Outgoing>) -> Outcome {
+    /// Sends one claimed delivery through `relay`; returns the step that records what
+    /// happened (and the reservation to give back when the message was never tried).
+    async fn attempt(
+        &self,
+        relay: &Relay,
+        d: Delivery,
+        message: Result<message::Outgoing>,
+        reservation: Option<Reservation>,
+    ) -> Outcome {
         let attempts = d.attempts + 1;
         let message = match message {
             Ok(m) => m,
@@ -467,11 +480,12 @@ impl Sender<'_> {
                     step,
                     turn: Turn::Done,
                     fault: None,
+                    give_back: reservation,
                 };
             }
         };
         let file_name = format!("issue-{}-{}.eml", d.issue_id, sanitize_file_name(&d.email));
-        let result = self.transport.send(&message, &file_name).await;
+        let result = relay.transport.send(&message, &file_name).await;
         let now = (self.clock)();
         let max_attempts = i64::from(self.config.delivery.max_attempts.max(1));
         let id = d.id;
@@ -499,6 +513,8 @@ impl Sender<'_> {
             Err(SendError::Permanent(reply)) => Some(reply::fault(reply)),
             _ => None,
         };
+        // Nothing was tried: the reservation of the relay's quota is given back.
+        let give_back = reservation.filter(|_| matches!(result, Err(SendError::Unavailable(_))));
         let (step, turn) = match result {
             Ok(reply) => (Step::Sent { id, reply }, Turn::Done),
             Err(SendError::Permanent(reply)) => match fault {
@@ -537,6 +553,7 @@ impl Sender<'_> {
             step,
             turn,
             fault,
+            give_back,
         }
     }
 

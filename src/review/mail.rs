@@ -10,7 +10,7 @@ use serde_json::json;
 
 use super::Review;
 use crate::config::ReviewPolicy;
-use crate::deliver::{message, Transport};
+use crate::deliver::{message, Mailer};
 use crate::pipeline::Gazette;
 use crate::tokens::{join, Claim, ReviewClaim};
 
@@ -66,7 +66,7 @@ pub fn local(g: &Gazette, t: DateTime<Utc>) -> String {
 pub async fn send(g: &Gazette, r: &Review, kind: Kind) -> Result<Vec<String>> {
     let nl = &g.config.newsletter;
     let tokens = g.tokens()?;
-    let transport = Transport::from_url(&g.config.delivery.url, 1)?;
+    let transport = Mailer::new(&g.config, g.store.clone(), 1)?;
     let (html, text, _) = g
         .store
         .issue_content(r.issue)?
@@ -123,7 +123,7 @@ pub async fn send(g: &Gazette, r: &Review, kind: Kind) -> Result<Vec<String>> {
             r.issue,
             crate::deliver::sanitize_file_name(editor)
         );
-        match transport.send(&msg, &file).await {
+        match transport.send(&msg, &file, g.now()).await {
             Ok(reply) => {
                 tracing::info!(to = %editor, issue = r.issue, %reply, "review mail sent");
                 reached.push(editor.clone());

@@ -26,6 +26,8 @@ pub struct Delivery {
     /// section.
     #[serde(skip)]
     pub variant: Option<String>,
+    /// The `[[relays]]` name the row was last handed to (`None`: `[delivery] url`, or not yet).
+    pub relay: Option<String>,
 }
 
 /// Counts of an issue's deliveries by status.
@@ -48,17 +50,37 @@ pub enum Claim {
     Skipped(String),
     /// The row was not queued any more (another sender took it): do not send.
     Gone,
+    /// The relay's daily quota is spent: the row stays queued, for another relay or the next
+    /// day.
+    QuotaSpent,
+}
+
+/// One message counted against a relay's day (`relay_usage`), reserved with the claim.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Reservation {
+    pub relay: String,
+    /// The UTC day, `YYYY-MM-DD`.
+    pub day: String,
+    /// The relay's `daily_quota` (None: counted, never refused).
+    pub quota: Option<i64>,
 }
 
 /// One transition of a delivery row.
 #[derive(Debug, Clone)]
 pub enum Step {
     /// queued → sending (or closed as skipped when the subscriber may no longer receive mail).
-    Claim { id: i64 },
+    /// With a named relay, one message of its day is reserved first, under its quota: when the
+    /// quota is spent the row stays queued (`Claim::QuotaSpent`); when the row is not claimed
+    /// the reservation is given back in the same transaction.
+    Claim { id: i64, relay: Option<Reservation> },
+    /// Gives back a reservation whose message was never tried (the relay could not be used, or
+    /// the message could not be built).
+    GiveBack(Reservation),
     /// sending → sent, with the server's reply; resets the subscriber's failure streak.
     Sent { id: i64, reply: String },
     /// sending → queued without spending the attempt: the server could not be used at all, so
-    /// nothing was tried for this recipient.
+    /// nothing was tried for this recipient (the row's relay is cleared; the reservation is
+    /// given back by a `GiveBack` step beside it).
     Release { id: i64, reply: String },
     /// sending → queued after a transient failure (4xx, dropped connection), due at
     /// `next_attempt`.
@@ -98,7 +120,11 @@ impl Step {
     ) -> Result<Applied> {
         let now = ts(now);
         Ok(match self {
-            Step::Claim { id } => Applied::Claim(claim(tx, *id, &now)?),
+            Step::Claim { id, relay } => Applied::Claim(reserve_and_claim(tx, *id, relay, &now)?),
+            Step::GiveBack(r) => {
+                give_back(tx, r)?;
+                Applied::Bounced(false)
+            }
             Step::Sent { id, reply } => {
                 let n = tx.prepare_cached(
                     "UPDATE deliveries SET status = 'sent', reply = ?2, updated = ?3 WHERE id = ?1 AND status = 'sending'",
@@ -131,8 +157,8 @@ impl Step {
             }
             Step::Release { id, reply } => {
                 tx.prepare_cached(
-                    "UPDATE deliveries SET status = 'queued', reply = ?2, attempts = attempts - 1, updated = ?3
-                     WHERE id = ?1 AND status = 'sending'",
+                    "UPDATE deliveries SET status = 'queued', reply = ?2, attempts = attempts - 1, updated = ?3,
+                     relay = NULL WHERE id = ?1 AND status = 'sending'",
                 )?
                 .execute(params![id, reply, now])?;
                 Applied::Bounced(false)
@@ -180,11 +206,52 @@ impl Step {
     }
 }
 
-fn claim(tx: &rusqlite::Transaction<'_>, id: i64, now: &str) -> Result<Claim> {
+/// Reserves one message of the relay's day (under its quota), then claims the row; gives the
+/// reservation back when the row is not claimed. One transaction: two processes can never
+/// both take the last message of a quota.
+fn reserve_and_claim(
+    tx: &rusqlite::Transaction<'_>,
+    id: i64,
+    relay: &Option<Reservation>,
+    now: &str,
+) -> Result<Claim> {
+    if let Some(r) = relay {
+        if !reserve(tx, r)? {
+            return Ok(Claim::QuotaSpent);
+        }
+    }
+    let c = claim(tx, id, relay.as_ref().map(|r| r.relay.as_str()), now)?;
+    if let (Some(r), false) = (relay, c == Claim::Claimed) {
+        give_back(tx, r)?;
+    }
+    Ok(c)
+}
+
+/// Counts one message against the relay's day unless its quota is spent; whether it did.
+pub(super) fn reserve(tx: &rusqlite::Transaction<'_>, r: &Reservation) -> Result<bool> {
+    let reserved = tx
+        .prepare_cached(
+            "INSERT INTO relay_usage (relay, day, sent) VALUES (?1, ?2, 1)
+             ON CONFLICT (relay, day) DO UPDATE SET sent = sent + 1
+             WHERE ?3 IS NULL OR sent < ?3",
+        )?
+        .execute(params![r.relay, r.day, r.quota])?;
+    Ok(reserved == 1)
+}
+
+pub(super) fn give_back(tx: &rusqlite::Transaction<'_>, r: &Reservation) -> Result<()> {
+    tx.prepare_cached(
+        "UPDATE relay_usage SET sent = sent - 1 WHERE relay = ?1 AND day = ?2 AND sent > 0",
+    )?
+    .execute(params![r.relay, r.day])?;
+    Ok(())
+}
+
+fn claim(tx: &rusqlite::Transaction<'_>, id: i64, relay: Option<&str>, now: &str) -> Result<Claim> {
     let claimed = tx
         .prepare_cached(
             "UPDATE deliveries SET status = 'sending', attempts = attempts + 1, updated = ?2,
-         owner = ?3, lease_until = ?4
+         owner = ?3, lease_until = ?4, relay = ?5
          WHERE id = ?1 AND status = 'queued'
          AND (subscriber_id IS NULL OR EXISTS (SELECT 1 FROM subscribers s
               WHERE s.id = deliveries.subscriber_id AND s.status = 'confirmed'
@@ -194,7 +261,8 @@ fn claim(tx: &rusqlite::Transaction<'_>, id: i64, now: &str) -> Result<Claim> {
             id,
             now,
             super::leases::Owner::current_key(),
-            super::ts_millis(super::leases::lease_until())
+            super::ts_millis(super::leases::lease_until()),
+            relay
         ])?;
     if claimed == 1 {
         return Ok(Claim::Claimed);
@@ -272,7 +340,7 @@ impl Store {
         let conn = self.conn();
         let sql = format!(
             "SELECT id, issue_id, subscriber_id, email, name, status, message_id, attempts, reply,
-             variant FROM deliveries d WHERE {filter}"
+             variant, relay FROM deliveries d WHERE {filter}"
         );
         let mut stmt = conn.prepare_cached(&sql)?;
         let rows = stmt.query_map(params, |r| {
@@ -288,6 +356,7 @@ impl Store {
                 attempts: r.get(7)?,
                 reply: r.get(8)?,
                 variant: r.get(9)?,
+                relay: r.get(10)?,
             })
         })?;
         Ok(rows.collect::<Result<_, _>>()?)
@@ -297,7 +366,7 @@ impl Store {
     /// also checks the subscriber is still confirmed (they may have unsubscribed or started
     /// bouncing since the issue was queued). Only `Claimed` may be sent.
     pub fn claim(&self, id: i64, now: chrono::DateTime<chrono::Utc>) -> Result<Claim> {
-        match self.apply(&[Step::Claim { id }], now)?.pop() {
+        match self.apply(&[Step::Claim { id, relay: None }], now)?.pop() {
             Some(Applied::Claim(c)) => Ok(c),
             _ => unreachable!("one claim gives one outcome"),
         }

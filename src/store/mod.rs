@@ -13,6 +13,7 @@ mod issues;
 pub mod leases;
 mod pages;
 mod preferences;
+mod relays;
 mod review;
 mod schema;
 mod slots;
@@ -26,10 +27,11 @@ use anyhow::{Context, Result};
 use rusqlite::{Connection, TransactionBehavior};
 
 pub use bounces::{BounceEvent, BouncePolicy, Effect, NewBounce, Outcome, Recorded};
-pub use deliveries::{Applied, Claim, Delivery, DeliveryCounts, Step};
+pub use deliveries::{Applied, Claim, Delivery, DeliveryCounts, Reservation, Step};
 pub use feeds::{FeedState, FetchRecord, FetchWrite};
 pub use issues::{Created, IssueContent, IssueRecord, NewDelivery, NewIssue};
 pub use preferences::{ConsentEvent, PreferencesChange};
+pub use relays::{day, RelayPause, RelayUsage};
 pub use review::{LogEntry, NewReview, Released, ReviewRow, ReviewSave, Saved};
 pub use subscribers::{
     ConfirmOutcome, ConsentAudit, NewSubscriber, SignupOutcome, SubscriberUpsert,

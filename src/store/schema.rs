@@ -285,6 +285,30 @@ const MIGRATIONS: &[&str] = &[
     CREATE INDEX deliveries_message_id ON deliveries(message_id);
     CREATE INDEX deliveries_email ON deliveries(email);
     "#,
+    // 7: named relays (issue 19).
+    // - deliveries.relay: the `[[relays]]` name the row was last handed to (NULL: `[delivery]
+    //   url`, or not tried yet).
+    // - relay_usage: messages handed to each relay per UTC day (YYYY-MM-DD), reserved in the
+    //   transaction that claims the row, under the relay's `daily_quota`, and given back when the
+    //   message was never tried; shared by every process on the database.
+    // - relay_pauses: relays a sender found unusable (no connection, login refused), until one
+    //   works again; for `gazette status`.
+    r#"
+    ALTER TABLE deliveries ADD COLUMN relay TEXT;
+    CREATE TABLE relay_usage (
+        relay TEXT NOT NULL,
+        day TEXT NOT NULL,
+        sent INTEGER NOT NULL DEFAULT 0 CHECK (sent >= 0),
+        PRIMARY KEY (relay, day)
+    );
+    CREATE TABLE relay_pauses (
+        relay TEXT PRIMARY KEY,
+        reason TEXT NOT NULL,
+        since TEXT NOT NULL,
+        until TEXT,
+        owner TEXT
+    );
+    "#,
 ];
 
 /// Applies every migration newer than the database's `user_version`, each in its own transaction.

@@ -29,7 +29,7 @@ use anyhow::{Context, Result};
 use axum::routing::{get, post};
 use axum::Router;
 
-use crate::deliver::Transport;
+use crate::deliver::Mailer;
 use crate::pipeline::Gazette;
 use crate::tokens::Tokens;
 
@@ -69,7 +69,7 @@ struct Inner {
     /// Bumped on every change the preview should show.
     version: tokio::sync::watch::Sender<u64>,
     tokens: Tokens,
-    transport: Transport,
+    transport: Mailer,
     limiter: security::RateLimiter,
     options: WebOptions,
     mails_in_flight: AtomicUsize,
@@ -80,8 +80,9 @@ impl AppState {
     /// The state around a loaded gazette: its signing keys and its delivery transport.
     pub fn new(gazette: Gazette, options: WebOptions) -> Result<AppState> {
         let tokens = gazette.tokens()?;
-        let transport = Transport::from_url(
-            &gazette.config.delivery.url,
+        let transport = Mailer::new(
+            &gazette.config,
+            gazette.store.clone(),
             gazette.config.delivery.connections,
         )
         .context("delivery transport for confirmation mails")?;

@@ -202,7 +202,7 @@ fn spawn_confirmation(state: &AppState, id: i64, email: String, digests: Vec<Str
 pub async fn send_confirmation(
     g: &crate::pipeline::Gazette,
     tokens: &crate::tokens::Tokens,
-    transport: &crate::deliver::Transport,
+    transport: &crate::deliver::Mailer,
     id: i64,
     email: &str,
     digests: &[String],
@@ -244,7 +244,7 @@ pub async fn send_confirmation(
         "confirm-{id}-{nonce:016x}-{}.eml",
         crate::deliver::sanitize_file_name(email)
     );
-    let reply = transport.send(&msg, &file).await?;
+    let reply = transport.send(&msg, &file, now).await?;
     tracing::info!(to = %email, %reply, "confirmation mail sent");
     Ok(())
 }

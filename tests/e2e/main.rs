@@ -22,6 +22,9 @@ mod bounces;
 mod delivery;
 /// Every issue exactly once across processes, kills and outages; refusals classified (issue 14).
 mod exactly_once;
+/// Named relays: a refusing relay's share moves, daily quotas across processes and days
+/// (issue 19).
+mod relays;
 /// Editorial review: drafts, the review page in Chromium, approval, held issues (issue 21).
 mod review;
 /// Provider webhooks against `serve`: signed samples, forgeries, replays, oversized bodies.

@@ -36,6 +36,27 @@ fn starter_config_is_valid() {
             "[bounces] {key} undocumented"
         );
     }
+    // Every [[relays]] key is documented, commented (no relay by default), and a digest's
+    // `relays` too.
+    let relays = &text[text.find("# [[relays]]").expect("[[relays]] documented")..];
+    for key in [
+        "name",
+        "url",
+        "max_per_second",
+        "connections",
+        "weight",
+        "daily_quota",
+    ] {
+        assert!(
+            relays.contains(&format!("# {key} = ")),
+            "[[relays]] {key} undocumented"
+        );
+    }
+    assert!(
+        text.contains("# relays = ["),
+        "[[digests]] relays undocumented"
+    );
+    assert!(config.relays.is_empty());
     let defaults = gazette::config::bounces::Bounces::default();
     assert_eq!(config.bounces.hard_threshold, defaults.hard_threshold);
     assert_eq!(config.bounces.soft_threshold, defaults.soft_threshold);

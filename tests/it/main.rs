@@ -24,6 +24,8 @@ mod leads;
 mod migration;
 /// Readers choose: the manage page, one render per choice, local delivery time (issue 20).
 mod readers;
+/// Named relays under the scheduler: a refusing relay's share, a spent quota (issue 19).
+mod relays;
 /// The render stage: snapshots, HTML checks, Markdown round trip, template overrides.
 mod render;
 /// Editorial review: the review page (CSRF, links, two editors) and the scheduler's drafts.

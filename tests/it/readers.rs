@@ -590,14 +590,13 @@ async fn each_reader_gets_their_sections_rendered_once_per_choice() {
     assert_eq!(g.store.deliveries(id).unwrap().len(), 5);
 
     let tokens = g.tokens().unwrap();
-    let transport = gazette::deliver::Transport::Outbox(dir.path().join("outbox"));
     let clock = || g.now();
     let tick = |_: &gazette::store::Delivery| {};
     let sender = gazette::deliver::Sender {
         config: &g.config,
         store: g.store.clone(),
         renderer: &g.renderer,
-        transport: &transport,
+        relays: &[],
         tokens: &tokens,
         dkim: None,
         clock: &clock,
