@@ -16,6 +16,7 @@ mod preferences;
 mod relays;
 mod review;
 mod schema;
+pub use schema::VERSION as SCHEMA_VERSION;
 mod slots;
 mod stories;
 mod subscribers;

@@ -3,6 +3,9 @@
 use anyhow::{Context, Result};
 use rusqlite::Connection;
 
+/// The schema version this gazette writes: the number of migrations.
+pub const VERSION: usize = MIGRATIONS.len();
+
 const MIGRATIONS: &[&str] = &[
     // 1: feeds, stories, subscribers, issues, deliveries, schedule slots, article page cache.
     r#"

@@ -40,10 +40,14 @@ fn a_schema_3_database_migrates_with_its_rows_and_foreign_keys() {
     assert_eq!(issue["sent"], 3);
 
     let db = rusqlite::Connection::open(d.join("gazette.db")).unwrap();
-    let version: i64 = db
+    let version: usize = db
         .query_row("PRAGMA user_version", [], |r| r.get(0))
         .unwrap();
-    assert_eq!(version, 6, "every migration applied");
+    assert_eq!(
+        version,
+        gazette::store::SCHEMA_VERSION,
+        "every migration applied"
+    );
     let broken: i64 = db
         .query_row("SELECT COUNT(*) FROM pragma_foreign_key_check", [], |r| {
             r.get(0)
