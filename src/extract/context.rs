@@ -9,7 +9,7 @@ use url::Url;
 
 use super::dom::Walked;
 use super::fragment::{fragment_blocks, walk_fragment};
-use super::text::{norm_tokens, token_f1};
+use super::text::{norm_tokens, norm_tokens_upto, token_f1};
 
 /// Context for picking one story's lead. The default is no context at all
 /// (what `gazette summarize FILE` has).
@@ -276,7 +276,8 @@ fn index_all<'a>(feeds: &[Vec<Item<'a>>]) -> (Vec<FeedIndex>, Vec<Kept<'a>>) {
 /// The key of a paragraph: its first eight words, normalised; none for
 /// paragraphs of fewer than three words (they are never leads anyway).
 pub fn key(text: &str) -> Option<String> {
-    let norm = norm_tokens(text);
+    // One word more than the key keeps is enough to tell every case below apart.
+    let norm = norm_tokens_upto(text, KEY_WORDS + 1);
     let words: Vec<&str> = norm.split(' ').filter(|w| !w.is_empty()).collect();
     if words.len() < 3 && norm.chars().count() < 12 {
         return None;

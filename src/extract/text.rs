@@ -106,12 +106,24 @@ pub fn is_prose(line: &str) -> bool {
 /// Lowercased alphanumeric tokens joined by one space, for fuzzy containment
 /// checks between page text and metadata (JSON-LD articleBody, titles).
 pub fn norm_tokens(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
+    norm_tokens_upto(s, usize::MAX)
+}
+
+/// [`norm_tokens`] of the first `words` tokens only: the rest of the text is not read.
+pub fn norm_tokens_upto(s: &str, words: usize) -> String {
+    let mut out = String::with_capacity(s.len().min(words.saturating_mul(16)));
     let mut gap = false;
+    let mut started = 0;
     for c in s.chars() {
         if c.is_ascii_alphanumeric() || (!c.is_ascii() && c.is_alphanumeric()) {
-            if gap && !out.is_empty() {
-                out.push(' ');
+            if gap || out.is_empty() {
+                if started == words {
+                    break;
+                }
+                started += 1;
+                if !out.is_empty() {
+                    out.push(' ');
+                }
             }
             gap = false;
             if c.is_ascii() {
@@ -160,6 +172,19 @@ mod tests {
     #[test]
     fn collapses_nbsp_and_newlines() {
         assert_eq!(collapse_ws("  a\u{a0}\n b\t"), "a b");
+        for text in [
+            "",
+            "  ",
+            "Fünf Tote, im Flughafen: STRASSE 12!",
+            "一二三 四",
+            "a b c d e f g h i j",
+        ] {
+            for n in 0..12 {
+                let full = norm_tokens(text);
+                let want: Vec<&str> = full.split(' ').filter(|w| !w.is_empty()).take(n).collect();
+                assert_eq!(norm_tokens_upto(text, n), want.join(" "), "{text:?} {n}");
+            }
+        }
         assert_eq!(
             collapse_ws("\u{200b}Fünf  Tote\u{b}im\r\nFlughafen \u{3000}x "),
             "Fünf Tote im Flughafen x"

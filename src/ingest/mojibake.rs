@@ -129,8 +129,12 @@ fn cp1252_byte(c: char) -> Option<u8> {
         '\u{178}',
     ];
     let o = c as u32;
-    if (0xA0..=0xFF).contains(&o) || (0x80..=0x9F).contains(&o) {
+    if (0x80..=0xFF).contains(&o) {
         return Some(o as u8);
+    }
+    // ASCII and everything past the last of them (U+2122) at once: most text is such.
+    if !(0x152..=0x2122).contains(&o) {
+        return None;
     }
     HIGH.iter().position(|&h| h == c).map(|p| 0x80 + p as u8)
 }
