@@ -9,7 +9,7 @@ use url::Url;
 
 use super::dom::Walked;
 use super::fragment::{fragment_blocks, walk_fragment};
-use super::text::{norm_tokens, norm_tokens_upto, token_f1};
+use super::text::{norm_tokens_upto, token_f1};
 
 /// Context for picking one story's lead. The default is no context at all
 /// (what `gazette summarize FILE` has).
