@@ -266,6 +266,25 @@ fn forbidden(state: &AppState) -> Response {
     )
 }
 
+/// A review form's POST: its body (at most 16 KiB), CSRF-checked, and the draft its link names;
+/// or the answer that refuses it.
+async fn checked_post(
+    state: &AppState,
+    token: &str,
+    req: axum::extract::Request,
+) -> Result<(axum::http::HeaderMap, Form, Target), Response> {
+    let (parts, body) = req.into_parts();
+    let Ok(body) = axum::body::to_bytes(body, 16 * 1024).await else {
+        return Err(StatusCode::PAYLOAD_TOO_LARGE.into_response());
+    };
+    let form = parse_form(&body);
+    if !security::csrf_ok(state, &parts.headers, form.csrf.as_deref()) {
+        return Err(forbidden(state));
+    }
+    let t = target(state, token)?;
+    Ok((parts.headers, form, t))
+}
+
 /// `POST /review/{token}`: one change (`do` = up, down, pin, unpin, drop, restore, lead, intro,
 /// add, approve, skip), then back to the page (303), or the page with why nothing changed.
 pub async fn act(
@@ -273,16 +292,8 @@ pub async fn act(
     Path(token): Path<String>,
     req: axum::extract::Request,
 ) -> Response {
-    let (parts, body) = req.into_parts();
-    let Ok(body) = axum::body::to_bytes(body, 16 * 1024).await else {
-        return StatusCode::PAYLOAD_TOO_LARGE.into_response();
-    };
-    let form = parse_form(&body);
-    if !security::csrf_ok(&state, &parts.headers, form.csrf.as_deref()) {
-        return forbidden(&state);
-    }
-    let t = match target(&state, &token) {
-        Ok(t) => t,
+    let (headers, form, t) = match checked_post(&state, &token, req).await {
+        Ok(x) => x,
         Err(r) => return r,
     };
     if form.issue != Some(t.review.issue) {
@@ -291,7 +302,7 @@ pub async fn act(
     let Some(version) = form.version else {
         return bad(
             &state,
-            &parts.headers,
+            &headers,
             &token,
             &t,
             "The form lacks its version: reload the page.",
@@ -312,7 +323,7 @@ pub async fn act(
     let edit = match edit_of(&g, &t.review, &form) {
         Ok(e) => e,
         Err(Refusal::NotFound) => return invalid_link(&state),
-        Err(Refusal::Bad(why)) => return bad(&state, &parts.headers, &token, &t, &why, kept),
+        Err(Refusal::Bad(why)) => return bad(&state, &headers, &token, &t, &why, kept),
     };
     let change = match edit {
         Some(edit) => review::edit(&g, issue, Some(version), &who, edit),
@@ -331,7 +342,7 @@ pub async fn act(
         }
         Change::Conflict { .. } => again(
             &state,
-            &parts.headers,
+            &headers,
             &token,
             &t,
             StatusCode::CONFLICT,
@@ -347,7 +358,7 @@ pub async fn act(
         ),
         Change::Closed(s) => again(
             &state,
-            &parts.headers,
+            &headers,
             &token,
             &t,
             StatusCode::CONFLICT,
@@ -358,7 +369,7 @@ pub async fn act(
             },
         ),
         Change::Refused(EditError::NoSuchStory(_)) => invalid_link(&state),
-        Change::Refused(e) => bad(&state, &parts.headers, &token, &t, &e.to_string(), kept),
+        Change::Refused(e) => bad(&state, &headers, &token, &t, &e.to_string(), kept),
     }
 }
 
@@ -468,17 +479,10 @@ pub async fn intro_preview(
     Path(token): Path<String>,
     req: axum::extract::Request,
 ) -> Response {
-    let (parts, body) = req.into_parts();
-    let Ok(body) = axum::body::to_bytes(body, 16 * 1024).await else {
-        return StatusCode::PAYLOAD_TOO_LARGE.into_response();
+    let form = match checked_post(&state, &token, req).await {
+        Ok((_, form, _)) => form,
+        Err(r) => return r,
     };
-    let form = parse_form(&body);
-    if !security::csrf_ok(&state, &parts.headers, form.csrf.as_deref()) {
-        return forbidden(&state);
-    }
-    if let Err(r) = target(&state, &token) {
-        return r;
-    }
     let text: String = form
         .intro
         .unwrap_or_default()
