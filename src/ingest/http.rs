@@ -148,6 +148,11 @@ impl Fetcher {
         out
     }
 
+    /// How many requests may run at once to one host (`ingest.per_host`).
+    pub fn per_host(&self) -> usize {
+        self.per_host
+    }
+
     /// The semaphore that lets at most `per_host` requests run at once to the URL's host.
     pub fn host_slot(&self, url: &url::Url) -> Arc<Semaphore> {
         let key = format!(

@@ -28,6 +28,17 @@ pub struct PageRequest {
     pub published: DateTime<Utc>,
 }
 
+/// The article URL to fetch for a story whose feed gives only a teaser (with `fetch_article`
+/// on for its feed).
+pub fn wanted(story: &crate::model::Story, fetch_article: bool) -> Option<String> {
+    let url = story.url.clone().filter(|_| fetch_article)?;
+    let teaser = match story.content_html.as_deref() {
+        Some(c) => crate::extract::is_teaser(c),
+        None => true,
+    };
+    teaser.then_some(url)
+}
+
 /// Notes per feed URL: what was refused or cut.
 pub type Notes = HashMap<String, Vec<String>>;
 
@@ -161,8 +172,16 @@ async fn fetch_one(
             .unwrap_or(0)
     };
     // The host's turn first (at most `per_host` at once), then the checks: pages that queued
-    // behind a dead host's first tries are skipped, not tried one timeout after another.
-    let _turn = fetcher.host_slot(&url).acquire_owned().await;
+    // behind a dead host's first tries are skipped, not tried one timeout after another. Once
+    // the host has failed, a page waits until nothing else is in flight to it and looks again,
+    // so the tries that were running when it failed count before another one starts.
+    let slot = fetcher.host_slot(&url);
+    let mut _turn = slot.clone().acquire_many_owned(1).await;
+    if failures(failing) > 0 {
+        drop(_turn);
+        let all = u32::try_from(fetcher.per_host()).unwrap_or(u32::MAX);
+        _turn = slot.acquire_many_owned(all).await;
+    }
     if failures(failing) >= HOST_FAILURES_TO_SKIP {
         return Outcome::Cut(Cut::HostFailing);
     }
