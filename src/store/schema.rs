@@ -314,13 +314,13 @@ const MIGRATIONS: &[&str] = &[
     "#,
 ];
 
-/// Applies every migration newer than the database's `user_version`, each in its own transaction.
+/// Applies every migration newer than the database's `user_version`, in one transaction.
 ///
 /// A migration may rebuild a table that others reference (SQLite's ALTER TABLE procedure:
 /// create the new table, copy, drop the old one, rename). `PRAGMA foreign_keys` cannot change
 /// inside a transaction, so it is turned off before the migrations and restored after them;
-/// each migration checks every foreign key (`PRAGMA foreign_key_check`) before it commits, and
-/// rolls back when one is broken.
+/// each migration checks every foreign key (`PRAGMA foreign_key_check`), and when one breaks a
+/// key, all of them roll back.
 pub fn migrate(conn: &mut Connection) -> Result<()> {
     migrate_to(conn, MIGRATIONS.len())
 }
@@ -344,9 +344,11 @@ pub fn migrate_to(conn: &mut Connection, target: usize) -> Result<()> {
     applied
 }
 
+/// The migrations `from..to` in one transaction: all of them or, when one fails, none (the
+/// database stays at the version the previous gazette knows), and one fsync for a new database.
 fn apply(conn: &mut Connection, from: usize, to: usize) -> Result<()> {
+    let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
     for (i, sql) in MIGRATIONS.iter().enumerate().take(to).skip(from) {
-        let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
         let before = broken_keys(&tx)?.len();
         tx.execute_batch(sql)
             .with_context(|| format!("migration {}", i + 1))?;
@@ -360,8 +362,8 @@ fn apply(conn: &mut Connection, from: usize, to: usize) -> Result<()> {
             );
         }
         tx.pragma_update(None, "user_version", i + 1)?;
-        tx.commit()?;
     }
+    tx.commit()?;
     Ok(())
 }
 
