@@ -11,6 +11,7 @@ pub mod extract;
 pub mod html;
 pub mod ingest;
 pub mod model;
+pub mod par;
 pub mod pipeline;
 pub mod render;
 pub mod review;

@@ -10,7 +10,7 @@ use chrono::{DateTime, Utc};
 use crate::config::{Config, Digest};
 use crate::extract;
 use crate::ingest::{self, FeedOutcome};
-use crate::model::{StoredLead, StoredStory};
+use crate::model::StoredStory;
 use crate::render::{IssueView, Renderer};
 use crate::select::{self, Candidate, Selection};
 use crate::store::{Created, IssueContent, NewDelivery, NewIssue, Store};
@@ -122,7 +122,12 @@ impl Gazette {
     /// and cached, within the bounds of `ingest::pages`; unless `fetch_article = false`); else
     /// from the summary. Returns the notes of the article-page run, per feed.
     pub async fn summarize_pending(&self) -> Result<ingest::pages::Notes> {
+        let started = std::time::Instant::now();
         let pending = self.store.stories_without_lead()?;
+        if pending.is_empty() {
+            return Ok(ingest::pages::Notes::new());
+        }
+        let read = started.elapsed();
         let page_urls: Vec<Option<String>> = pending.iter().map(|s| self.page_wanted(s)).collect();
         let wanted: Vec<ingest::pages::PageRequest> = pending
             .iter()
@@ -140,51 +145,42 @@ impl Gazette {
         // Each feed's items side by side, the pending ones first, then the feed's latest stored
         // ones: what several of them repeat (a series note, a sponsor line) is boilerplate.
         let feed_urls: Vec<&str> = pending.iter().map(|s| s.feed_url.as_str()).collect();
-        let earlier = self.store.recent_fragments(&feed_urls, FEED_CONTEXT)?;
-        let mut work = Vec::with_capacity(pending.len());
-        for (i, (s, url)) in pending.into_iter().zip(page_urls).enumerate() {
-            let page = match url {
+        let earlier = self
+            .store
+            .recent_fragments(&feed_urls, extract::FEED_CONTEXT)?;
+        let mut pages = Vec::with_capacity(pending.len());
+        for url in page_urls {
+            pages.push(match url {
                 Some(url) => self
                     .store
                     .cached_page(&url)?
                     .and_then(|(status, body)| body.filter(|_| status == "ok")),
                 None => None,
-            };
-            let base = s.story.url.as_deref().and_then(|u| url::Url::parse(u).ok());
-            work.push((i, s, page, base));
+            });
         }
         let n = self.config.summary.lead_paragraphs;
         // Indexing the feeds and picking leads is CPU work: on the blocking pool, spread over
-        // every core. Each fragment is parsed once, for the index and the lead.
+        // every core.
         let leads = tokio::task::spawn_blocking(move || {
-            let started = std::time::Instant::now();
-            let feeds = extract::FeedBatch::walked(
-                work.iter()
-                    .map(|(_, s, _, base)| (s.feed_url.as_str(), fragment_of(s), base.as_ref())),
-                earlier.iter().map(|(f, x)| (f.as_str(), x.as_str())),
-            );
-            let indexed = started.elapsed();
-            let leads = par_map(&work, |(i, s, page, base)| {
-                let context = feeds.context(*i, Some(&s.story.title));
-                (s.id, lead_of(s, page.as_deref(), base.as_ref(), n, &context))
-            });
-            tracing::debug!(stories = work.len(), ?indexed, picked = ?started.elapsed() - indexed, "leads picked");
-            leads
+            let work: Vec<extract::LeadWork<'_>> = pending
+                .iter()
+                .zip(&pages)
+                .map(|(s, page)| (s.feed_url.as_str(), &s.story, page.as_deref()))
+                .collect();
+            let leads = extract::story_leads(&work, &earlier, n, true);
+            pending.iter().map(|s| s.id).zip(leads).collect::<Vec<_>>()
         })
         .await?;
+        let picked = started.elapsed();
         self.store.set_leads(&leads)?;
+        tracing::debug!(?read, ?picked, total = ?started.elapsed(), "leads stored");
         Ok(notes)
     }
 
     /// The article URL to fetch for a story whose feed gives only a teaser.
     fn page_wanted(&self, s: &StoredStory) -> Option<String> {
         let feed = self.config.feed(&s.feed_url)?;
-        let url = s.story.url.clone().filter(|_| feed.fetch_article)?;
-        let teaser = match s.story.content_html.as_deref() {
-            Some(c) => extract::is_teaser(c),
-            None => true,
-        };
-        teaser.then_some(url)
+        ingest::pages::wanted(&s.story, feed.fetch_article)
     }
 
     /// Plans the next issue of `digest`: the stories since its last issue (at most `window`
@@ -498,69 +494,6 @@ impl Gazette {
         }
         Ok(n)
     }
-}
-
-/// Stored items of a feed beside its new ones when judging what the feed repeats.
-const FEED_CONTEXT: usize = 30;
-
-/// What a story's feed item says: its content, else its summary.
-fn fragment_of(s: &StoredStory) -> Option<&str> {
-    s.story
-        .content_html
-        .as_deref()
-        .filter(|c| !c.trim().is_empty())
-        .or(s.story.summary_html.as_deref())
-}
-
-/// The lead of a story: from its content, the article page (flattened first: it is untrusted
-/// HTML), or its summary ([`extract::choose_in_context`], with its feed's other items and its
-/// title); an empty lead with source `none` when there is nothing to take.
-fn lead_of(
-    s: &StoredStory,
-    page: Option<&str>,
-    base: Option<&url::Url>,
-    paragraphs: usize,
-    context: &extract::LeadContext<'_>,
-) -> StoredLead {
-    let page = page.map(|p| crate::html::flatten_deep(p).0);
-    match extract::choose_in_context(
-        s.story.content_html.as_deref(),
-        s.story.summary_html.as_deref(),
-        page.as_deref(),
-        base,
-        context,
-    ) {
-        Some((lead, source)) => StoredLead {
-            text: lead.text(paragraphs),
-            html: lead.html(paragraphs),
-            source: source.as_str().into(),
-        },
-        None => StoredLead {
-            text: String::new(),
-            html: String::new(),
-            source: "none".into(),
-        },
-    }
-}
-
-/// `f` over `items` on every core (scoped threads, items in contiguous chunks), results in order.
-fn par_map<T: Sync, R: Send>(items: &[T], f: impl Fn(&T) -> R + Sync) -> Vec<R> {
-    let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
-    if threads < 2 || items.len() < 16 {
-        return items.iter().map(&f).collect();
-    }
-    let chunk = items.len().div_ceil(threads);
-    std::thread::scope(|scope| {
-        let f = &f;
-        let handles: Vec<_> = items
-            .chunks(chunk)
-            .map(|c| scope.spawn(move || c.iter().map(f).collect::<Vec<R>>()))
-            .collect();
-        handles
-            .into_iter()
-            .flat_map(|h| h.join().unwrap_or_else(|e| std::panic::resume_unwind(e)))
-            .collect()
-    })
 }
 
 /// How to plan the next issue.

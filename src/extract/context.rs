@@ -151,6 +151,15 @@ impl<'a> FeedBatch<'a> {
         stories: impl IntoIterator<Item = (&'a str, Option<&'a str>, Option<&'a Url>)>,
         earlier: impl IntoIterator<Item = (&'a str, &'a str)>,
     ) -> FeedBatch<'a> {
+        Self::walked_on(stories, earlier, true)
+    }
+
+    /// [`FeedBatch::walked`], on every core (`spread`) or on the calling thread.
+    pub fn walked_on(
+        stories: impl IntoIterator<Item = (&'a str, Option<&'a str>, Option<&'a Url>)>,
+        earlier: impl IntoIterator<Item = (&'a str, &'a str)>,
+        spread: bool,
+    ) -> FeedBatch<'a> {
         let mut feeds: HashMap<&str, usize> = HashMap::new();
         let mut items: Vec<Vec<Item<'a>>> = Vec::new();
         let mut slot = |feed: &'a str, items: &mut Vec<Vec<Item<'a>>>, item: Item<'a>| {
@@ -172,7 +181,7 @@ impl<'a> FeedBatch<'a> {
         for (feed, fragment) in earlier {
             slot(feed, &mut items, (None, fragment, None));
         }
-        let (indexes, walked) = index_all(&items);
+        let (indexes, walked) = index_all(&items, spread);
         let mut walks: Vec<Option<(&'a str, Option<&'a Url>, Walked)>> =
             slots.iter().map(|_| None).collect();
         for (i, fragment, base, walk) in walked {
@@ -211,7 +220,7 @@ type Indexed<'a> = (usize, (FeedIndex, Vec<Kept<'a>>));
 /// Walks every item and indexes each feed, on every core when there is enough to do (parsing
 /// is the bulk of the cost). Pure CPU work: scoped threads, results in order. Returns the
 /// indexes and the walks of the batch's stories.
-fn index_all<'a>(feeds: &[Vec<Item<'a>>]) -> (Vec<FeedIndex>, Vec<Kept<'a>>) {
+fn index_all<'a>(feeds: &[Vec<Item<'a>>], spread: bool) -> (Vec<FeedIndex>, Vec<Kept<'a>>) {
     let index = |items: &[Item<'a>]| -> (FeedIndex, Vec<Kept<'a>>) {
         let mut kept = Vec::new();
         let mut paragraphs = Vec::with_capacity(items.len());
@@ -229,41 +238,18 @@ fn index_all<'a>(feeds: &[Vec<Item<'a>>]) -> (Vec<FeedIndex>, Vec<Kept<'a>>) {
         }
         (FeedIndex::from_paragraphs(paragraphs), kept)
     };
-    let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
     let total: usize = feeds.iter().map(Vec::len).sum();
-    if threads < 2 || total < 64 || feeds.len() < 2 {
+    if !spread || total < 64 || feeds.len() < 2 {
         let (indexes, kept): (Vec<_>, Vec<_>) = feeds.iter().map(|f| index(f)).unzip();
         return (indexes, kept.into_iter().flatten().collect());
     }
-    // Deal feeds out by size so that each thread gets about the same number of items.
+    // The biggest feeds first, each taken by the next free core.
     let mut order: Vec<usize> = (0..feeds.len()).collect();
     order.sort_by_key(|&f| std::cmp::Reverse(feeds[f].len()));
-    let mut shares: Vec<(usize, Vec<usize>)> = vec![(0, Vec::new()); threads];
-    for f in order {
-        let lightest = shares.iter_mut().min_by_key(|s| s.0).expect("threads >= 2");
-        lightest.0 += feeds[f].len();
-        lightest.1.push(f);
-    }
-    let index = &index;
-    let built: Vec<Vec<Indexed<'a>>> = std::thread::scope(|scope| {
-        let handles: Vec<_> = shares
-            .iter()
-            .map(|(_, mine)| {
-                scope.spawn(move || {
-                    mine.iter()
-                        .map(|&f| (f, index(&feeds[f])))
-                        .collect::<Vec<_>>()
-                })
-            })
-            .collect();
-        handles
-            .into_iter()
-            .map(|h| h.join().unwrap_or_else(|e| std::panic::resume_unwind(e)))
-            .collect()
-    });
+    let built: Vec<Indexed<'a>> = crate::par::map(&order, |&f| (f, index(&feeds[f])));
     let mut indexes: Vec<Option<FeedIndex>> = (0..feeds.len()).map(|_| None).collect();
     let mut kept = Vec::new();
-    for (f, (index, walks)) in built.into_iter().flatten() {
+    for (f, (index, walks)) in built {
         indexes[f] = Some(index);
         kept.extend(walks);
     }

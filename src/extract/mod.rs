@@ -182,3 +182,83 @@ pub fn choose_in_context(
         .and_then(fragment)
         .map(|lead| (lead, LeadSource::Content))
 }
+
+/// Stored items of a feed beside its new ones when judging what the feed repeats.
+pub const FEED_CONTEXT: usize = 30;
+
+/// What a story's feed item says: its content, else its summary.
+pub fn item_fragment(story: &crate::model::Story) -> Option<&str> {
+    story
+        .content_html
+        .as_deref()
+        .filter(|c| !c.trim().is_empty())
+        .or(story.summary_html.as_deref())
+}
+
+/// One story whose lead is wanted: its feed, the story, and its article page when one was
+/// fetched (untrusted HTML: flattened here before it is read).
+pub type LeadWork<'a> = (&'a str, &'a crate::model::Story, Option<&'a str>);
+
+/// The leads of a batch of stories (in order), each judged with its feed's other items: the
+/// batch's own and `earlier` (feed URL, fragment) ones, the feed's latest stored items. Each
+/// fragment is parsed once, for the feed index and the lead. `spread` runs the work on every
+/// core ([`crate::par::map`]); without it, on the calling thread.
+pub fn story_leads(
+    work: &[LeadWork<'_>],
+    earlier: &[(String, String)],
+    paragraphs: usize,
+    spread: bool,
+) -> Vec<crate::model::StoredLead> {
+    let bases: Vec<Option<Url>> = work
+        .iter()
+        .map(|(_, s, _)| s.url.as_deref().and_then(|u| Url::parse(u).ok()))
+        .collect();
+    let feeds = FeedBatch::walked_on(
+        work.iter()
+            .zip(&bases)
+            .map(|((feed, s, _), base)| (*feed, item_fragment(s), base.as_ref())),
+        earlier.iter().map(|(f, x)| (f.as_str(), x.as_str())),
+        spread,
+    );
+    let one = |i: &usize| {
+        let (_, s, page) = work[*i];
+        let context = feeds.context(*i, Some(&s.title));
+        story_lead(s, page, bases[*i].as_ref(), paragraphs, &context)
+    };
+    let positions: Vec<usize> = (0..work.len()).collect();
+    if spread {
+        crate::par::map(&positions, one)
+    } else {
+        positions.iter().map(one).collect()
+    }
+}
+
+/// The lead of a story: from its content, the article page (flattened first), or its summary
+/// ([`choose_in_context`]); an empty lead with source `none` when there is nothing to take.
+fn story_lead(
+    s: &crate::model::Story,
+    page: Option<&str>,
+    base: Option<&Url>,
+    paragraphs: usize,
+    context: &LeadContext<'_>,
+) -> crate::model::StoredLead {
+    let page = page.map(|p| crate::html::flatten_deep(p).0);
+    match choose_in_context(
+        s.content_html.as_deref(),
+        s.summary_html.as_deref(),
+        page.as_deref(),
+        base,
+        context,
+    ) {
+        Some((lead, source)) => crate::model::StoredLead {
+            text: lead.text(paragraphs),
+            html: lead.html(paragraphs),
+            source: source.as_str().into(),
+        },
+        None => crate::model::StoredLead {
+            text: String::new(),
+            html: String::new(),
+            source: "none".into(),
+        },
+    }
+}

@@ -116,9 +116,11 @@ pub async fn fetch_feeds(
 enum Found {
     /// The server answered 304.
     NotModified,
-    /// A document, parsed.
+    /// A document, parsed, with the leads of its new stories that need no article page
+    /// (by position in `parsed.stories`).
     Parsed {
         parsed: parse::ParsedFeed,
+        leads: Vec<Option<crate::model::StoredLead>>,
         validators: Validators,
         max_age: Option<std::time::Duration>,
     },
@@ -135,7 +137,7 @@ enum Found {
 /// Fetches and parses one feed; writes nothing.
 async fn fetch_one(
     fetcher: &Fetcher,
-    store: &Store,
+    store: &Arc<Store>,
     feed: &Feed,
     config: &Config,
     now: chrono::DateTime<chrono::Utc>,
@@ -179,10 +181,15 @@ async fn fetch_one(
                 feed.url.clone(),
                 (config.ingest.max_entries, config.ingest.max_entry_bytes),
             );
-            // Parsing is CPU work: on the blocking pool, so feeds parse on every core and the
-            // runtime keeps serving (the web app shares it in `serve`).
+            let (store, fetch_article, paragraphs) = (
+                Arc::clone(store),
+                feed.fetch_article,
+                config.summary.lead_paragraphs,
+            );
+            // Parsing and picking leads is CPU work: on the blocking pool, so feeds are read on
+            // every core and the runtime keeps serving (the web app shares it in `serve`).
             let parsed = tokio::task::spawn_blocking(move || {
-                parse::parse_with(
+                let parsed = parse::parse_with(
                     &bytes,
                     &parse::Options {
                         base: base.as_ref(),
@@ -191,13 +198,21 @@ async fn fetch_one(
                         max_entry_bytes: limits.1,
                         ..parse::Options::new(&key, now)
                     },
-                )
+                )?;
+                // A lead not picked here (the store unreadable) is picked after the fetch.
+                let leads = early_leads(&store, &key, &parsed, fetch_article, paragraphs)
+                    .unwrap_or_else(|e| {
+                        tracing::warn!(feed = %key, "leads left for later: {e:#}");
+                        Vec::new()
+                    });
+                Ok((parsed, leads))
             })
             .await
             .unwrap_or_else(|e| Err(format!("parser crashed: {e}")));
             match parsed {
-                Ok(parsed) => Found::Parsed {
+                Ok((parsed, leads)) => Found::Parsed {
                     parsed,
+                    leads,
                     validators,
                     max_age,
                 },
@@ -227,6 +242,50 @@ async fn fetch_one(
     (title, found)
 }
 
+/// The leads of a feed's new stories that need no article page, picked while the document is
+/// in hand, so they are stored with their story and nothing is read back or rewritten. Each is
+/// judged as [`crate::pipeline::Gazette::summarize_pending`] would: beside the feed's other new
+/// items and its latest stored ones. The rest (stories already stored, or waiting for a page)
+/// are left to it.
+fn early_leads(
+    store: &Store,
+    feed_url: &str,
+    parsed: &parse::ParsedFeed,
+    fetch_article: bool,
+    paragraphs: usize,
+) -> anyhow::Result<Vec<Option<crate::model::StoredLead>>> {
+    let known = store.known_guids(parsed.stories.iter().map(|s| s.guid.as_str()))?;
+    let (mut now, mut later) = (Vec::new(), Vec::new());
+    for (i, s) in parsed.stories.iter().enumerate() {
+        if known.contains(s.guid.as_str()) {
+            continue;
+        }
+        match pages::wanted(s, fetch_article) {
+            None => now.push(i),
+            Some(_) => later.push(i),
+        }
+    }
+    if now.is_empty() {
+        return Ok(Vec::new());
+    }
+    let mut context = store.recent_fragments(&[feed_url], crate::extract::FEED_CONTEXT)?;
+    // New items that wait for their page still count as the feed's items.
+    context.extend(later.iter().filter_map(|&i| {
+        crate::extract::item_fragment(&parsed.stories[i])
+            .map(|f| (feed_url.to_string(), f.to_string()))
+    }));
+    let work: Vec<crate::extract::LeadWork<'_>> = now
+        .iter()
+        .map(|&i| (feed_url, &parsed.stories[i], None))
+        .collect();
+    let picked = crate::extract::story_leads(&work, &context, paragraphs, false);
+    let mut leads = vec![None; parsed.stories.len()];
+    for (i, lead) in now.into_iter().zip(picked) {
+        leads[i] = Some(lead);
+    }
+    Ok(leads)
+}
+
 /// Writes what a group of feeds found in one transaction, in the config's order (when two feeds
 /// carry the same story, the first configured keeps it, whichever answered first); returns each
 /// feed's outcome.
@@ -246,6 +305,7 @@ fn write_group(
                 Found::NotModified => FetchWrite::Fetched {
                     url,
                     stories: &[],
+                    leads: &[],
                     record: FetchRecord {
                         status: "not_modified",
                         next_fetch: Some(now + config.ingest.interval),
@@ -254,11 +314,13 @@ fn write_group(
                 },
                 Found::Parsed {
                     parsed,
+                    leads,
                     validators,
                     max_age,
                 } => FetchWrite::Fetched {
                     url,
                     stories: &parsed.stories,
+                    leads,
                     record: FetchRecord {
                         status: "",
                         title: feeds[*i].name.as_deref().or(parsed.title.as_deref()),

@@ -37,6 +37,8 @@ pub enum FetchWrite<'a> {
     Fetched {
         url: &'a str,
         stories: &'a [crate::model::Story],
+        /// Leads already picked, by position in `stories` (may be shorter, or empty).
+        leads: &'a [Option<crate::model::StoredLead>],
         record: FetchRecord<'a>,
     },
     /// Failed (`status`: `error` or `rate_limited`): nothing seen before is touched.
@@ -108,10 +110,11 @@ fn write_one(
         FetchWrite::Fetched {
             url,
             stories,
+            leads,
             record,
         } => {
             let feed_id = ensure_feed(tx, url)?;
-            let new = super::stories::insert(tx, feed_id, stories, now)?;
+            let new = super::stories::insert(tx, feed_id, stories, leads, now)?;
             let status = match record.status {
                 "" if new.is_empty() => "unchanged",
                 "" => "new",

@@ -6,11 +6,14 @@ use rusqlite::params;
 use super::{feeds::ensure_feed, parse_ts, ts, Store};
 use crate::model::{StoredLead, StoredStory, Story};
 
-/// Inserts the stories of one feed in `tx` (see [`Store::insert_stories`]); the ids of the new.
+/// Inserts the stories of one feed in `tx` (see [`Store::insert_stories`]), each with its lead
+/// when `leads` has one at its position (picked while the feed was in hand; the others get
+/// theirs later); the ids of the new.
 pub(super) fn insert(
     tx: &rusqlite::Transaction<'_>,
     feed_id: i64,
     stories: &[Story],
+    leads: &[Option<StoredLead>],
     now: chrono::DateTime<chrono::Utc>,
 ) -> Result<Vec<i64>> {
     let mut seen_url = tx.prepare_cached(
@@ -18,12 +21,14 @@ pub(super) fn insert(
     )?;
     let mut stmt = tx.prepare_cached(
         "INSERT INTO stories (feed_id, guid, url, title, published, first_seen, authors,
-         categories, content_html, summary_html, dated, has_guid)
-         VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12)
+         categories, content_html, summary_html, dated, has_guid, lead_text, lead_html,
+         lead_source)
+         VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13,?14,?15)
          ON CONFLICT DO NOTHING",
     )?;
     let mut new = Vec::new();
-    for s in stories {
+    for (i, s) in stories.iter().enumerate() {
+        let lead = leads.get(i).and_then(Option::as_ref);
         if let Some(url) = &s.url {
             if seen_url.query_row(params![url, feed_id, !s.has_guid], |r| r.get(0))? {
                 continue;
@@ -42,6 +47,9 @@ pub(super) fn insert(
             s.summary_html,
             s.dated,
             s.has_guid,
+            lead.map(|l| &l.text),
+            lead.map(|l| &l.html),
+            lead.map(|l| &l.source),
         ])?;
         if n == 1 {
             new.push(tx.last_insert_rowid());
@@ -65,8 +73,25 @@ impl Store {
     ) -> Result<Vec<i64>> {
         self.write(|tx| {
             let feed_id = ensure_feed(tx, feed_url)?;
-            insert(tx, feed_id, stories, now)
+            insert(tx, feed_id, stories, &[], now)
         })
+    }
+
+    /// Which of these GUIDs are stored already.
+    pub fn known_guids<'g>(
+        &self,
+        guids: impl IntoIterator<Item = &'g str>,
+    ) -> Result<std::collections::HashSet<&'g str>> {
+        let conn = self.conn();
+        let mut stmt =
+            conn.prepare_cached("SELECT EXISTS (SELECT 1 FROM stories WHERE guid = ?1)")?;
+        let mut known = std::collections::HashSet::new();
+        for guid in guids {
+            if stmt.query_row([guid], |r| r.get::<_, bool>(0))? {
+                known.insert(guid);
+            }
+        }
+        Ok(known)
     }
 
     /// Stores the lead chosen for a story.
