@@ -255,17 +255,17 @@ fn early_leads(
     paragraphs: usize,
 ) -> anyhow::Result<Vec<Option<crate::model::StoredLead>>> {
     let known = store.known_guids(parsed.stories.iter().map(|s| s.guid.as_str()))?;
-    let (mut now, mut later) = (Vec::new(), Vec::new());
+    let (mut here, mut later) = (Vec::new(), Vec::new());
     for (i, s) in parsed.stories.iter().enumerate() {
         if known.contains(s.guid.as_str()) {
             continue;
         }
         match pages::wanted(s, fetch_article) {
-            None => now.push(i),
+            None => here.push(i),
             Some(_) => later.push(i),
         }
     }
-    if now.is_empty() {
+    if here.is_empty() {
         return Ok(Vec::new());
     }
     let mut context = store.recent_fragments(&[feed_url], crate::extract::FEED_CONTEXT)?;
@@ -274,13 +274,13 @@ fn early_leads(
         crate::extract::item_fragment(&parsed.stories[i])
             .map(|f| (feed_url.to_string(), f.to_string()))
     }));
-    let work: Vec<crate::extract::LeadWork<'_>> = now
+    let work: Vec<crate::extract::LeadWork<'_>> = here
         .iter()
         .map(|&i| (feed_url, &parsed.stories[i], None))
         .collect();
     let picked = crate::extract::story_leads(&work, &context, paragraphs, false);
     let mut leads = vec![None; parsed.stories.len()];
-    for (i, lead) in now.into_iter().zip(picked) {
+    for (i, lead) in here.into_iter().zip(picked) {
         leads[i] = Some(lead);
     }
     Ok(leads)

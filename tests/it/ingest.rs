@@ -464,3 +464,67 @@ async fn teaser_feeds_take_the_lead_from_the_article_page_fetched_once() {
         "the page is fetched once, only when allowed"
     );
 }
+
+/// Issue 15 (speed): a new story whose feed gives its full text is stored with its lead by the
+/// fetch itself; one that waits for its article page is left without, for `summarize_pending`;
+/// a story already stored is never judged again.
+#[tokio::test]
+async fn fetch_stores_full_text_stories_with_their_leads_and_leaves_teasers_for_their_page() {
+    let dir = tempdir();
+    let body = "<p>The commission fined the platform for tying its app store to its payment \
+                system, the first penalty under the new rules.</p><p>It has sixty days to comply, \
+                and a further fine of up to five percent of its daily turnover for each day it does \
+                not. The company said it would appeal the decision in court.</p>";
+    let feed = dir.path().join("mixed.xml");
+    std::fs::write(
+        &feed,
+        format!(
+            "<rss version=\"2.0\" xmlns:content=\"http://purl.org/rss/1.0/modules/content/\">\
+             <channel><title>Mixed</title>\
+             <item><title>Fine</title><guid>urn:full</guid><link>https://news.example/fine</link>\
+             <content:encoded><![CDATA[{body}]]></content:encoded></item>\
+             <item><title>Teaser</title><guid>urn:teaser</guid><link>https://news.example/teaser</link>\
+             <description>Read more…</description></item></channel></rss>"
+        ),
+    )
+    .unwrap();
+    let text = config_text(
+        dir.path(),
+        "file:///tmp/outbox",
+        &feeds_toml(&[feed.display().to_string()]),
+    )
+    .replace("fetch_article = false", "fetch_article = true");
+    let config = Config::parse(&text, std::path::Path::new("test.toml")).unwrap();
+    assert!(config.feeds[0].fetch_article);
+    let store = Arc::new(Store::open(&config.storage_path).unwrap());
+    let out = run(&config, &store).await;
+    assert_eq!(out[0].new, 2, "{out:?}");
+    let pending: Vec<String> = store
+        .stories_without_lead()
+        .unwrap()
+        .into_iter()
+        .map(|s| s.story.title)
+        .collect();
+    assert_eq!(pending, ["Teaser"], "only the teaser waits for its page");
+    let fine = store
+        .stories_for_digest(
+            "weekly",
+            chrono::Utc::now() - chrono::Duration::days(30),
+            i64::MAX,
+        )
+        .unwrap()
+        .into_iter()
+        .find(|s| s.story.title == "Fine")
+        .unwrap();
+    let lead = fine.lead.expect("stored with its lead");
+    assert_eq!(lead.source, "content");
+    assert!(
+        lead.text.starts_with("The commission fined the platform"),
+        "{}",
+        lead.text
+    );
+    // Fetched again: nothing new, and the stored lead is the same.
+    let again = run(&config, &store).await;
+    assert_eq!(again[0].new, 0);
+    assert_eq!(store.stories_without_lead().unwrap().len(), 1);
+}
