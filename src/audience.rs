@@ -69,6 +69,19 @@ pub fn copy_for(
     }
 }
 
+impl Recipient {
+    /// The queued delivery row of this recipient (the address and name are moved).
+    pub fn into_row(self) -> crate::store::NewDelivery {
+        crate::store::NewDelivery {
+            variant: self.variant.to_column(),
+            subscriber_id: self.subscriber_id,
+            email: self.email,
+            name: self.name,
+            not_before: self.not_before,
+        }
+    }
+}
+
 /// What an issue is, for deciding its recipients.
 pub struct Issue<'a> {
     pub digest: &'a Digest,

@@ -13,7 +13,7 @@ use crate::ingest::{self, FeedOutcome};
 use crate::model::StoredStory;
 use crate::render::{IssueView, Renderer};
 use crate::select::{self, Candidate, Selection};
-use crate::store::{Created, IssueContent, NewDelivery, NewIssue, Store};
+use crate::store::{Created, IssueContent, NewDelivery, NewIssue, Recipients, Store};
 use crate::tokens;
 
 /// A clock the tests can pin.
@@ -287,15 +287,18 @@ impl Gazette {
         recipients: Vec<Recipient>,
         slot: Option<&str>,
     ) -> Result<(Created, Option<IssueView>)> {
-        self.store_plan(plan, delivery_rows(recipients), slot, None)
+        let rows = delivery_rows(recipients);
+        self.store_plan(plan, Recipients::Rows(&rows), false, slot, None)
     }
 
-    /// [`Gazette::publish`], or with `review` a draft for the editors (stored with its review
-    /// row and no deliveries).
+    /// [`Gazette::publish`] to `recipients` (with `require_recipients`, storing nothing and
+    /// failing with [`crate::store::NoRecipients`] when nobody gets it), or with `review` a draft
+    /// for the editors (stored with its review row and no deliveries).
     pub fn store_plan(
         &self,
         plan: &Plan,
-        rows: Vec<NewDelivery>,
+        recipients: Recipients<'_>,
+        require_recipients: bool,
         slot: Option<&str>,
         review: Option<crate::store::NewReview<'_>>,
     ) -> Result<(Created, Option<IssueView>)> {
@@ -307,7 +310,8 @@ impl Gazette {
                 window_from: plan.window_from,
                 window_to: plan.window_to,
                 story_ids: &plan.story_ids,
-                recipients: &rows,
+                recipients,
+                require_recipients,
                 message_domain: self.config.newsletter.from.email.domain(),
                 slot,
                 story_cursor: plan.story_cursor,
@@ -379,24 +383,26 @@ impl Gazette {
         if plan.story_count() == 0 && !digest.send_empty {
             return Ok(NextIssue::Empty);
         }
+        // The subscribers are read and their rows written inside the issue's transaction, one
+        // at a time: nothing is held per reader, whatever the list's size.
+        let audience = self.audience(&plan.digest, &plan.view, args.edition);
+        let admit = |s: &crate::model::Subscriber| audience.recipient(s).map(Recipient::into_row);
+        let rows;
         let recipients = match args.to {
-            Some(to) => to.to_vec(),
-            None => self.readers(&plan.digest, &plan.view, args.edition)?,
+            Some(to) => {
+                rows = delivery_rows(to.to_vec());
+                Recipients::Rows(&rows)
+            }
+            None => Recipients::Subscribers(&admit),
         };
-        if recipients.is_empty() && args.require_recipients {
-            anyhow::bail!(
-                "no confirmed subscribers for digest {:?}: add one with `gazette subscribers add EMAIL`, or pass --to ADDR",
-                digest.name
-            );
-        }
-        let count = recipients.len();
-        match self.publish(&plan, recipients, args.slot)? {
+        let stored = self.store_plan(&plan, recipients, args.require_recipients, args.slot, None);
+        match stored.map_err(|e| no_recipients(e, &digest.name))? {
             (Created::Stored(id, number), Some(view)) => Ok(NextIssue::Planned {
                 id,
                 number,
                 view: Box::new(view),
                 stories: plan.story_count(),
-                recipients: count,
+                recipients: self.store.issue(id)?.map_or(0, |i| i.queued as usize),
             }),
             (Created::Superseded(id), _) => match self.store.issue(id)? {
                 Some(i) if i.queued > 0 => Ok(NextIssue::Unfinished(i)),
@@ -415,19 +421,27 @@ impl Gazette {
         view: &IssueView,
         edition: Option<chrono::NaiveDateTime>,
     ) -> Result<Vec<Recipient>> {
-        let issue = crate::audience::Issue {
+        let issue = self.audience(digest, view, edition);
+        let mut out = Vec::new();
+        self.store
+            .each_subscriber(|s| out.extend(issue.recipient(&s)))?;
+        Ok(out)
+    }
+
+    /// An issue of `digest` (its render `view`) as [`crate::audience`] decides its readers.
+    pub fn audience<'a>(
+        &self,
+        digest: &'a Digest,
+        view: &'a IssueView,
+        edition: Option<chrono::NaiveDateTime>,
+    ) -> crate::audience::Issue<'a> {
+        crate::audience::Issue {
             digest,
             sections: view.sections.iter().map(|s| s.topic.as_deref()).collect(),
             now: self.now(),
             timezone: self.config.newsletter.timezone,
             edition,
-        };
-        // Streamed: at 100,000 readers with topics, holding every subscriber as well as every
-        // recipient doubled the enqueue's peak memory.
-        let mut out = Vec::new();
-        self.store
-            .each_subscriber(|s| out.extend(issue.recipient(&s)))?;
-        Ok(out)
+        }
     }
 
     /// The stored render view of an issue.
@@ -536,14 +550,16 @@ pub use crate::audience::Recipient;
 /// The delivery rows of an issue's recipients, each with its copy and when it is due (the
 /// addresses and names are moved, not copied).
 pub fn delivery_rows(recipients: Vec<Recipient>) -> Vec<NewDelivery> {
-    recipients
-        .into_iter()
-        .map(|r| NewDelivery {
-            variant: r.variant.to_column(),
-            subscriber_id: r.subscriber_id,
-            email: r.email,
-            name: r.name,
-            not_before: r.not_before,
-        })
-        .collect()
+    recipients.into_iter().map(Recipient::into_row).collect()
+}
+
+/// [`crate::store::NoRecipients`] said for a person who ran `send`; other errors as they are.
+pub fn no_recipients(e: anyhow::Error, digest: &str) -> anyhow::Error {
+    if e.downcast_ref::<crate::store::NoRecipients>().is_some() {
+        anyhow::anyhow!(
+            "no confirmed subscribers for digest {digest:?}: add one with `gazette subscribers add EMAIL`, or pass --to ADDR"
+        )
+    } else {
+        e
+    }
 }

@@ -13,7 +13,7 @@ use crate::config::{DeliveryTime, Digest, ReviewPolicy};
 use crate::pipeline::{Gazette, NextIssue, Plan, PlanArgs, Recipient};
 use crate::render::IssueView;
 use crate::schedule::{local, next_runs, slot_key};
-use crate::store::{Created, NewReview, Released};
+use crate::store::{Created, NewReview, Recipients, Released};
 
 /// Each pick of a plan: (story id, ids of its cluster members), in issue order.
 pub fn picks(plan: &Plan) -> Vec<(i64, Vec<i64>)> {
@@ -64,7 +64,16 @@ pub fn plan_draft(
         policy: policy.as_str(),
         state: &state,
     };
-    let id = match g.store_plan(&plan, Vec::new(), Some(&key), Some(review))?.0 {
+    let id = match g
+        .store_plan(
+            &plan,
+            Recipients::Rows(&[]),
+            false,
+            Some(&key),
+            Some(review),
+        )?
+        .0
+    {
         Created::Stored(id, _) => id,
         Created::Superseded(id) => {
             return Ok(match load(g, id)? {
@@ -173,34 +182,51 @@ pub async fn notify(g: &Gazette, r: &Review) -> Result<()> {
     }
 }
 
-/// Writes the deliveries of a draft the rule lets go, as `who`.
+/// Writes the deliveries of a draft the rule lets go, as `who`: to `to`, else to the digest's
+/// readers as [`readers`] decides them (`by_slot`), read and written inside the release's
+/// transaction one at a time. With `require_recipients`, nothing is released when nobody gets it.
 fn release(
     g: &Gazette,
     r: &Review,
-    recipients: Vec<Recipient>,
+    to: Option<&[Recipient]>,
+    by_slot: bool,
+    require_recipients: bool,
     by_policy: bool,
     who: &str,
 ) -> Result<Released> {
-    let rows = crate::pipeline::delivery_rows(recipients);
-    let n = rows.len();
-    let (from, what): (&[&str], String) = if by_policy {
-        (
-            &["draft"],
-            format!("sent it at its slot as it stands (review = optional): {n} recipients"),
-        )
-    } else {
-        (&["approved"], format!("sent it: {n} recipients"))
+    let (digest, edition) = audience_of(g, r, by_slot)?;
+    let view = g.stored_view(r.issue)?;
+    let audience = g.audience(digest, &view, edition);
+    let admit = |s: &crate::model::Subscriber| audience.recipient(s).map(Recipient::into_row);
+    let rows;
+    let recipients = match to {
+        Some(t) => {
+            rows = crate::pipeline::delivery_rows(t.to_vec());
+            Recipients::Rows(&rows)
+        }
+        None => Recipients::Subscribers(&admit),
     };
-    g.store.release_review(
-        r.issue,
-        from,
-        "approved",
-        &rows,
-        g.config.newsletter.from.email.domain(),
-        who,
-        &what,
-        g.now(),
-    )
+    let from: &[&str] = if by_policy { &["draft"] } else { &["approved"] };
+    let what = |n: usize| {
+        if by_policy {
+            format!("sent it at its slot as it stands (review = optional): {n} recipients")
+        } else {
+            format!("sent it: {n} recipients")
+        }
+    };
+    g.store
+        .release_review(
+            r.issue,
+            from,
+            "approved",
+            recipients,
+            require_recipients,
+            g.config.newsletter.from.email.domain(),
+            who,
+            what,
+            g.now(),
+        )
+        .map_err(|e| crate::pipeline::no_recipients(e, &r.digest))
 }
 
 /// Who gets a released draft: the digest's readers, each with their copy of the issue as edited.
@@ -208,6 +234,16 @@ fn release(
 /// `catch_up`) waits for each reader's own slot of its edition; otherwise (`send` after an
 /// approval, or an issue approved after being held) it goes to every zone at once.
 pub fn readers(g: &Gazette, r: &Review, by_slot: bool) -> Result<Vec<Recipient>> {
+    let (digest, edition) = audience_of(g, r, by_slot)?;
+    g.readers(digest, &g.stored_view(r.issue)?, edition)
+}
+
+/// The digest of a draft and, when its readers each wait for their own slot, its edition.
+fn audience_of<'g>(
+    g: &'g Gazette,
+    r: &Review,
+    by_slot: bool,
+) -> Result<(&'g Digest, Option<chrono::NaiveDateTime>)> {
     let digest = g.config.digest(Some(&r.digest))?;
     let edition = match digest.delivery {
         DeliveryTime::Local if by_slot && g.now() - r.slot <= digest.catch_up => g
@@ -217,7 +253,7 @@ pub fn readers(g: &Gazette, r: &Review, by_slot: bool) -> Result<Vec<Recipient>>
             .and_then(local::parse_edition_key),
         _ => None,
     };
-    g.readers(digest, &g.stored_view(r.issue)?, edition)
+    Ok((digest, edition))
 }
 
 /// Holds a draft whose slot passed unapproved.
@@ -266,18 +302,16 @@ pub async fn on_send(
     let now = g.now();
     let r = match decide(r.policy, r.status, r.slot, now, Caller::Send) {
         Action::Release { by_policy } => {
-            let recipients = match to {
-                Some(t) => t.to_vec(),
-                None => readers(g, &r, false)?,
-            };
-            if recipients.is_empty() && require_recipients {
-                anyhow::bail!(
-                    "no confirmed subscribers for digest {:?}: add one with `gazette subscribers add EMAIL`, or pass --to ADDR",
-                    r.digest
-                );
-            }
             return Ok(
-                match release(g, &r, recipients, by_policy, "gazette send")? {
+                match release(
+                    g,
+                    &r,
+                    to,
+                    false,
+                    require_recipients,
+                    by_policy,
+                    "gazette send",
+                )? {
                     Released::Released(n) => SendStep::Released {
                         id: r.issue,
                         number: r.number,
@@ -343,9 +377,8 @@ pub async fn at_slot(g: &Gazette, r: Review, now: DateTime<Utc>) -> Result<SlotS
     let (id, number) = (r.issue, r.number);
     let r = match decide(r.policy, r.status, r.slot, now, Caller::Scheduler) {
         Action::Release { by_policy } => {
-            let recipients = readers(g, &r, true)?;
             return Ok(
-                match release(g, &r, recipients, by_policy, "gazette serve")? {
+                match release(g, &r, None, true, false, by_policy, "gazette serve")? {
                     Released::Released(_) => SlotStep::Released { id, number },
                     Released::Closed(_) => SlotStep::Waiting { id, number },
                 },

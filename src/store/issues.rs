@@ -12,8 +12,10 @@ pub struct NewIssue<'a> {
     pub window_from: chrono::DateTime<chrono::Utc>,
     pub window_to: chrono::DateTime<chrono::Utc>,
     pub story_ids: &'a [i64],
-    /// One queued delivery per recipient.
-    pub recipients: &'a [NewDelivery],
+    /// Who gets it: one queued delivery per recipient.
+    pub recipients: Recipients<'a>,
+    /// Store nothing, and fail with [`NoRecipients`], when nobody gets it.
+    pub require_recipients: bool,
     /// The domain of Message-IDs.
     pub message_domain: &'a str,
     /// The schedule slot this issue belongs to, if any.
@@ -40,6 +42,29 @@ pub struct NewDelivery {
     /// Not sent before this instant (the reader's local slot); `None`: at once.
     pub not_before: Option<chrono::DateTime<chrono::Utc>>,
 }
+
+/// Who an issue's deliveries go to.
+#[derive(Clone, Copy)]
+pub enum Recipients<'a> {
+    /// These rows (`send --to`).
+    Rows(&'a [NewDelivery]),
+    /// Every subscriber this admits, read inside the issue's transaction one at a time and
+    /// written at once, so that enqueueing holds nothing per reader whatever the list's size.
+    Subscribers(&'a dyn Fn(&crate::model::Subscriber) -> Option<NewDelivery>),
+}
+
+/// The error of [`Store::create_issue`] when `require_recipients` is set and nobody gets the
+/// issue (nothing was stored).
+#[derive(Debug)]
+pub struct NoRecipients;
+
+impl std::fmt::Display for NoRecipients {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("nobody gets this issue")
+    }
+}
+
+impl std::error::Error for NoRecipients {}
 
 /// What storing a planned issue did.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -122,7 +147,11 @@ impl Store {
             if let Some(review) = &issue.review {
                 super::review::insert_review(tx, id, issue.digest, review, now)?;
             }
-            insert_deliveries(tx, id, issue.digest, issue.message_domain, issue.recipients, now)?;
+            let n = insert_deliveries(tx, id, issue.digest, issue.message_domain, issue.recipients, now)?;
+            if n == 0 && issue.require_recipients {
+                // Rolls the whole issue back.
+                return Err(NoRecipients.into());
+            }
             Ok(Created::Stored(id, number))
         })
     }
@@ -232,24 +261,25 @@ impl Store {
     }
 }
 
-/// Writes a queued delivery per recipient of an issue (each with its own Message-ID).
+/// Writes a queued delivery per recipient of an issue (each with its own Message-ID); how many.
 pub(super) fn insert_deliveries(
     tx: &rusqlite::Transaction<'_>,
     id: i64,
     digest: &str,
     message_domain: &str,
-    recipients: &[NewDelivery],
+    recipients: Recipients<'_>,
     now: chrono::DateTime<chrono::Utc>,
-) -> Result<()> {
+) -> Result<usize> {
     let mut stmt = tx.prepare(
         "INSERT INTO deliveries (issue_id, subscriber_id, email, name, status, message_id, updated,
          variant, not_before)
          VALUES (?1, ?2, ?3, ?4, 'queued', ?5, ?6, ?7, ?8) ON CONFLICT DO NOTHING",
     )?;
-    for (i, r) in recipients.iter().enumerate() {
+    let mut n = 0;
+    let mut insert = |r: &NewDelivery| -> Result<()> {
         let nonce: u64 = rand::random();
-        let mid = format!("<gazette.{digest}.{id}.{i}.{nonce:016x}@{message_domain}>");
-        stmt.execute(params![
+        let mid = format!("<gazette.{digest}.{id}.{n}.{nonce:016x}@{message_domain}>");
+        n += stmt.execute(params![
             id,
             r.subscriber_id,
             r.email,
@@ -259,6 +289,21 @@ pub(super) fn insert_deliveries(
             r.variant,
             r.not_before.map(ts)
         ])?;
+        Ok(())
+    };
+    match recipients {
+        Recipients::Rows(rows) => rows.iter().try_for_each(&mut insert)?,
+        Recipients::Subscribers(admit) => {
+            let mut subscribers = tx.prepare(&format!(
+                "SELECT {} FROM subscribers",
+                super::subscribers::SUBSCRIBER_COLUMNS
+            ))?;
+            for s in subscribers.query_map([], super::subscribers::row_to_subscriber)? {
+                if let Some(r) = admit(&s?) {
+                    insert(&r)?;
+                }
+            }
+        }
     }
-    Ok(())
+    Ok(n)
 }

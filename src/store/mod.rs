@@ -30,7 +30,9 @@ use rusqlite::{Connection, TransactionBehavior};
 pub use bounces::{BounceEvent, BouncePolicy, Effect, NewBounce, Outcome, Recorded};
 pub use deliveries::{Applied, Claim, Delivery, DeliveryCounts, Reservation, Step};
 pub use feeds::{FeedState, FetchRecord, FetchWrite};
-pub use issues::{Created, IssueContent, IssueRecord, NewDelivery, NewIssue};
+pub use issues::{
+    Created, IssueContent, IssueRecord, NewDelivery, NewIssue, NoRecipients, Recipients,
+};
 pub use preferences::{ConsentEvent, PreferencesChange};
 pub use relays::{day, RelayPause, RelayUsage};
 pub use review::{LogEntry, NewReview, Released, ReviewRow, ReviewSave, Saved};

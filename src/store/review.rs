@@ -303,17 +303,20 @@ impl Store {
     }
 
     /// Releases a draft in one of `from`: writes a queued delivery per recipient, sets the
-    /// status to `to` and marks it released, in one transaction; logs it.
+    /// status to `to` and marks it released, in one transaction; logs `what(recipients)`. With
+    /// `require_recipients`, fails with [`super::NoRecipients`] and changes nothing when nobody
+    /// gets it.
     #[allow(clippy::too_many_arguments)]
     pub fn release_review(
         &self,
         issue_id: i64,
         from: &[&str],
         to: &str,
-        recipients: &[super::NewDelivery],
+        recipients: super::Recipients<'_>,
+        require_recipients: bool,
         message_domain: &str,
         who: &str,
-        what: &str,
+        what: impl Fn(usize) -> String,
         now: DateTime<Utc>,
     ) -> Result<Released> {
         self.write(|tx| {
@@ -332,9 +335,13 @@ impl Store {
                  WHERE issue_id = ?1",
                 params![issue_id, to, ts(now)],
             )?;
-            insert_deliveries(tx, issue_id, &digest, message_domain, recipients, now)?;
-            log(tx, issue_id, who, what, now)?;
-            Ok(Released::Released(recipients.len()))
+            let n = insert_deliveries(tx, issue_id, &digest, message_domain, recipients, now)?;
+            if n == 0 && require_recipients {
+                // Rolls the release back: the draft stays as it was.
+                return Err(super::NoRecipients.into());
+            }
+            log(tx, issue_id, who, &what(n), now)?;
+            Ok(Released::Released(n))
         })
     }
 

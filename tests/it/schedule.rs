@@ -225,3 +225,70 @@ async fn an_empty_week_sends_nothing() {
         Some(Some("empty: nothing sent".into()))
     );
 }
+
+/// The readers of a new issue are read and written inside its transaction (nothing is held per
+/// reader): the rows match the subscribers who want the digest, and a `send` that requires
+/// recipients stores nothing when there are none, saying why.
+#[tokio::test]
+async fn an_issue_is_queued_for_each_confirmed_reader_and_none_is_stored_without_readers() {
+    let dir = tempdir();
+    let (clock, _) = pinned("2026-11-30T15:00:00Z");
+    let g = gazette_at(dir.path(), clock);
+    gazette::ingest::fetch_all(&g.config, &g.store, g.now(), &|_| {})
+        .await
+        .unwrap();
+    g.summarize_pending().await.unwrap();
+    let digest = g.config.digests[0].clone();
+    let require = gazette::pipeline::PlanArgs {
+        require_recipients: true,
+        ..Default::default()
+    };
+    // Ada is the only reader; make her unsubscribed, and add a pending one: nobody gets it.
+    g.store
+        .upsert_subscriber(
+            "ada@example.org",
+            Some("Ada"),
+            &[],
+            SubscriberStatus::Unsubscribed,
+            g.now(),
+        )
+        .unwrap();
+    g.store
+        .upsert_subscriber(
+            "bo@example.org",
+            None,
+            &[],
+            SubscriberStatus::Pending,
+            g.now(),
+        )
+        .unwrap();
+    let err = match g.next_issue(&digest, &require).await {
+        Err(e) => format!("{e:#}"),
+        Ok(_) => panic!("an issue without readers was stored"),
+    };
+    assert!(
+        err.contains("no confirmed subscribers for digest \"weekly\""),
+        "{err}"
+    );
+    assert!(g.store.issues().unwrap().is_empty(), "nothing stored");
+    // Confirmed readers: two for every digest, one for another digest only; Ada, who
+    // unsubscribed, is not turned back by an upsert. Two rows.
+    for (email, digests) in [
+        ("ada@example.org", vec![]),
+        ("cy@example.org", vec![]),
+        ("ed@example.org", vec![]),
+        ("di@example.org", vec!["daily".to_string()]),
+    ] {
+        g.store
+            .upsert_subscriber(email, None, &digests, SubscriberStatus::Confirmed, g.now())
+            .unwrap();
+    }
+    let gazette::pipeline::NextIssue::Planned { id, recipients, .. } =
+        g.next_issue(&digest, &require).await.unwrap()
+    else {
+        panic!("an issue was planned")
+    };
+    assert_eq!(recipients, 2);
+    let issue = g.store.issue(id).unwrap().unwrap();
+    assert_eq!(issue.queued, 2);
+}
