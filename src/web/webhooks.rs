@@ -136,6 +136,13 @@ fn settle(state: &AppState, provider: &str, nonce: &str, answer: Answer) -> Answ
     answer
 }
 
+/// Takes the request id (a replay is refused), records the events, and gives the id back when
+/// recording failed: what every provider does once its request is authenticated and parsed.
+fn accept(state: &AppState, source: &'static str, id: &str, events: Vec<Event>) -> Answer {
+    once(state, source, id)?;
+    settle(state, source, id, record(state, source, events))
+}
+
 /// Records events; answers what became of each.
 fn record(state: &AppState, source: &'static str, events: Vec<Event>) -> Answer {
     let g = state.gazette();
@@ -190,13 +197,7 @@ pub async fn generic(State(state): State<AppState>, headers: HeaderMap, body: By
         let event = providers::generic(&json_body(&body)?).map_err(Refusal::BadRequest)?;
         fresh(&state, event.occurred)?;
         let id = event.id.clone();
-        once(&state, "webhook", &id)?;
-        return settle(
-            &state,
-            "webhook",
-            &id,
-            record(&state, "webhook", vec![event]),
-        );
+        return accept(&state, "webhook", &id, vec![event]);
     }
     // A raw message: classified like a bounce mail, refused when its Message-ID was taken.
     let recorder = Recorder::new(&g.store, state.tokens(), &g.config.bounces);
@@ -205,18 +206,12 @@ pub async fn generic(State(state): State<AppState>, headers: HeaderMap, body: By
         use sha2::Digest;
         format!("{:x}", sha2::Sha256::digest(&body))
     });
-    once(&state, "webhook", &id)?;
     let event = Event {
         classification: c,
         id: id.clone(),
         occurred: None,
     };
-    settle(
-        &state,
-        "webhook",
-        &id,
-        record(&state, "webhook", vec![event]),
-    )
+    accept(&state, "webhook", &id, vec![event])
 }
 
 /// `POST /webhooks/postmark`: basic auth with `postmark_user` / `postmark_password`.
@@ -246,13 +241,7 @@ pub async fn postmark(State(state): State<AppState>, headers: HeaderMap, body: B
         .ok_or_else(|| Refusal::BadRequest("not a Postmark webhook".into()))?;
     fresh(&state, event.occurred)?;
     let id = event.id.clone();
-    once(&state, "postmark", &id)?;
-    settle(
-        &state,
-        "postmark",
-        &id,
-        record(&state, "postmark", vec![event]),
-    )
+    accept(&state, "postmark", &id, vec![event])
 }
 
 /// `POST /webhooks/sendgrid`: the signed event webhook (`X-Twilio-Email-Event-Webhook-Signature`
@@ -294,13 +283,7 @@ pub async fn sendgrid(State(state): State<AppState>, headers: HeaderMap, body: B
         format!("{:x}", h.finalize())
     };
     let events = providers::sendgrid(&json_body(&body)?);
-    once(&state, "sendgrid", &signed)?;
-    settle(
-        &state,
-        "sendgrid",
-        &signed,
-        record(&state, "sendgrid", events),
-    )
+    accept(&state, "sendgrid", &signed, events)
 }
 
 /// `POST /webhooks/mailgun`: `signature.signature` is the HMAC of timestamp + token with
@@ -335,13 +318,7 @@ pub async fn mailgun(State(state): State<AppState>, body: Bytes) -> Answer {
     )?;
     let event =
         providers::mailgun(&v).ok_or_else(|| Refusal::BadRequest("not a Mailgun event".into()))?;
-    once(&state, "mailgun", &token)?;
-    settle(
-        &state,
-        "mailgun",
-        &token,
-        record(&state, "mailgun", vec![event]),
-    )
+    accept(&state, "mailgun", &token, vec![event])
 }
 
 /// `POST /webhooks/ses`: an SNS message from the topic `ses_topic_arn`, signed with the SNS
