@@ -187,8 +187,11 @@ pub fn judge(cands: &[Candidate<'_>], scene: &Scene<'_>, extent: Extent) -> Vec<
     let mut out: Vec<Judged> = Vec::with_capacity(cands.len());
     // Acceptable prose paragraphs from the first one not set in italics on.
     let mut enough = 0;
+    // Which paragraphs are sentences wrapped whole in a link or two (see [`linked_prose`]).
+    let mut linked = Vec::with_capacity(cands.len());
     for (i, c) in cands.iter().enumerate() {
         let (text, html) = trimmed(c.block, title);
+        linked.push(linked_prose(c.block, &text));
         let score = score(&text, c.block.link_density());
         let prev = i.checked_sub(1).map(|j| &out[j]);
         let refusal = refusal(c, &text, prev, scene, &own);
@@ -235,11 +238,36 @@ pub fn judge(cands: &[Candidate<'_>], scene: &Scene<'_>, extent: Extent) -> Vec<
             for i in chosen {
                 out[i].picked = true;
             }
-            break;
+            return out;
         }
+    }
+    // Nothing else qualifies: an item whose whole text links to its page or its audio. Its
+    // link density then says nothing about navigation, and its sentences are the lead.
+    let chosen: Vec<usize> = (0..out.len())
+        .filter(|&i| out[i].refusal == Some(Reason::Links) && linked[i])
+        .take(n)
+        .collect();
+    for i in chosen {
+        out[i].picked = true;
     }
     out
 }
+
+/// Sentences wrapped whole in one or two links: at least [`LINKED_PROSE_WORDS`] words ending
+/// a sentence, and each link holds a sentence's worth of text. A menu or a list of
+/// headlines has many short links instead.
+fn linked_prose(b: &Block, text: &str) -> bool {
+    let links = b.html.matches("<a ").count();
+    (1..=2).contains(&links)
+        && b.link_chars >= links * LINKED_PROSE_CHARS
+        && text.split_whitespace().count() >= LINKED_PROSE_WORDS
+        && super::text::ends_sentence(text, false)
+}
+
+/// See [`linked_prose`].
+const LINKED_PROSE_WORDS: usize = 10;
+/// See [`linked_prose`]: non-space characters per link.
+const LINKED_PROSE_CHARS: usize = 50;
 
 /// Lead-likeness of a text (see [`Judged::score`]).
 fn score(text: &str, link_density: f64) -> f64 {

@@ -35,6 +35,25 @@ fn footer_prompts_are_never_the_lead() {
 }
 
 #[test]
+fn an_item_wholly_linked_still_has_its_lead_but_a_menu_does_not() {
+    // A podcast item whose every paragraph links to the episode's audio.
+    let html = format!(
+        "<div><a href=\"https://example.org/ep1.mp3\">{PROSE}</a></div>\
+         <div><a href=\"https://example.org/ep1.mp3\">The interview also covers what comes next for the company and its rivals.</a></div>"
+    );
+    assert_eq!(lead_text(&html), PROSE);
+    // Prose outside links still wins over linked prose.
+    let html = format!(
+        "<p><a href=\"https://example.org/ep1.mp3\">{PROSE}</a></p><p>The interview also covers what comes next for the company and its rivals.</p>"
+    );
+    assert!(lead_text(&html).starts_with("The interview"));
+    // Many short links are a menu or a list of headlines, never a lead.
+    let menu = "<p><a href=\"/a\">Home</a> <a href=\"/b\">World news today</a> <a href=\"/c\">Business and markets</a> \
+                <a href=\"/d\">Technology</a> <a href=\"/e\">Sport results of the week.</a></p>";
+    assert_eq!(lead_text(menu), "");
+}
+
+#[test]
 fn br_separated_paragraphs() {
     let html = format!("<div>Short kicker<br><br>{PROSE}<br><br>Second paragraph that is long enough to count as prose for the rule, yes indeed it is.</div>");
     let lead = lead_from_fragment(&html, None).expect("lead");
