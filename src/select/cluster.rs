@@ -383,58 +383,64 @@ fn count_terms<'a>(docs: &[Doc<'a>]) -> Corpus<'a> {
 
 /// The same URL, or the same title word for word, is the same story whatever the dates; but
 /// not a title made only of its feed's template (`Weather forecast for Berlin`, daily).
+/// Links that differ only in their fragment are one page, except when both have one: a blog
+/// whose posts are anchors of one page per day (`…/2017/06/24.html#a100601`) tells its posts
+/// apart that way.
 fn link_same_text(docs: &[Doc], corpus: &Corpus, uf: &mut UnionFind) {
-    let mut seen: HashMap<String, usize> = HashMap::new();
+    let mut titles: HashMap<String, usize> = HashMap::new();
+    let mut pages: HashMap<String, Vec<(String, usize)>> = HashMap::new();
+    let join = |uf: &mut UnionFind, i: usize, j: usize, pass: &'static str| {
+        if uf.find(i) != uf.find(j) {
+            uf.union(i, j);
+            uf.merges.push(Merge {
+                a: i,
+                b: j,
+                pass,
+                score: 1.0,
+                terms: Vec::new(),
+            });
+        }
+    };
     for (i, d) in docs.iter().enumerate() {
-        let url = d.url.map(normalize_url).filter(|u| !u.is_empty());
-        let title = d
-            .title
-            .iter()
-            .map(|t| t.stem.as_str())
-            .collect::<Vec<_>>()
-            .join(" ");
-        let templated = corpus.templated_title(i);
-        let keys = url
-            .map(|u| format!("u:{u}"))
-            .into_iter()
-            .chain((d.title.len() >= 4 && !templated).then(|| format!("t:{title}")));
-        for key in keys {
-            match seen.get(&key) {
-                Some(&j) => {
-                    if uf.find(i) != uf.find(j) {
-                        uf.union(i, j);
-                        let pass = if key.starts_with("u:") {
-                            "same url"
-                        } else {
-                            "same title"
-                        };
-                        uf.merges.push(Merge {
-                            a: i,
-                            b: j,
-                            pass,
-                            score: 1.0,
-                            terms: Vec::new(),
-                        });
-                    }
-                }
+        if let Some((page, fragment)) = d.url.map(page_and_fragment).filter(|(p, _)| !p.is_empty())
+        {
+            let seen = pages.entry(page).or_default();
+            let same = |f: &String| f == &fragment || f.is_empty() || fragment.is_empty();
+            if let Some(&(_, j)) = seen.iter().find(|(f, _)| same(f)) {
+                join(uf, i, j, "same url");
+            }
+            if !seen.iter().any(|(f, _)| f == &fragment) {
+                seen.push((fragment, i));
+            }
+        }
+        if d.title.len() >= 4 && !corpus.templated_title(i) {
+            let title = d
+                .title
+                .iter()
+                .map(|t| t.stem.as_str())
+                .collect::<Vec<_>>()
+                .join(" ");
+            match titles.get(&title) {
+                Some(&j) => join(uf, i, j, "same title"),
                 None => {
-                    seen.insert(key, i);
+                    titles.insert(title, i);
                 }
             }
         }
     }
 }
 
-/// A URL reduced to what identifies the page: no scheme, `www.`, fragment or trailing slash.
-pub fn normalize_url(url: &str) -> String {
+/// A URL reduced to what identifies the page (no scheme, `www.`, fragment or trailing slash),
+/// and its fragment (empty when none).
+pub fn page_and_fragment(url: &str) -> (String, String) {
     let u = url.trim();
-    let u = u.split('#').next().unwrap_or(u);
+    let (u, fragment) = u.split_once('#').unwrap_or((u, ""));
     let u = u
         .strip_prefix("https://")
         .or_else(|| u.strip_prefix("http://"))
         .unwrap_or(u);
     let u = u.strip_prefix("www.").unwrap_or(u);
-    u.trim_end_matches('/').to_lowercase()
+    (u.trim_end_matches('/').to_lowercase(), fragment.to_string())
 }
 
 /// Disjoint sets with path halving; the smaller index becomes the root so labels are stable.

@@ -304,6 +304,38 @@ fn never_again_by_url_alone() {
 }
 
 #[test]
+fn posts_that_are_anchors_of_one_page_stay_apart_but_a_link_to_the_page_is_the_page() {
+    // A blog whose posts of a day are anchors of one page, with no titles.
+    let mut c = vec![
+        story(
+            "a",
+            "blog",
+            "",
+            "Good morning sports fans! The game starts at noon.",
+        ),
+        story(
+            "b",
+            "blog",
+            "",
+            "I have started a chatroom, not sure what it is for yet.",
+        ),
+        story(
+            "c",
+            "wire",
+            "A page about a chatroom",
+            "A chatroom opened on a blog today.",
+        ),
+    ];
+    c[0].url = Some("http://blog.example/2017/06/24.html#a100601".into());
+    c[1].url = Some("http://blog.example/2017/06/24.html#a020649".into());
+    c[2].url = Some("https://www.blog.example/2017/06/24.html".into());
+    let sel = select(&c, &[], &opts(Vec::new()));
+    assert_ne!(sel.explain[0].cluster, sel.explain[1].cluster);
+    // A link without a fragment is the whole page, so it is the same as either post.
+    assert_eq!(sel.explain[2].cluster, sel.explain[0].cluster);
+}
+
+#[test]
 fn deterministic_whatever_the_input_order() {
     let t = vec![topic("trade", &["Huawei", "tariff"], &[])];
     let mut c = same_event();

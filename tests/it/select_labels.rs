@@ -558,3 +558,140 @@ fn print_every_set() {
     }
     eprintln!("SETS {line}");
 }
+
+/// Writes, for the fixture feeds that no labelled set uses (half `a` or `b` of them by file
+/// order with `GAZETTE_SELECT_HALF`), every same-event pair the selection merged, mixed with as
+/// many pairs it did not merge (the most similar ones within [`cluster::TIME_BOUND_HOURS`]),
+/// shuffled, as JSON to `$GAZETTE_PAIRS_OUT`, for judging blind: precision on feeds nobody
+/// labelled (`--ignored --nocapture`). The answer key (which pairs merged) goes to
+/// `$GAZETTE_PAIRS_OUT.key`.
+#[test]
+#[ignore = "diagnostic"]
+fn dump_pairs_of_unlabelled_feeds() {
+    let Some(dir) = feeds::fixtures_dir() else {
+        return;
+    };
+    let Ok(out) = std::env::var("GAZETTE_PAIRS_OUT") else {
+        eprintln!("set GAZETTE_PAIRS_OUT");
+        return;
+    };
+    let used: HashSet<String> = [TUNED, UNSEEN, BLIND]
+        .iter()
+        .flat_map(|s| labels(s).files)
+        .collect();
+    let mut files: Vec<String> = std::fs::read_dir(dir.join("feeds/real"))
+        .unwrap()
+        .filter_map(|e| e.ok().map(|e| e.file_name().to_string_lossy().into_owned()))
+        .filter(|f| !used.contains(f))
+        .collect();
+    files.sort();
+    let half = half_from_env();
+    let mut seen = HashSet::new();
+    let items: Vec<feeds::FixtureItem> = files
+        .iter()
+        .enumerate()
+        .filter(|(k, _)| match half.as_deref() {
+            Some("a") => k % 2 == 0,
+            Some("b") => k % 2 == 1,
+            _ => true,
+        })
+        .flat_map(|(_, f)| feeds::load_file(&dir.join("feeds/real").join(f)))
+        .filter(|it| seen.insert((it.file.clone(), it.key.clone())))
+        .collect();
+    let candidates: Vec<Candidate> = items.iter().map(|it| it.candidate.clone()).collect();
+    let now = candidates.iter().map(|c| c.published).max().unwrap();
+    let opts = Options {
+        topics: feeds::starter_topics(),
+        max_stories: usize::MAX,
+        max_per_section: None,
+        now,
+    };
+    let sel = select(&candidates, &[], &opts);
+    let tokens: Vec<_> = candidates
+        .iter()
+        .map(|c| {
+            (
+                text::tokenize(&text::repair(&c.title)),
+                text::tokenize(&text::repair(&c.lead)),
+            )
+        })
+        .collect();
+    let docs: Vec<cluster::Doc> = candidates
+        .iter()
+        .zip(&tokens)
+        .map(|(c, (t, l))| cluster::Doc {
+            url: c.url.as_deref(),
+            title: t,
+            lead: l,
+            feed: Some(&c.feed),
+            published: Some(c.published),
+            dated: c.dated,
+        })
+        .collect();
+    let sim = cluster::similarities(&docs);
+    let (mut merged, mut apart) = (Vec::new(), Vec::new());
+    for i in 0..candidates.len() {
+        for j in i + 1..candidates.len() {
+            let (a, b) = (&candidates[i], &candidates[j]);
+            let hours = (a.published - b.published).num_hours().abs();
+            if sel.explain[i].cluster == sel.explain[j].cluster {
+                merged.push((i, j));
+            } else if hours <= cluster::TIME_BOUND_HOURS && a.dated && b.dated {
+                let s = sim(i, j);
+                if s >= 0.1 {
+                    apart.push((s, i, j));
+                }
+            }
+        }
+    }
+    apart.sort_by(|x, y| y.0.total_cmp(&x.0));
+    let pairs: Vec<(bool, usize, usize)> = merged
+        .iter()
+        .map(|&(i, j)| (true, i, j))
+        .chain(
+            apart
+                .iter()
+                .take(merged.len())
+                .map(|&(_, i, j)| (false, i, j)),
+        )
+        .collect();
+    // A fixed shuffle, so that the order says nothing.
+    let mut order: Vec<usize> = (0..pairs.len()).collect();
+    let mut x: u64 = 0x9e37_79b9_7f4a_7c15;
+    for k in (1..order.len()).rev() {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        order.swap(k, (x % (k as u64 + 1)) as usize);
+    }
+    let story = |i: usize| {
+        let c = &candidates[i];
+        serde_json::json!({
+            "feed": c.feed,
+            "title": text::repair(&c.title),
+            "lead": text::repair(&c.lead).chars().take(400).collect::<String>(),
+            "date": if c.dated { c.published.to_rfc3339() } else { "undated".into() },
+            "url": c.url,
+        })
+    };
+    let mut judged = Vec::new();
+    let mut key = Vec::new();
+    for (n, &k) in order.iter().enumerate() {
+        let (m, i, j) = pairs[k];
+        judged.push(serde_json::json!({"pair": n, "a": story(i), "b": story(j)}));
+        key.push(serde_json::json!({"pair": n, "merged": m, "a": candidates[i].id, "b": candidates[j].id}));
+    }
+    std::fs::write(&out, serde_json::to_string_pretty(&judged).unwrap()).unwrap();
+    std::fs::write(
+        format!("{out}.key"),
+        serde_json::to_string_pretty(&key).unwrap(),
+    )
+    .unwrap();
+    eprintln!(
+        "{} feeds, {} stories, {} merged pairs, {} pairs written to {out}",
+        files.len(),
+        candidates.len(),
+        merged.len(),
+        pairs.len()
+    );
+}
