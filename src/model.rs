@@ -6,6 +6,35 @@ use std::collections::BTreeMap;
 use chrono::{DateTime, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
 
+/// A title longer than this is cut (at ingest, and again where an issue is rendered): a feed's
+/// title becomes an email's Subject and its preview line.
+pub const MAX_TITLE_CHARS: usize = 300;
+/// A lead's text longer than this is cut where an issue is rendered, whatever its word count
+/// (one 200,000-character "word" is one word).
+pub const MAX_LEAD_CHARS: usize = 2_000;
+
+/// `s` without control characters but tab and newline (terminal escapes, C1 codes), cut to at
+/// most `max_chars` characters, at the last space when there is one in the last fifth (or the
+/// last 15 characters), with "…" when something was cut.
+pub fn clip(s: &str, max_chars: usize) -> std::borrow::Cow<'_, str> {
+    let unwanted = |c: char| c.is_control() && c != '\n' && c != '\t';
+    if !s.contains(unwanted) {
+        return cut(s, max_chars).map_or(s.into(), Into::into);
+    }
+    let clean: String = s.chars().filter(|&c| !unwanted(c)).collect();
+    cut(&clean, max_chars).unwrap_or(clean).into()
+}
+
+fn cut(s: &str, max_chars: usize) -> Option<String> {
+    let (end, _) = s.char_indices().nth(max_chars)?;
+    let head = &s[..end];
+    let head = match head.rfind(' ') {
+        Some(space) if head[space..].chars().count() <= (max_chars / 5).max(15) => &head[..space],
+        _ => head,
+    };
+    Some(format!("{}…", head.trim_end()))
+}
+
 /// A stored story: one entry of one feed, normalized by ingest.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Story {
@@ -13,7 +42,8 @@ pub struct Story {
     pub guid: String,
     /// Canonical link (tracking parameters removed, resolved against the feed).
     pub url: Option<String>,
-    /// Decoded, whitespace-collapsed title.
+    /// Decoded, whitespace-collapsed title, without control characters, at most
+    /// [`MAX_TITLE_CHARS`].
     pub title: String,
     /// Published time (fallback: updated, then first seen); never in the future.
     pub published: DateTime<Utc>,
@@ -423,5 +453,24 @@ impl Variant {
     pub fn from_column(s: Option<&str>) -> Variant {
         s.and_then(|s| serde_json::from_str(s).ok())
             .unwrap_or_default()
+    }
+}
+
+#[cfg(test)]
+mod clip_tests {
+    use super::clip;
+
+    #[test]
+    fn clip_cuts_at_a_space_and_drops_control_characters() {
+        assert_eq!(clip("short title", 300), "short title");
+        assert!(matches!(
+            clip("short title", 300),
+            std::borrow::Cow::Borrowed(_)
+        ));
+        assert_eq!(clip("one two three four", 10), "one two…");
+        // No space near the end: cut inside the word.
+        assert_eq!(clip(&"A".repeat(20), 10), format!("{}…", "A".repeat(10)));
+        assert_eq!(clip("red\u{1b}[31m\u{9b}x\tok\n", 300), "red[31mx\tok\n");
+        assert_eq!(clip("ünïcödé wörds here", 9), "ünïcödé…");
     }
 }

@@ -52,12 +52,23 @@ pub fn seal(message: &Message, signer: Option<&super::dkim::Signer>, now: i64) -
 
 /// Assembles the message (unsigned: see [`seal`]).
 pub fn build(email: Email<'_>) -> Result<Message> {
+    let subject = crate::model::clip(email.subject, crate::render::MAX_SUBJECT_CHARS);
     let mut b = Message::builder()
         .from(email.from.clone())
         .to(email.to.clone())
-        .subject(email.subject)
         .message_id(Some(email.message_id.to_string()))
         .date(email.date);
+    b = match subject.contains("=?") {
+        // lettre writes ASCII text as it is, and a mail client would decode an encoded word
+        // found in it (`=?utf-8?q?a=0D=0ABcc:…?=` from a feed's title), so such a subject is
+        // encoded whole.
+        true => b.raw_header(HeaderValue::dangerous_new_pre_encoded(
+            HeaderName::new_from_ascii_str("Subject"),
+            subject.to_string(),
+            encoded_words(&subject),
+        )),
+        false => b.subject(subject),
+    };
     if let Some(r) = email.reply_to {
         b = b.reply_to(r.clone());
     }
@@ -112,6 +123,33 @@ pub fn build(email: Email<'_>) -> Result<Message> {
         None => b.singlepart(text),
     }
     .context("build message")
+}
+
+/// `text` as RFC 2047 encoded words (UTF-8, base64), each within the 75 characters the RFC
+/// allows, folded onto continuation lines.
+fn encoded_words(text: &str) -> String {
+    use base64::Engine as _;
+    let mut words = Vec::new();
+    let mut chunk = String::new();
+    for c in text.chars().filter(|c| !c.is_control()) {
+        // 42 bytes encode to 56 characters, 68 with `=?utf-8?b?` and `?=`: with `Subject: `
+        // before the first, every line stays within 78.
+        if chunk.len() + c.len_utf8() > 42 {
+            words.push(std::mem::take(&mut chunk));
+        }
+        chunk.push(c);
+    }
+    words.push(chunk);
+    words
+        .iter()
+        .map(|w| {
+            format!(
+                "=?utf-8?b?{}?=",
+                base64::engine::general_purpose::STANDARD.encode(w)
+            )
+        })
+        .collect::<Vec<_>>()
+        .join("\r\n ")
 }
 
 /// A body part of an issue's email, quoted-printable encoded once per issue except for the

@@ -12,9 +12,23 @@ const ABBREVIATIONS: &[&str] = &[
     "e.g", "i.e", "a.m", "p.m", "u.s", "u.k", "u.n", "d.c", "mass", "calif", "fla", "ill", "wash",
 ];
 
-/// Cuts `text` at a sentence boundary to at most `max_words` words.
+/// A word-budget's characters per word: generous for any language; scripts written without
+/// spaces (Chinese, Japanese) count a run of characters as one word.
+const MAX_CHARS_PER_WORD: usize = 25;
+
+/// Cuts `text` at a sentence boundary to at most `max_words` words, and at most
+/// [`MAX_CHARS_PER_WORD`] characters per word of the budget.
 pub fn excerpt(text: &str, max_words: usize) -> String {
     let text = collapse_ws(text);
+    // Words longer than any language's (a run of letters with no space): cut by characters.
+    let max_chars = max_words.max(1) * MAX_CHARS_PER_WORD;
+    if text.chars().count() > max_chars {
+        let cut = excerpt(&crate::model::clip(&text, max_chars - 1), max_words);
+        return match cut.ends_with('…') {
+            true => cut,
+            false => format!("{cut}…"),
+        };
+    }
     let words: Vec<&str> = text.split(' ').filter(|w| !w.is_empty()).collect();
     if words.len() <= max_words {
         return text;
@@ -83,6 +97,21 @@ fn starts_sentence(next: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_word_longer_than_any_language_has_is_cut_by_characters() {
+        let t = format!("Start {} end of the lead paragraph.", "A".repeat(200_000));
+        let cut = excerpt(&t, 80);
+        assert!(
+            cut.chars().count() <= 80 * MAX_CHARS_PER_WORD + 1,
+            "{}",
+            cut.len()
+        );
+        assert!(cut.starts_with("Start AAA") && cut.ends_with('…'));
+        // A lead without spaces (Chinese) within the budget is kept whole.
+        let zh = "中国商务部周五宣布对部分芯片实施出口管制。".repeat(10);
+        assert_eq!(excerpt(&zh, 80), zh);
+    }
 
     #[test]
     fn short_text_is_untouched() {

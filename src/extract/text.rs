@@ -2,7 +2,7 @@
 //! prose rule a lead paragraph must pass, and token normalisation for matching.
 
 /// Collapses every run of whitespace (including NBSP and zero-width spaces)
-/// to one space and trims both ends.
+/// to one space, drops other control characters and trims both ends.
 pub fn collapse_ws(s: &str) -> String {
     let mut out = String::with_capacity(s.len());
     let mut pending = false;
@@ -11,7 +11,7 @@ pub fn collapse_ws(s: &str) -> String {
         // A run of ASCII that is not whitespace is copied as it is (most text is such runs).
         let run = rest
             .bytes()
-            .take_while(|b| b.is_ascii() && !is_ascii_space(*b))
+            .take_while(|b| b.is_ascii() && !is_ascii_space(*b) && !b.is_ascii_control())
             .count();
         if run > 0 {
             if pending {
@@ -25,6 +25,8 @@ pub fn collapse_ws(s: &str) -> String {
         let c = rest.chars().next().expect("not empty");
         if c.is_whitespace() || is_invisible(c) {
             pending = !out.is_empty();
+        } else if c.is_control() {
+            // Terminal escapes and C1 codes: never text a reader should see.
         } else {
             if pending {
                 out.push(' ');

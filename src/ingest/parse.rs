@@ -287,6 +287,7 @@ struct Limits {
     max_bytes: usize,
     truncated: usize,
     flattened: usize,
+    titles_cut: usize,
 }
 
 impl Limits {
@@ -295,6 +296,7 @@ impl Limits {
             max_bytes,
             truncated: 0,
             flattened: 0,
+            titles_cut: 0,
         }
     }
 
@@ -329,6 +331,13 @@ impl Limits {
                 "{} entry text(s) nested deeper than {} elements were flattened",
                 self.flattened,
                 crate::html::MAX_DEPTH
+            ));
+        }
+        if self.titles_cut > 0 {
+            notes.push(format!(
+                "{} title(s) longer than {} characters were cut",
+                self.titles_cut,
+                crate::model::MAX_TITLE_CHARS
             ));
         }
         notes
@@ -549,6 +558,11 @@ fn to_story(
     if title.is_empty() {
         title = untitled(summary_html.as_deref().or(content_html.as_deref()));
     }
+    if let std::borrow::Cow::Owned(cut) = crate::model::clip(&title, crate::model::MAX_TITLE_CHARS)
+    {
+        title = cut;
+        limits.titles_cut += 1;
+    }
     let published = e.published.or(e.updated).unwrap_or(now).min(now);
     let guid = stable_id(
         e.id.trim(),
@@ -675,7 +689,14 @@ pub fn clean_text(s: &str) -> String {
     // Twice: feeds often double-escape ("&amp;amp;").
     let once = html_escape::decode_html_entities(&plain).into_owned();
     let twice = html_escape::decode_html_entities(&once);
-    twice.split_whitespace().collect::<Vec<_>>().join(" ")
+    // Control characters (terminal escapes, C1 codes) say nothing a reader should see, and
+    // reach an operator's terminal and a Subject line.
+    twice
+        .split(|c: char| c.is_whitespace())
+        .map(|w| w.replace(|c: char| c.is_control(), ""))
+        .filter(|w| !w.is_empty())
+        .collect::<Vec<_>>()
+        .join(" ")
 }
 
 fn untitled(body: Option<&str>) -> String {
@@ -722,6 +743,31 @@ mod tests {
         assert_eq!(s.title, "AT&T fined");
         assert_eq!(s.url.as_deref(), Some("https://ex.org/a"));
         assert_eq!(s.published, now());
+    }
+
+    #[test]
+    fn titles_lose_control_characters_and_are_cut_to_a_subjects_length() {
+        let title = format!("Esc&#x1b;[2J &#x9b;31m{}", "Headline ".repeat(5000));
+        let json = format!(
+            r#"{{"version":"https://jsonfeed.org/version/1.1","title":"T","items":[
+               {{"id":"1","title":"ANSI\u001b]0;PWNED\u0007 title","content_text":"x"}},
+               {{"id":"2","title":"{title}","content_text":"y"}}]}}"#
+        );
+        let f = parse_feed(json.as_bytes(), None, "feed", now()).unwrap();
+        assert_eq!(f.stories[0].title, "ANSI]0;PWNED title");
+        let long = &f.stories[1].title;
+        assert!(
+            long.starts_with("Esc&#x1b;[2J 31mHeadline") && long.ends_with("Headline…"),
+            "{long:?}"
+        );
+        assert!(long.chars().count() <= crate::model::MAX_TITLE_CHARS + 1);
+        assert!(
+            f.notes
+                .iter()
+                .any(|n| n.contains("1 title(s) longer than 300")),
+            "{:?}",
+            f.notes
+        );
     }
 
     #[test]

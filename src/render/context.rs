@@ -11,6 +11,12 @@ use super::markdown::{markdown_to_text, sanitize_fragment};
 use super::text::{html_to_text, LinkRef, LinkRefs};
 use super::url::{absolute_http, absolute_link};
 use super::view::{ConfirmView, DigestView, IssueView, NewsletterView, Personal};
+use crate::model::{clip, MAX_LEAD_CHARS, MAX_TITLE_CHARS};
+
+/// A subject longer than this is cut (a digest's title, its number and a headline fit).
+pub const MAX_SUBJECT_CHARS: usize = MAX_TITLE_CHARS + 100;
+/// See [`digest_context`]: a lead whose HTML is longer is shown as its text.
+const MAX_LEAD_HTML_BYTES: usize = 16 * 1024;
 
 #[derive(Serialize)]
 pub(crate) struct DigestContext<'a> {
@@ -20,7 +26,7 @@ pub(crate) struct DigestContext<'a> {
     date: &'a str,
     window_from: &'a str,
     window_to: &'a str,
-    subject: &'a str,
+    subject: Cow<'a, str>,
     preheader: String,
     intro_html: Option<String>,
     intro_text: Option<String>,
@@ -45,12 +51,12 @@ struct SectionContext<'a> {
 
 #[derive(Serialize)]
 struct StoryContext<'a> {
-    title: &'a str,
+    title: Cow<'a, str>,
     url: String,
-    source: &'a str,
+    source: Cow<'a, str>,
     date: &'a str,
     published: &'a str,
-    lead_text: &'a str,
+    lead_text: Cow<'a, str>,
     lead_html: String,
     also: Vec<AlsoContext<'a>>,
     rank: usize,
@@ -59,8 +65,8 @@ struct StoryContext<'a> {
 
 #[derive(Serialize)]
 struct AlsoContext<'a> {
-    source: &'a str,
-    title: &'a str,
+    source: Cow<'a, str>,
+    title: Cow<'a, str>,
     url: String,
     link_ref: Option<usize>,
 }
@@ -147,21 +153,28 @@ pub(crate) fn digest_context<'a>(
                     .filter_map(|a| {
                         let url = absolute_http(&a.url)?;
                         Some(AlsoContext {
-                            source: &a.source,
-                            title: &a.title,
+                            source: clip(&a.source, MAX_TITLE_CHARS),
+                            title: clip(&a.title, MAX_TITLE_CHARS),
                             link_ref: Some(refs.add(&url)),
                             url,
                         })
                     })
                     .collect();
+                let lead_text = clip(&story.lead_text, MAX_LEAD_CHARS);
+                // A lead's HTML far longer than its text (links with huge addresses) is shown
+                // as its text.
+                let lead_html = match story.lead_html.len() > MAX_LEAD_HTML_BYTES {
+                    true => format!("<p>{}</p>", html_escape::encode_text(&lead_text)),
+                    false => sanitize_fragment(&story.lead_html),
+                };
                 StoryContext {
-                    title: &story.title,
+                    title: clip(&story.title, MAX_TITLE_CHARS),
                     url,
-                    source: &story.source,
+                    source: clip(&story.source, MAX_TITLE_CHARS),
                     date: &story.date,
                     published: &story.published,
-                    lead_text: &story.lead_text,
-                    lead_html: sanitize_fragment(&story.lead_html),
+                    lead_text,
+                    lead_html,
                     also,
                     rank: story.rank,
                     link_ref,
@@ -185,7 +198,7 @@ pub(crate) fn digest_context<'a>(
         date: &issue.date,
         window_from: &issue.window_from,
         window_to: &issue.window_to,
-        subject: &issue.subject,
+        subject: clip(&issue.subject, MAX_SUBJECT_CHARS),
         preheader: preheader(issue, total),
         intro_html: intro_html.filter(|h| !h.trim().is_empty()),
         intro_text,
@@ -206,11 +219,12 @@ pub(crate) fn digest_context<'a>(
 /// The inbox preview line: the first headline and how many stories follow it.
 fn preheader(issue: &IssueView, total: usize) -> String {
     let first = issue.sections.iter().flat_map(|s| &s.stories).next();
+    let first = first.map(|s| clip(&s.title, MAX_TITLE_CHARS));
     match (first, total) {
         (None, _) => format!("{} #{}", issue.digest.title, issue.number),
-        (Some(s), 1) => s.title.clone(),
-        (Some(s), 2) => format!("{} — and 1 more story", s.title),
-        (Some(s), n) => format!("{} — and {} more stories", s.title, n - 1),
+        (Some(t), 1) => t.into_owned(),
+        (Some(t), 2) => format!("{t} — and 1 more story"),
+        (Some(t), n) => format!("{t} — and {} more stories", n - 1),
     }
 }
 

@@ -19,6 +19,7 @@ use std::path::Path;
 
 use anyhow::{Context as _, Result};
 
+pub use self::context::MAX_SUBJECT_CHARS;
 pub use self::markdown::{markdown_to_safe_html, markdown_to_text, sanitize_fragment};
 pub use self::personalize::{Escape, Field, Filled, Piece, Prepared, PreparedEmail, Values};
 pub use self::text::{wrap, LinkRef, LinkRefs, TEXT_WIDTH};

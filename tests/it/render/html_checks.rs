@@ -175,6 +175,35 @@ fn forty_long_stories_are_cut_to_fit() {
     assert_eq!(renderer.render(&issue, None).unwrap().dropped, 0);
 }
 
+/// One story of absurd size (a 45,000-character title, a 200,000-character "word" as its lead,
+/// a link with a 100 KB address) is shown cut, and never pushes the other stories out of the
+/// email; terminal escapes and C1 codes never reach either part.
+#[test]
+fn an_oversized_story_is_cut_and_the_others_stay() {
+    let mut issue = fixtures::long_issue(4);
+    let huge = &mut issue.sections[0].stories[0];
+    huge.title = format!("Headline\u{1b}[2J {}", "Headline ".repeat(5000));
+    huge.lead_text = format!("Start {} end of the lead paragraph.", "A".repeat(200_000));
+    huge.lead_html = format!(
+        "<p><a href=\"https://e.example/{}\">Start</a> of the \u{9b}31m lead.</p>",
+        "x".repeat(100_000)
+    );
+    issue.subject = format!("Tech Policy Weekly #3: {}", huge.title);
+    let renderer = Renderer::new(None).unwrap();
+    let out = renderer.render(&issue, Some(&fixtures::ada())).unwrap();
+    assert_eq!(out.dropped, 0, "every story fits once the big one is cut");
+    for i in 1..4 {
+        let title = format!("Story number {i}:");
+        assert!(out.html.contains(&title) && out.text.contains(&title));
+    }
+    assert!(out.html.len() < 60_000, "{} bytes", out.html.len());
+    for part in [&out.html, &out.text] {
+        assert!(!part.contains('\u{1b}') && !part.contains('\u{9b}'));
+        assert!(part.contains("Headline Headline"));
+        assert!(!part.contains(&"A".repeat(2_001)));
+    }
+}
+
 #[test]
 fn feed_and_subscriber_text_is_escaped() {
     let (issue, person) = fixtures::hostile_issue();

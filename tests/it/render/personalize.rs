@@ -188,3 +188,39 @@ fn pieces_joined_by_soft_breaks_stay_within_76_characters() {
         assert_eq!(decoded, format!("{first}z"));
     }
 }
+
+/// A feed title written as an encoded word (`=?utf-8?q?a=0D=0ABcc:…?=`) must not decode into a
+/// header line break: such a subject is encoded whole, and reads back as the text it was.
+#[test]
+fn a_subject_holding_encoded_word_syntax_reads_back_as_written() {
+    use gazette::deliver::message::{build, Email};
+    use lettre::message::Body;
+    use mail_parser::MessageParser;
+
+    let from: lettre::message::Mailbox = "Policy Wire <digest@example.org>".parse().unwrap();
+    let subject = "Policy Wire #1: M2 =?utf-8?q?a=0D=0ABcc:_x@example.com?= tail and a long tail of words to fold ünïcode";
+    let message = build(Email {
+        from: &from,
+        reply_to: None,
+        to: "reader@example.org".parse().unwrap(),
+        subject,
+        text: Body::new("hello".to_string()),
+        html: None,
+        message_id: "<t.1@example.org>",
+        date: std::time::SystemTime::UNIX_EPOCH,
+        list_id: None,
+        unsubscribe_url: None,
+        unsubscribe_mailto: None,
+        verp: None,
+    })
+    .unwrap()
+    .formatted();
+    let head = String::from_utf8_lossy(&message);
+    assert!(
+        message.split(|&b| b == b'\n').all(|l| l.len() <= 78),
+        "{head}"
+    );
+    let parsed = MessageParser::default().parse(&message).unwrap();
+    assert_eq!(parsed.subject(), Some(subject));
+    assert!(parsed.header("Bcc").is_none());
+}
