@@ -3,8 +3,8 @@
 //! and within bounds, and every cut is reported as a note of its feed:
 //! - only stories that can still enter an issue (published inside the longest digest window);
 //! - at most `article_fetch_limit` pages per feed per run, the newest first;
-//! - after two connection failures (refused, DNS, timeout) to one host, its remaining pages are
-//!   skipped for this run;
+//! - after two connection failures (refused, DNS, timeout) to one host and port, its remaining
+//!   pages are skipped for this run;
 //! - the whole run stops starting pages when `fetch_budget` is spent.
 //!
 //! A fetched page, or the error that stopped it, is cached: a page is fetched once.
@@ -163,7 +163,13 @@ async fn fetch_one(
         Ok(u) => u,
         Err(e) => return Outcome::Failed(format!("bad URL {raw}: {e}")),
     };
-    let host = url.host_str().unwrap_or("").to_string();
+    // Counted by host and port, as the fetcher's slots are: a feed that links to a dead port
+    // of a host (`bignews.example:9`) must not cut the pages other feeds link to on it.
+    let host = format!(
+        "{}:{}",
+        url.host_str().unwrap_or(""),
+        url.port_or_known_default().unwrap_or(0)
+    );
     let failures = |f: &Mutex<HashMap<String, usize>>| {
         f.lock()
             .unwrap_or_else(|e| e.into_inner())

@@ -324,6 +324,88 @@ async fn article_pages_are_bounded_and_every_cut_is_reported() {
     assert!(out.iter().all(|o| o.error.is_none()), "{out:?}");
 }
 
+/// A feed that links to a dead port of a host (connection refused, twice and more) does not
+/// cut the pages another feed links to on a live port of that host: failures count by host
+/// and port.
+#[tokio::test]
+async fn a_dead_port_does_not_cut_another_feeds_pages_on_that_host() {
+    let hits = Arc::new(AtomicUsize::new(0));
+    let h = hits.clone();
+    let pages = HttpServer::start_on(
+        "127.0.0.6",
+        Router::new().route(
+            "/page/{n}",
+            get(move || {
+                h.fetch_add(1, Ordering::SeqCst);
+                async {
+                    "<html><body><article><p>The regulator said on Tuesday that the merger \
+                     would be reviewed in a second phase.</p></article></body></html>"
+                }
+            }),
+        ),
+    );
+    let now = chrono::Utc::now();
+    let items = |links: Vec<String>| {
+        links
+            .iter()
+            .enumerate()
+            .map(|(i, link)| {
+                format!(
+                    "<item><title>Story {i}</title><link>{link}</link><guid>{link}</guid>\
+                     <pubDate>{}</pubDate><description>Teaser […]</description></item>",
+                    (now - chrono::Duration::minutes(i as i64 + 1)).to_rfc2822()
+                )
+            })
+            .collect::<String>()
+    };
+    // Newest first: the hostile feed's pages are tried before the victim's.
+    let hostile = items(
+        (0..4)
+            .map(|i| format!("http://127.0.0.6:1/x/{i}"))
+            .collect(),
+    );
+    let victim = items((0..2).map(|i| pages.url(&format!("/page/{i}"))).collect());
+    let serve = |body: String| {
+        move || {
+            let body = body.clone();
+            async move {
+                format!("<rss version=\"2.0\"><channel><title>F</title><link>https://f.example/</link>{body}</channel></rss>")
+            }
+        }
+    };
+    let feeds = HttpServer::start(
+        Router::new()
+            .route("/hostile.xml", get(serve(hostile)))
+            .route("/victim.xml", get(serve(victim))),
+    );
+    let dir = tempdir();
+    let text = config_text(
+        dir.path(),
+        "file:///tmp/outbox",
+        &format!(
+            "[[feeds]]\nurl = \"{}\"\n[[feeds]]\nurl = \"{}\"\n[[digests]]\nname = \"weekly\"\nwindow = \"7d\"\n",
+            feeds.url("/hostile.xml"),
+            feeds.url("/victim.xml")
+        ),
+    )
+    .replace("[ingest]\n", "[ingest]\nallow_private = [\"127.0.0.6/32\"]\nper_host = 1\n")
+    .replace("fetch_article = false", "fetch_article = true");
+    let config = Config::parse(&text, std::path::Path::new("t.toml")).unwrap();
+    let g = Gazette::open(config, Arc::new(chrono::Utc::now)).unwrap();
+    let out = g.refresh(&|_| {}).await.unwrap();
+    let hostile_notes = out[0].notes.join("\n");
+    assert!(
+        hostile_notes.contains("not fetched: their host failed to connect twice"),
+        "{hostile_notes}"
+    );
+    assert_eq!(
+        hits.load(Ordering::SeqCst),
+        2,
+        "both of the victim's pages: {out:?}"
+    );
+    assert!(out[1].notes.is_empty(), "{:?}", out[1].notes);
+}
+
 /// One item nested 50,000 `<div>`s deep (it cost 10 to 30 s of CPU) is read, summarized and
 /// stored in well under a second: nesting past the cap is flattened, and said in the notes.
 #[tokio::test]
