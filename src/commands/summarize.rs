@@ -102,24 +102,38 @@ fn is_page(html: &str) -> bool {
         || head.contains("<body")
 }
 
+/// The ingest settings: the config's, else the defaults.
+fn ingest_config(config: Option<&Config>) -> Result<crate::config::Ingest> {
+    Ok(match config {
+        Some(c) => c.ingest.clone(),
+        None => {
+            crate::config::Config::parse(MINIMAL, std::path::Path::new("(defaults)"))
+                .map_err(|e| anyhow::anyhow!("{e}"))?
+                .ingest
+        }
+    })
+}
+
 async fn read(
     location: &FeedLocation,
     config: Option<&Config>,
 ) -> Result<(Vec<u8>, Option<url::Url>)> {
     match location {
         FeedLocation::File(path) => {
-            let bytes = std::fs::read(path).with_context(|| format!("read {}", path.display()))?;
+            // Bounded like a fetched page: `/dev/zero` must not fill the memory.
+            use std::io::Read as _;
+            let limit = ingest_config(config)?.max_bytes;
+            let mut bytes = Vec::new();
+            std::fs::File::open(path)
+                .and_then(|f| f.take(limit.saturating_add(1)).read_to_end(&mut bytes))
+                .with_context(|| format!("read {}", path.display()))?;
+            if bytes.len() as u64 > limit {
+                anyhow::bail!("{}: larger than max_bytes ({limit} bytes)", path.display());
+            }
             Ok((bytes, None))
         }
         FeedLocation::Http(url) => {
-            let ingest = match config {
-                Some(c) => c.ingest.clone(),
-                None => {
-                    crate::config::Config::parse(MINIMAL, std::path::Path::new("(defaults)"))
-                        .map_err(|e| anyhow::anyhow!("{e}"))?
-                        .ingest
-                }
-            };
+            let ingest = ingest_config(config)?;
             let fetcher = Fetcher::new(&ingest)?;
             match fetcher.fetch(location, &Validators::default()).await {
                 Ok(Fetched::Body {

@@ -172,13 +172,12 @@ impl Fetcher {
             path: path.display().to_string(),
             error: e.to_string(),
         };
-        let len = std::fs::metadata(path).map_err(err)?.len();
-        if len > self.max_bytes {
-            return Err(FetchError::TooLarge {
+        let bytes = read_regular_file(path, self.max_bytes).map_err(|e| match e {
+            ReadError::TooLarge => FetchError::TooLarge {
                 limit: self.max_bytes,
-            });
-        }
-        let bytes = std::fs::read(path).map_err(err)?;
+            },
+            ReadError::Io(e) => err(e),
+        })?;
         Ok(Fetched::Body {
             bytes,
             final_url: None,
@@ -322,6 +321,37 @@ fn parse_max_age(v: &str) -> Option<Duration> {
         .filter_map(|d| d.trim().strip_prefix("max-age="))
         .find_map(|n| n.trim().parse().ok())
         .map(Duration::from_secs)
+}
+
+/// Why [`read_regular_file`] gave nothing.
+#[derive(Debug)]
+pub enum ReadError {
+    TooLarge,
+    Io(std::io::Error),
+}
+
+/// A regular file's bytes, at most `max_bytes` of them. A device (`/dev/zero`), a pipe that
+/// may never be written or a directory is refused before it is opened, and the read stops at
+/// the limit whatever the file's size said.
+pub fn read_regular_file(path: &Path, max_bytes: u64) -> Result<Vec<u8>, ReadError> {
+    use std::io::Read as _;
+    let meta = std::fs::metadata(path).map_err(ReadError::Io)?;
+    if !meta.is_file() {
+        return Err(ReadError::Io(std::io::Error::other("not a regular file")));
+    }
+    if meta.len() > max_bytes {
+        return Err(ReadError::TooLarge);
+    }
+    let mut bytes = Vec::with_capacity(meta.len() as usize);
+    std::fs::File::open(path)
+        .map_err(ReadError::Io)?
+        .take(max_bytes.saturating_add(1))
+        .read_to_end(&mut bytes)
+        .map_err(ReadError::Io)?;
+    if bytes.len() as u64 > max_bytes {
+        return Err(ReadError::TooLarge);
+    }
+    Ok(bytes)
 }
 
 #[cfg(test)]

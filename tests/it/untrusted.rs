@@ -406,6 +406,50 @@ async fn a_dead_port_does_not_cut_another_feeds_pages_on_that_host() {
     assert!(out[1].notes.is_empty(), "{:?}", out[1].notes);
 }
 
+/// A feed path naming a device or a pipe (`/dev/zero`, a FIFO nobody writes) fails on its
+/// own at once, naming the path, and the other feeds are read: no endless read, no hang.
+#[tokio::test]
+async fn a_feed_path_to_a_device_or_a_pipe_fails_alone() {
+    let dir = tempdir();
+    let good = dir.path().join("good.xml");
+    std::fs::write(
+        &good,
+        "<rss version=\"2.0\"><channel><title>Good</title><item><title>One</title>\
+         <link>https://good.example/1</link><description>Text.</description></item></channel></rss>",
+    )
+    .unwrap();
+    let fifo = dir.path().join("pipe.xml");
+    assert!(std::process::Command::new("mkfifo")
+        .arg(&fifo)
+        .status()
+        .unwrap()
+        .success());
+    let text = config_text(
+        dir.path(),
+        "file:///tmp/outbox",
+        &format!(
+            "[[feeds]]\nurl = \"/dev/zero\"\n[[feeds]]\nurl = \"{}\"\n[[feeds]]\nurl = \"{}\"\n\
+             [[digests]]\nname = \"weekly\"\n",
+            fifo.display(),
+            good.display()
+        ),
+    );
+    let config = Config::parse(&text, std::path::Path::new("t.toml")).unwrap();
+    let g = Gazette::open(config, Arc::new(chrono::Utc::now)).unwrap();
+    let out = tokio::time::timeout(Duration::from_secs(20), g.refresh(&|_| {}))
+        .await
+        .expect("no hang")
+        .unwrap();
+    for o in &out[..2] {
+        let e = o.error.as_deref().unwrap_or_default();
+        assert!(
+            e.contains(&o.url) && e.contains("not a regular file"),
+            "{e}"
+        );
+    }
+    assert_eq!(out[2].new, 1, "{:?}", out[2]);
+}
+
 /// One item nested 50,000 `<div>`s deep (it cost 10 to 30 s of CPU) is read, summarized and
 /// stored in well under a second: nesting past the cap is flattened, and said in the notes.
 #[tokio::test]
