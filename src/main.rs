@@ -28,6 +28,10 @@ fn main() -> ExitCode {
                 eprint!("gazette: {c}");
                 return ExitCode::from(2);
             }
+            if e.downcast_ref::<gazette::cli::UsageError>().is_some() {
+                eprintln!("gazette: {e:#}");
+                return ExitCode::from(2);
+            }
             eprintln!("gazette: {e:#}");
             ExitCode::from(1)
         }

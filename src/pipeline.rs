@@ -19,16 +19,20 @@ use crate::tokens;
 /// A clock the tests can pin.
 pub type Clock = Arc<dyn Fn() -> DateTime<Utc> + Send + Sync>;
 
-/// The system clock, unless `GAZETTE_NOW` (RFC 3339) pins it.
-pub fn system_clock() -> Clock {
-    if let Some(t) = std::env::var("GAZETTE_NOW")
-        .ok()
-        .and_then(|s| DateTime::parse_from_rfc3339(&s).ok())
-    {
-        let t = t.with_timezone(&Utc);
-        return Arc::new(move || t);
-    }
-    Arc::new(Utc::now)
+/// The system clock, unless `GAZETTE_NOW` (RFC 3339) pins it. A value that is not RFC 3339 is
+/// refused: a typo must not silently unpin the time.
+pub fn system_clock() -> Result<Clock, crate::cli::UsageError> {
+    let Some(s) = std::env::var_os("GAZETTE_NOW") else {
+        return Ok(Arc::new(Utc::now));
+    };
+    let s = s.to_string_lossy();
+    let t = DateTime::parse_from_rfc3339(s.trim()).map_err(|e| {
+        crate::cli::UsageError(format!(
+            "GAZETTE_NOW={s:?} is not an RFC 3339 time such as 2027-03-14T09:00:00Z ({e})"
+        ))
+    })?;
+    let t = t.with_timezone(&Utc);
+    Ok(Arc::new(move || t))
 }
 
 /// A loaded gazette: config, database, templates and clock.

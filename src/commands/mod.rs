@@ -48,7 +48,7 @@ pub async fn run(cli: Cli) -> Result<ExitCode> {
             bounces::classify_only(cmd, load_optional(&cli.config)?.as_ref(), out)
         }
         command => {
-            let gazette = Gazette::open(Config::from_file(&cli.config)?, system_clock())?;
+            let gazette = Gazette::open(Config::from_file(&cli.config)?, system_clock()?)?;
             match command {
                 Command::Fetch => fetch::run(&gazette, out).await,
                 Command::Build(args) => build::run(&gazette, args, out).await,

@@ -259,7 +259,11 @@ impl Config {
             }),
             Some(n) => self.digests.iter().find(|d| d.name == n).ok_or_else(|| {
                 let known: Vec<_> = self.digests.iter().map(|d| d.name.as_str()).collect();
-                anyhow::anyhow!("no digest named {n:?} (configured: {})", known.join(", "))
+                crate::cli::UsageError(format!(
+                    "no digest named {n:?} (configured: {})",
+                    known.join(", ")
+                ))
+                .into()
             }),
         }
     }

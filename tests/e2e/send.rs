@@ -207,4 +207,27 @@ fn demo_dry_run_writes_eml_and_html_preview() {
     );
     assert_eq!(code, 0);
     assert!(out.contains("weekly-1.html"), "{out}");
+    // Bad usage exits 2 and names the fault: a digest that is not configured, and a
+    // `GAZETTE_NOW` that would silently leave the clock unpinned.
+    let (code, _, err) = gazette(
+        &["build", "--config", "config/demo.toml", "--digest", "nope"],
+        d,
+    );
+    assert_eq!(code, 2, "{err}");
+    assert!(
+        err.contains("no digest named \"nope\" (configured: weekly)"),
+        "{err}"
+    );
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_gazette"))
+        .args(["schedule", "--config", "config/demo.toml"])
+        .current_dir(d)
+        .env("GAZETTE_NOW", "2027-03-14T00:00:00")
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(
+        err.contains("GAZETTE_NOW=\"2027-03-14T00:00:00\" is not an RFC 3339 time"),
+        "{err}"
+    );
 }
