@@ -37,7 +37,7 @@ fn add_list_remove() {
     assert_eq!(l[0]["status"], "confirmed");
     assert_eq!(l[0]["digests"], serde_json::json!(["weekly"]));
     let (code, _, err) = subscribers(d, &["add", "x@y.org", "--digest", "monthly"]);
-    assert_eq!(code, 1);
+    assert_eq!(code, 2, "bad usage");
     assert!(err.contains("no digest named \"monthly\""), "{err}");
     let (code, _, _) = subscribers(d, &["remove", "ada@example.org"]);
     assert_eq!(code, 0);
