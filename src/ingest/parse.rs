@@ -3,6 +3,8 @@
 //! copy is tried (control characters dropped, HTML entities made numeric, undeclared Latin-1
 //! decoded) before giving up with feed-rs's message.
 
+use std::collections::HashMap;
+
 use sha2::{Digest, Sha256};
 
 use super::canonical::canonical_url;
@@ -137,8 +139,11 @@ pub fn parse_with(bytes: &[u8], o: &Options<'_>) -> Result<ParsedFeed, String> {
                 &mut limits,
             )
         })
-        .collect();
+        .collect::<Vec<Story>>();
     notes.extend(limits.notes());
+    if let Some(note) = reused_guids(&stories) {
+        notes.push(note);
+    }
     Ok(ParsedFeed {
         title: feed
             .title
@@ -149,6 +154,29 @@ pub fn parse_with(bytes: &[u8], o: &Options<'_>) -> Result<ParsedFeed, String> {
         ttl_minutes: feed.ttl,
         update_every: syndication_period(bytes),
         notes,
+    })
+}
+
+/// A story is its GUID, so an item that reuses an earlier item's GUID with another link or
+/// title is not stored: said in a note, never silent. (A feed that repeats one item whole says
+/// nothing new and gets no note.)
+fn reused_guids(stories: &[Story]) -> Option<String> {
+    let mut first: HashMap<&str, &Story> = HashMap::new();
+    let mut reused = 0;
+    for s in stories {
+        match first.get(s.guid.as_str()) {
+            Some(f) if f.url != s.url || f.title != s.title => reused += 1,
+            Some(_) => {}
+            None => {
+                first.insert(&s.guid, s);
+            }
+        }
+    }
+    (reused > 0).then(|| {
+        format!(
+            "{reused} item(s) reuse an earlier item's GUID with another link or title: \
+             only the first is kept"
+        )
     })
 }
 
@@ -743,6 +771,20 @@ mod tests {
         assert_eq!(s.title, "AT&T fined");
         assert_eq!(s.url.as_deref(), Some("https://ex.org/a"));
         assert_eq!(s.published, now());
+    }
+
+    #[test]
+    fn an_item_reusing_another_items_guid_is_reported() {
+        let xml = br#"<rss version="2.0"><channel><title>T</title>
+            <item><title>A</title><link>https://ex.org/a</link><guid>g-a</guid></item>
+            <item><title>B</title><link>https://ex.org/b</link><guid>g-a</guid></item>
+            <item><title>A</title><link>https://ex.org/a</link><guid>g-a</guid></item>
+            <item><title>C</title><link>https://ex.org/c</link><guid>g-c</guid></item></channel></rss>"#;
+        let f = parse_feed(xml, None, "feed", now()).unwrap();
+        assert_eq!(
+            f.notes,
+            ["1 item(s) reuse an earlier item's GUID with another link or title: only the first is kept"]
+        );
     }
 
     #[test]
