@@ -63,11 +63,22 @@ fn sanitizer() -> &'static ammonia::Builder<'static> {
             .add_tag_attributes("a", ["href", "title"])
             .url_schemes(["http", "https", "mailto"].into_iter().collect())
             .url_relative(ammonia::UrlRelative::Deny)
+            // `http://bank.example@evil.example/` reads as the bank's address and goes
+            // elsewhere: a link with user info keeps its text and loses its address.
+            .attribute_filter(|element, attribute, value| match (element, attribute) {
+                ("a", "href") if has_userinfo(value) => None,
+                _ => Some(value.into()),
+            })
             .link_rel(Some("noopener noreferrer"))
             .add_clean_content_tags(["script", "style", "title", "noscript"])
             .strip_comments(true);
         builder
     })
+}
+
+/// Whether a URL carries a user name or password (`user@host`).
+fn has_userinfo(href: &str) -> bool {
+    url::Url::parse(href.trim()).is_ok_and(|u| !u.username().is_empty() || u.password().is_some())
 }
 
 /// Markdown as plain-text paragraphs (one line each, separated by blank lines) for the text
@@ -189,6 +200,21 @@ mod tests {
         assert!(!html.contains("/rel"), "{html}");
         assert!(html.contains(r#"href="https://ok.example/x""#), "{html}");
         assert!(!html.contains("<script"), "{html}");
+    }
+
+    #[test]
+    fn links_with_user_info_lose_their_address() {
+        let html = sanitize_fragment(
+            r#"<p><a href="http://bank.example@evil.example/x">your bank</a> and <a href="https://u:p@x.example/">x</a> and <a href="https://ok.example/a@b">ok</a></p>"#,
+        );
+        assert!(
+            !html.contains("evil.example") && !html.contains("u:p@"),
+            "{html}"
+        );
+        assert!(
+            html.contains("your bank") && html.contains(r#"href="https://ok.example/a@b""#),
+            "{html}"
+        );
     }
 
     #[test]

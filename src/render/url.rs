@@ -2,11 +2,14 @@
 
 use url::Url;
 
-/// The normalized URL when `s` is an absolute `http`/`https` URL with a host.
+/// The normalized URL when `s` is an absolute `http`/`https` URL with a host and no user info
+/// (`http://bank.example@evil.example/` reads as one address and goes to another).
 pub fn absolute_http(s: &str) -> Option<String> {
     let url = Url::parse(s.trim()).ok()?;
-    let ok =
-        matches!(url.scheme(), "http" | "https") && url.host_str().is_some_and(|h| !h.is_empty());
+    let ok = matches!(url.scheme(), "http" | "https")
+        && url.host_str().is_some_and(|h| !h.is_empty())
+        && url.username().is_empty()
+        && url.password().is_none();
     ok.then(|| url.to_string())
 }
 
@@ -37,5 +40,6 @@ mod tests {
             Some("mailto:u@example.org")
         );
         assert_eq!(absolute_http("mailto:u@example.org"), None);
+        assert_eq!(absolute_http("http://bank.example@evil.example/"), None);
     }
 }
