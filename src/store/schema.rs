@@ -312,6 +312,46 @@ const MIGRATIONS: &[&str] = &[
         owner TEXT
     );
     "#,
+    // 8: a subscriber id is never given again. Unsubscribe and manage links carry the id and
+    // never expire, so an id reused after an erase or a removal handed the old reader's links
+    // to the next subscriber. `AUTOINCREMENT` never reuses a rowid; the table is rebuilt (as
+    // in 6) and its sequence starts above every id still found anywhere.
+    r#"
+    CREATE TABLE subscribers_new (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        email TEXT NOT NULL UNIQUE COLLATE NOCASE,
+        name TEXT,
+        status TEXT NOT NULL
+            CHECK (status IN ('pending','confirmed','unsubscribed','bouncing','complained')),
+        digests TEXT NOT NULL DEFAULT '[]',
+        created TEXT NOT NULL,
+        confirmed_at TEXT,
+        unsubscribed_at TEXT,
+        unsubscribe_method TEXT,
+        failures INTEGER NOT NULL DEFAULT 0,
+        confirm_sent_at TEXT,
+        pending_since TEXT,
+        confirm_ip TEXT,
+        confirm_ua TEXT,
+        topics TEXT,
+        format TEXT NOT NULL DEFAULT 'html' CHECK (format IN ('html', 'text')),
+        timezone TEXT,
+        paused_until TEXT
+    );
+    INSERT INTO subscribers_new SELECT id, email, name, status, digests, created, confirmed_at,
+        unsubscribed_at, unsubscribe_method, failures, confirm_sent_at, pending_since,
+        confirm_ip, confirm_ua, topics, format, timezone, paused_until
+    FROM subscribers;
+    DROP TABLE subscribers;
+    ALTER TABLE subscribers_new RENAME TO subscribers;
+    DELETE FROM sqlite_sequence WHERE name = 'subscribers';
+    INSERT INTO sqlite_sequence (name, seq)
+    SELECT 'subscribers', COALESCE(MAX(m), 0) FROM (
+        SELECT MAX(id) AS m FROM subscribers
+        UNION ALL SELECT MAX(subscriber_id) FROM deliveries
+        UNION ALL SELECT MAX(subscriber_id) FROM consent_events
+    );
+    "#,
 ];
 
 /// Applies every migration newer than the database's `user_version`, in one transaction.

@@ -1,6 +1,7 @@
 //! A database made by the previous version (schema 3, written by gazette before issue 18:
 //! three subscribers, one removed, one issue sent to all three) opens with this one: migration 6
-//! rebuilds `subscribers` for `complained` and keeps every row and foreign key.
+//! rebuilds `subscribers` for `complained` and keeps every row and foreign key; migration 8
+//! rebuilds it again so that no subscriber id is ever given twice.
 
 use crate::support::{config_text, gazette, root, tempdir, write_config};
 
@@ -80,4 +81,23 @@ fn a_schema_3_database_migrates_with_its_rows_and_foreign_keys() {
     assert_eq!(rows[0]["matched_by"], "recipient", "{rows}");
     let (_, out, _) = run(&["--json", "subscribers", "list"]);
     assert!(out.contains("\"complained\""), "{out}");
+
+    // Migration 8: an id is never given again. Unsubscribe and manage links carry it and never
+    // expire: the next reader must not take over the links of the one removed before.
+    let id_of = |email: &str| -> i64 {
+        rusqlite::Connection::open(d.join("gazette.db"))
+            .unwrap()
+            .query_row(
+                "SELECT id FROM subscribers WHERE email = ?1",
+                [email],
+                |r| r.get(0),
+            )
+            .unwrap()
+    };
+    assert_eq!(id_of("cy@example.org"), 3);
+    let (code, _, err) = run(&["subscribers", "remove", "cy@example.org"]);
+    assert_eq!(code, 0, "{err}");
+    let (code, _, err) = run(&["subscribers", "add", "dee@example.org"]);
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(id_of("dee@example.org"), 4, "id 3 was cy's");
 }
