@@ -59,14 +59,29 @@ fn upsert_one(
 ) -> Result<SubscriberUpsert> {
     let digests_json = serde_json::to_string(&r.digests)?;
     let (email, name) = (r.email.as_str(), r.name.as_deref());
-    let existing: Option<(Option<String>, String, String)> = tx
+    let existing: Option<(Option<String>, String, String, bool)> = tx
         .query_row(
-            "SELECT name, digests, status FROM subscribers WHERE email = ?1",
+            "SELECT name, digests, status, unsubscribed_at IS NOT NULL FROM subscribers
+             WHERE email = ?1",
             [email],
-            |row| Ok((row.get(0)?, row.get(1)?, row.get(2)?)),
+            |row| Ok((row.get(0)?, row.get(1)?, row.get(2)?, row.get(3)?)),
         )
         .optional()?;
+    // A reader who unsubscribed or was erased, and asked again through the form, is pending
+    // until their own confirmation: the operator cannot confirm them instead.
+    let own_opt_in_pending = match &existing {
+        Some((_, _, s, unsubscribed)) if s == SubscriberStatus::Pending.as_str() => {
+            *unsubscribed || suppressed(tx, email)?.is_some()
+        }
+        _ => false,
+    };
+    let existing = existing.map(|(n, d, s, _)| (n, d, s));
     match existing {
+        Some(_) if own_opt_in_pending && status == SubscriberStatus::Confirmed => {
+            Ok(SubscriberUpsert::Suppressed(
+                "unsubscribed earlier and asked again: only their own confirmation subscribes them",
+            ))
+        }
         None => match suppressed(tx, email)?.as_deref() {
             Some("erased") => Ok(SubscriberUpsert::Suppressed(
                 "erased at the reader's request",
@@ -385,7 +400,8 @@ impl Store {
 
 impl Store {
     /// A subscribe request from the web (double opt-in): a new or lapsed address becomes
-    /// pending (a fresh opt-in even after an unsubscribe); a confirmed one stays as it is.
+    /// pending (a fresh opt-in even after an unsubscribe); a pending one keeps its name and
+    /// digests; a confirmed one stays as it is.
     /// Records the confirmation mail it allows, within the per-address cap.
     pub fn request_subscription(
         &self,
@@ -407,13 +423,15 @@ impl Store {
                 Some((_, status)) if status == "confirmed" => {
                     return Ok(SignupOutcome::AlreadyConfirmed)
                 }
-                Some((id, status)) => {
-                    let since = if status == "pending" { None } else { Some(ts(now)) };
+                // A request already waiting for its confirmation keeps what it asked for: a
+                // form post by anyone must not rewrite the name or digests that the reader's
+                // own link would then confirm.
+                Some((id, status)) if status == "pending" => id,
+                Some((id, _)) => {
                     tx.execute(
                         "UPDATE subscribers SET status = 'pending', digests = ?2,
-                         pending_since = COALESCE(?3, pending_since, created),
-                         name = COALESCE(?4, name) WHERE id = ?1",
-                        params![id, digests_json, since, name],
+                         pending_since = ?3, name = COALESCE(?4, name) WHERE id = ?1",
+                        params![id, digests_json, ts(now), name],
                     )?;
                     id
                 }

@@ -281,3 +281,63 @@ fn subscribers(d: &std::path::Path, args: &[&str]) -> (i32, String, String) {
     all.extend_from_slice(args);
     gazette(&all, d)
 }
+
+/// A reader who unsubscribed (or was erased) and asked again through the form is pending until
+/// their own confirmation: the operator's add or import does not confirm them instead. And a
+/// form post by anyone does not rewrite a pending request's name or digests, which the
+/// reader's own link would then confirm.
+#[test]
+fn a_form_request_is_confirmed_only_by_the_reader_and_never_rewritten() {
+    use gazette::model::SubscriberStatus::{Confirmed, Pending};
+    use gazette::store::{SignupOutcome, Store, SubscriberUpsert};
+
+    let dir = tempdir();
+    let store = Store::open(&dir.path().join("g.db")).unwrap();
+    let now = chrono::Utc::now();
+    let weekly = vec!["weekly".to_string()];
+    store
+        .upsert_subscriber("dave@example.org", Some("Dave"), &weekly, Confirmed, now)
+        .unwrap();
+    let id = store.subscriber("dave@example.org").unwrap().unwrap().id;
+    assert!(store.unsubscribe(id, "one-click", now).unwrap());
+    // Anyone posts the form for dave: pending, waiting for dave's own link.
+    let asked = store
+        .request_subscription("dave@example.org", None, &weekly, now)
+        .unwrap();
+    assert!(matches!(asked, SignupOutcome::SendConfirmation(_)));
+    let held = store
+        .upsert_subscriber("dave@example.org", Some("Dave"), &weekly, Confirmed, now)
+        .unwrap();
+    assert!(matches!(held, SubscriberUpsert::Suppressed(_)), "{held:?}");
+    let dave = store.subscriber("dave@example.org").unwrap().unwrap();
+    assert_eq!(dave.status, Pending);
+
+    // Victoria asks for the daily digest; a stranger then posts her address again with
+    // another name and digest.
+    let daily = vec!["daily".to_string()];
+    store
+        .request_subscription("victoria@example.org", Some("Victoria"), &daily, now)
+        .unwrap();
+    store
+        .request_subscription(
+            "victoria@example.org",
+            Some("Win a prize at http://evil.example"),
+            &weekly,
+            now,
+        )
+        .unwrap();
+    let v = store.subscriber("victoria@example.org").unwrap().unwrap();
+    assert_eq!(v.name.as_deref(), Some("Victoria"));
+    assert_eq!(v.digests, daily);
+    // The operator may still confirm a new address that never unsubscribed.
+    let added = store
+        .upsert_subscriber(
+            "victoria@example.org",
+            Some("Victoria"),
+            &daily,
+            Confirmed,
+            now,
+        )
+        .unwrap();
+    assert!(matches!(added, SubscriberUpsert::Updated), "{added:?}");
+}
