@@ -16,7 +16,7 @@ pub fn run(g: &Gazette, cmd: IssuesCmd, out: Out) -> Result<ExitCode> {
             if out.json {
                 let rows: Vec<_> = issues
                     .iter()
-                    .map(|i| serde_json::json!({"id": i.id, "digest": i.digest, "number": i.number, "created": i.created.to_rfc3339(), "sent": i.sent, "failed": i.failed, "queued": i.queued, "unknown": i.unknown}))
+                    .map(|i| serde_json::json!({"id": i.id, "digest": i.digest, "number": i.number, "created": i.created.to_rfc3339(), "sent": i.sent, "failed": i.failed, "queued": i.queued, "sending": i.sending, "unknown": i.unknown}))
                     .collect();
                 output::json(&rows)?;
             } else {
@@ -31,13 +31,15 @@ pub fn run(g: &Gazette, cmd: IssuesCmd, out: Out) -> Result<ExitCode> {
                             i.sent.to_string(),
                             i.failed.to_string(),
                             i.queued.to_string(),
+                            i.sending.to_string(),
                             i.unknown.to_string(),
                         ]
                     })
                     .collect();
                 output::table(
                     &[
-                        "id", "digest", "number", "created", "sent", "failed", "queued", "unknown",
+                        "id", "digest", "number", "created", "sent", "failed", "queued", "sending",
+                        "unknown",
                     ],
                     &rows,
                 );
@@ -74,7 +76,8 @@ pub fn run(g: &Gazette, cmd: IssuesCmd, out: Out) -> Result<ExitCode> {
                 return output::json(&serde_json::json!({
                     "id": issue.id, "digest": issue.digest, "number": issue.number, "subject": issue.subject,
                     "created": issue.created.to_rfc3339(), "sent": issue.sent, "failed": issue.failed,
-                    "queued": issue.queued, "unknown": issue.unknown, "paused": issue.paused,
+                    "queued": issue.queued, "sending": issue.sending, "unknown": issue.unknown,
+                    "paused": issue.paused,
                     "relays": by_relay, "deliveries": rows,
                 }))
                 .map(|_| ExitCode::SUCCESS);
@@ -84,11 +87,12 @@ pub fn run(g: &Gazette, cmd: IssuesCmd, out: Out) -> Result<ExitCode> {
                 issue.number, issue.digest, issue.id, issue.subject
             );
             println!(
-                "created {}; {} sent, {} failed, {} queued, {} unknown",
+                "created {}; {} sent, {} failed, {} queued, {} sending, {} unknown",
                 issue.created.to_rfc3339(),
                 issue.sent,
                 issue.failed,
                 issue.queued,
+                issue.sending,
                 issue.unknown
             );
             if !by_relay.is_empty() {

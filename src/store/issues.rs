@@ -102,6 +102,9 @@ pub struct IssueRecord {
     pub sent: i64,
     pub failed: i64,
     pub queued: i64,
+    /// In flight right now: handed to a sender that is still alive (a dead sender's rows
+    /// become `unknown` when its lease expires).
+    pub sending: i64,
     pub unknown: i64,
     /// Why its send paused (`pause_above`), until the operator resumes it.
     pub paused: Option<String>,
@@ -235,8 +238,9 @@ impl Store {
              COUNT(CASE WHEN d.status = 'sent' THEN 1 END),
              COUNT(CASE WHEN d.status = 'failed' THEN 1 END),
              COUNT(CASE WHEN d.status = 'queued' THEN 1 END),
-             COUNT(CASE WHEN d.status IN ('sending', 'unknown') THEN 1 END),
-             i.paused
+             COUNT(CASE WHEN d.status = 'unknown' THEN 1 END),
+             i.paused,
+             COUNT(CASE WHEN d.status = 'sending' THEN 1 END)
              FROM issues i LEFT JOIN deliveries d ON d.issue_id = i.id {filter}
              GROUP BY i.id ORDER BY i.created DESC, i.id DESC"
         );
@@ -255,6 +259,7 @@ impl Store {
                 queued: r.get(9)?,
                 unknown: r.get(10)?,
                 paused: r.get(11)?,
+                sending: r.get(12)?,
             })
         })?;
         Ok(rows.collect::<Result<_, _>>()?)

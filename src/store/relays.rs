@@ -162,6 +162,17 @@ mod tests {
         }
     }
 
+    /// A row handed to a live sender counts as `sending`, never as `unknown`: only a row
+    /// found in doubt (`Step::Unknown`, or taken over from a dead sender) is unknown.
+    #[test]
+    fn rows_in_flight_are_sending_not_unknown() {
+        let store = Store::open_in_memory().unwrap();
+        let ids = issue_with(&store, 3);
+        assert_eq!(claim(&store, ids[0], None, "2026-12-06"), Claim::Claimed);
+        let i = store.issue(1).unwrap().unwrap();
+        assert_eq!((i.queued, i.sending, i.unknown), (2, 1, 0));
+    }
+
     /// The quota is reserved with the claim: the third claim of a quota of two is refused and
     /// its row stays queued; a new day has a new count; a reservation given back frees a
     /// message; a row that is not claimed reserves nothing.
