@@ -14,6 +14,11 @@ pub async fn run(g: &Gazette, out: Out) -> Result<ExitCode> {
         output::json(&serde_json::json!({ "feeds": outcomes }))?;
     } else if !out.quiet {
         print_table(&outcomes);
+    } else {
+        // `-q`: only the errors, each naming its feed.
+        for o in outcomes.iter().filter(|o| o.status == FeedStatus::Error) {
+            eprintln!("gazette: {}: {}", o.url, o.error.as_deref().unwrap_or("failed"));
+        }
     }
     let failed = outcomes
         .iter()
