@@ -17,7 +17,11 @@ pub async fn run(g: &Gazette, out: Out) -> Result<ExitCode> {
     } else {
         // `-q`: only the errors, each naming its feed.
         for o in outcomes.iter().filter(|o| o.status == FeedStatus::Error) {
-            eprintln!("gazette: {}: {}", o.url, o.error.as_deref().unwrap_or("failed"));
+            eprintln!(
+                "gazette: {}: {}",
+                o.url,
+                o.error.as_deref().unwrap_or("failed")
+            );
         }
     }
     let failed = outcomes

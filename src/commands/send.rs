@@ -21,27 +21,37 @@ pub async fn run(g: &Gazette, args: SendArgs, out: Out) -> Result<ExitCode> {
     let digest = g.config.digest(args.digest.as_deref())?.clone();
     let to = explicit_recipients(g, &args)?;
     if args.dry_run {
-        if !args.no_fetch {
-            fetch(g, out).await?;
-        }
+        let feeds_failed = !args.no_fetch && fetch(g, out).await?;
+        // A feed that failed fails the job (exit 1), after the dry run has done all it can.
+        let with_feeds = |code: ExitCode| {
+            if feeds_failed {
+                ExitCode::from(1)
+            } else {
+                code
+            }
+        };
         // A reviewed digest's next issue is its open draft, as edited so far.
         if let Some(r) = crate::review::open(g, &digest.name)? {
             let recipients = match to {
                 Some(to) => to,
                 None => crate::review::flow::readers(g, &r, false)?,
             };
-            return dry_run(g, &g.stored_view(r.issue)?, recipients, out).await;
+            return dry_run(g, &g.stored_view(r.issue)?, recipients, out)
+                .await
+                .map(with_feeds);
         }
         let plan = g.plan(&digest, args.intro.as_deref())?;
         if plan.story_count() == 0 && !digest.send_empty {
             say(out, &nothing_new(g, &digest)?);
-            return Ok(ExitCode::SUCCESS);
+            return Ok(with_feeds(ExitCode::SUCCESS));
         }
         let recipients = match to {
             Some(to) => to,
             None => g.readers(&plan.digest, &plan.view, None)?,
         };
-        return dry_run(g, &plan.view, recipients, out).await;
+        return dry_run(g, &plan.view, recipients, out)
+            .await
+            .map(with_feeds);
     }
     // Fail early on a bad delivery URL, before anything is stored.
     deliver::Relay::for_digest(&g.config, &digest.name)?;
@@ -53,7 +63,8 @@ pub async fn run(g: &Gazette, args: SendArgs, out: Out) -> Result<ExitCode> {
         failed |= resume(g, &issue, out).await?;
     }
     if !args.no_fetch {
-        fetch(g, out).await?;
+        // A feed that failed fails the job (exit 1); the issue still goes out.
+        failed |= fetch(g, out).await?;
     }
     let plan_args = PlanArgs {
         intro: args.intro.as_deref(),
@@ -157,7 +168,8 @@ async fn resume(g: &Gazette, issue: &IssueRecord, out: Out) -> Result<bool> {
     report(g, out, issue.id, issue.number, &issue.digest, mine)
 }
 
-async fn fetch(g: &Gazette, out: Out) -> Result<()> {
+/// Fetches every feed; returns whether one failed.
+async fn fetch(g: &Gazette, out: Out) -> Result<bool> {
     let outcomes = fetch_with_progress(g, out).await?;
     let new: usize = outcomes.iter().map(|o| o.new).sum();
     let errors: Vec<_> = outcomes
@@ -172,10 +184,10 @@ async fn fetch(g: &Gazette, out: Out) -> Result<()> {
             errors.len()
         ),
     );
-    for e in errors {
+    for e in &errors {
         eprintln!("  {}", e.error.as_deref().unwrap_or("error"));
     }
-    Ok(())
+    Ok(!errors.is_empty())
 }
 
 /// Why nothing was sent: no story since the last issue.

@@ -207,6 +207,29 @@ fn demo_dry_run_writes_eml_and_html_preview() {
     );
     assert_eq!(code, 0);
     assert!(out.contains("weekly-1.html"), "{out}");
+    // A feed that fails fails the job (exit 1, as `fetch` does), and the digest still goes out
+    // from the others; `fetch -q` prints only that error.
+    let cfg = std::fs::read_to_string(d.join("config/demo.toml")).unwrap();
+    std::fs::write(
+        d.join("config/demo.toml"),
+        cfg.replacen(
+            "[[feeds]]",
+            "[[feeds]]\nurl = \"demo/feeds/missing.xml\"\n\n[[feeds]]",
+            1,
+        ),
+    )
+    .unwrap();
+    let (code, out, err) = gazette(&["send", "--config", "config/demo.toml", "--dry-run"], d);
+    assert_eq!(code, 1, "{out}{err}");
+    assert!(err.contains("missing.xml"), "{err}");
+    assert!(out.contains("preview out/outbox/weekly-1.html"), "{out}");
+    let (code, out, err) = gazette(&["-q", "fetch", "--config", "config/demo.toml"], d);
+    assert_eq!(code, 1);
+    assert!(out.is_empty(), "{out}");
+    assert!(
+        err.contains("missing.xml") && err.lines().count() == 1,
+        "{err}"
+    );
     // Bad usage exits 2 and names the fault: a digest that is not configured, and a
     // `GAZETTE_NOW` that would silently leave the clock unpinned.
     let (code, _, err) = gazette(
