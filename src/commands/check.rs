@@ -17,7 +17,9 @@ pub async fn run(path: &Path, smtp: bool, out: Out) -> Result<ExitCode> {
         Ok(c) => c,
         Err(e) => return Ok(report(&e.0, out)),
     };
-    if let Err(e) = Renderer::new(config.newsletter.templates.as_deref()) {
+    if let Err(e) =
+        Renderer::new(config.newsletter.templates.as_deref()).and_then(|r| r.check_templates())
+    {
         let p = Problem {
             file: path.to_path_buf(),
             line: None,
@@ -25,6 +27,22 @@ pub async fn run(path: &Path, smtp: bool, out: Out) -> Result<ExitCode> {
             message: format!("{e:#}"),
         };
         return Ok(report(&[p], out));
+    }
+    // The delivery URLs as `send` will read them (a password over plain smtp:// is refused).
+    for d in &config.digests {
+        if let Err(e) = crate::deliver::Relay::for_digest(&config, &d.name) {
+            let key = match config.relays.is_empty() {
+                true => "delivery.url".to_string(),
+                false => "relays".to_string(),
+            };
+            let p = Problem {
+                file: path.to_path_buf(),
+                line: None,
+                key,
+                message: format!("{e:#}"),
+            };
+            return Ok(report(&[p], out));
+        }
     }
     let warnings = warnings(&config);
     for w in &warnings {

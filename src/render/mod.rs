@@ -246,6 +246,64 @@ impl Renderer {
         Ok(tidy_text(&self.digest("digest.txt", issue, sub, kept)?))
     }
 
+    /// Renders every template once over a sample issue (a titled section, a story covered by
+    /// another source, an intro) for a subscriber with a name, for the web copy, and the
+    /// confirmation email: what `gazette check` runs, so that a template naming a field that
+    /// does not exist fails there and not at send time.
+    pub fn check_templates(&self) -> Result<()> {
+        let story = StoryView {
+            title: "Sample headline".into(),
+            url: "https://news.example.org/sample".into(),
+            source: "Sample Source".into(),
+            date: "1 January 2027".into(),
+            published: "2027-01-01T09:00:00Z".into(),
+            lead_text: "The sample lead paragraph.".into(),
+            lead_html: "<p>The sample lead paragraph.</p>".into(),
+            also: vec![AlsoView {
+                source: "Other Source".into(),
+                url: "https://other.example.org/sample".into(),
+                title: "Another take".into(),
+            }],
+            rank: 0,
+        };
+        let newsletter = NewsletterView {
+            name: "Sample".into(),
+            base_url: "https://news.example.org".into(),
+            lang: "en".into(),
+        };
+        let issue = IssueView {
+            newsletter: newsletter.clone(),
+            digest: DigestView {
+                name: "weekly".into(),
+                title: "Sample Weekly".into(),
+            },
+            number: 1,
+            date: "1 January 2027".into(),
+            window_from: "25 December 2026".into(),
+            window_to: "1 January 2027".into(),
+            subject: "Sample Weekly #1: Sample headline".into(),
+            intro_html: Some("<p>Intro.</p>".into()),
+            intro_markdown: Some("Intro.".into()),
+            sections: vec![SectionView {
+                title: Some("Trade".into()),
+                topic: Some("trade".into()),
+                stories: vec![story],
+            }],
+            web_url: "https://news.example.org/issues/1".into(),
+            archive_url: "https://news.example.org/archive".into(),
+            subscribe_url: "https://news.example.org/subscribe".into(),
+        };
+        self.render(&issue, None)?;
+        self.render(&issue, Some(&personalize::probe(true)))?;
+        self.render_confirm(&ConfirmView {
+            newsletter,
+            digests: vec!["Sample Weekly".into()],
+            confirm_url: "https://news.example.org/confirm/t".into(),
+            email: "reader@example.org".into(),
+        })?;
+        Ok(())
+    }
+
     /// Renders the double opt-in email: `(html, text)`.
     pub fn render_confirm(&self, c: &ConfirmView) -> Result<(String, String)> {
         let ctx = tera_context(&confirm_context(c))?;

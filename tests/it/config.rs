@@ -270,3 +270,50 @@ fn clear_text_auth_is_refused_and_unaligned_dkim_is_warned_about() {
         "a parent domain aligns: {err}"
     );
 }
+
+/// `check` renders every template over a sample issue: a template that names a field that
+/// does not exist fails `check` (exit 2, naming the template and its line), not the first send.
+#[test]
+fn check_finds_a_template_field_that_does_not_exist() {
+    let dir = crate::support::tempdir();
+    let d = dir.path();
+    std::fs::create_dir_all(d.join("tpl")).unwrap();
+    std::fs::write(
+        d.join("tpl/digest.txt"),
+        "{{ newsletter.name }} #{{ number }}\n{{ newsletter_typo.name }}\n",
+    )
+    .unwrap();
+    let text = crate::support::config_text(
+        d,
+        "file:///tmp/outbox",
+        "[[feeds]]\nurl = \"x.xml\"\n[[digests]]\nname = \"weekly\"\n",
+    )
+    .replace("[newsletter]\n", "[newsletter]\ntemplates = \"tpl\"\n");
+    crate::support::write_config(d, &text);
+    let (code, _, err) = gazette(&["--config", "gazette.toml", "check"], d);
+    assert_eq!(code, 2, "{err}");
+    assert!(
+        err.contains("newsletter.templates")
+            && err.contains("newsletter_typo.name")
+            && err.contains("digest.txt, line 2"),
+        "{err}"
+    );
+    std::fs::write(
+        d.join("tpl/digest.txt"),
+        "{{ newsletter.name }} #{{ number }}\n",
+    )
+    .unwrap();
+    let (code, _, err) = gazette(&["--config", "gazette.toml", "check"], d);
+    assert_eq!(code, 0, "{err}");
+    // A delivery URL that `send` would refuse fails `check` too.
+    crate::support::write_config(
+        d,
+        &text.replace("file:///tmp/outbox", "smtp://user:pw@mail.example.org:25"),
+    );
+    let (code, _, err) = gazette(&["--config", "gazette.toml", "check"], d);
+    assert_eq!(code, 2, "{err}");
+    assert!(
+        err.contains("delivery.url") && err.contains("clear text"),
+        "{err}"
+    );
+}
