@@ -116,6 +116,15 @@ fn warnings(config: &Config) -> Vec<String> {
             None => format!("{}: {}", p.key, p.message),
         })
         .collect();
+    for d in &config.digests {
+        let tz = config.newsletter.timezone;
+        if crate::schedule::next_runs(&d.cron, tz, chrono::Utc::now(), 1).is_empty() {
+            out.push(format!(
+                "digests {:?}: schedule {:?} never fires (no such date), so the digest is never sent on its own",
+                d.name, d.schedule
+            ));
+        }
+    }
     if let Some(d) = &config.delivery.dkim_domain {
         let from = config.newsletter.from.email.domain().to_ascii_lowercase();
         let d = d.trim_end_matches('.').to_ascii_lowercase();

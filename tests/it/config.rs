@@ -316,4 +316,15 @@ fn check_finds_a_template_field_that_does_not_exist() {
         err.contains("delivery.url") && err.contains("clear text"),
         "{err}"
     );
+    // A schedule with no such date is a warning: the digest would never go out on its own.
+    crate::support::write_config(
+        d,
+        &text.replace(
+            "name = \"weekly\"\n",
+            "name = \"weekly\"\nschedule = \"0 8 31 2 *\"\n",
+        ),
+    );
+    let (code, _, err) = gazette(&["--config", "gazette.toml", "check"], d);
+    assert_eq!(code, 0, "{err}");
+    assert!(err.contains("schedule \"0 8 31 2 *\" never fires"), "{err}");
 }
