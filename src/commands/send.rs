@@ -259,7 +259,15 @@ async fn deliver(
         let mut c = mine.lock().unwrap_or_else(|e| e.into_inner());
         match d.status {
             DeliveryStatus::Sent => c.sent += 1,
-            DeliveryStatus::Failed => c.failed += 1,
+            DeliveryStatus::Failed => {
+                c.failed += 1;
+                if d.reply
+                    .as_deref()
+                    .is_some_and(|r| r.starts_with("skipped:"))
+                {
+                    c.skipped += 1;
+                }
+            }
             _ => c.unknown += 1,
         }
     };
@@ -301,6 +309,12 @@ fn report(
             "issue #{number} of {digest} (id {id}): {} sent, {} failed, {} unknown by this run; in all {} sent, {} failed, {} queued, {} unknown",
             mine.sent, mine.failed, mine.unknown, total.sent, total.failed, total.queued, total.unknown
         );
+        if mine.skipped > 0 {
+            println!(
+                "{} of the failed were not sent because their readers unsubscribed, paused or were removed since the issue was planned",
+                mine.skipped
+            );
+        }
         if waiting > 0 {
             println!("{waiting} wait for their readers' local time (the scheduler sends them)");
         }
@@ -317,9 +331,11 @@ fn report(
             println!("details: gazette issues show {id}");
         }
     }
+    // A reader who unsubscribed (or paused) since the issue was planned is not a failure of
+    // the job: their row is closed unsent, as they asked.
     // Rows another process is still sending are its job, not a failure of this one; rows held
     // for a quota are not a failure either.
-    Ok(mine.failed > 0 || mine.unknown > 0 || total.queued > waiting + held)
+    Ok(mine.failed > mine.skipped || mine.unknown > 0 || total.queued > waiting + held)
 }
 
 /// Writes every recipient's message (or one preview copy to `from`) and an HTML preview to the

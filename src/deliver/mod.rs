@@ -380,6 +380,7 @@ impl Sender<'_> {
                     tracing::info!(to = %d.email, "{why}");
                     (self.tick)(&Delivery {
                         status: DeliveryStatus::Failed,
+                        reply: Some(why),
                         ..d
                     });
                     continue;

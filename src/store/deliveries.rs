@@ -39,6 +39,10 @@ pub struct DeliveryCounts {
     pub sent: i64,
     pub failed: i64,
     pub unknown: i64,
+    /// Of `failed`: closed unsent because the reader may no longer receive mail (unsubscribed,
+    /// paused or removed since the issue was planned). Counted only by a sender's own tally.
+    #[serde(skip)]
+    pub skipped: i64,
 }
 
 /// What claiming a queued row for sending found.

@@ -261,7 +261,8 @@ impl Store {
         })
     }
 
-    /// Removes a subscriber's row; past deliveries keep the address. An address that had
+    /// Removes a subscriber's row; past deliveries keep the address, queued ones are closed
+    /// unsent. An address that had
     /// unsubscribed, was bouncing or complained stays suppressed, by a hash of it. Returns None when there
     /// was no such row, else the suppression reason, if any.
     pub fn remove_subscriber(
@@ -284,6 +285,13 @@ impl Store {
             if keep {
                 suppress(tx, email, &status, now)?;
             }
+            // Removed means no more mail: an issue still queued for them is closed unsent.
+            tx.execute(
+                "UPDATE deliveries SET status = 'failed', reply = 'skipped: subscriber is removed',
+                 updated = ?2 WHERE status = 'queued'
+                 AND subscriber_id = (SELECT id FROM subscribers WHERE email = ?1)",
+                params![email, ts(now)],
+            )?;
             tx.execute(
                 "UPDATE deliveries SET subscriber_id = NULL WHERE email = ?1",
                 [email],

@@ -254,3 +254,73 @@ fn demo_dry_run_writes_eml_and_html_preview() {
         "{err}"
     );
 }
+
+/// Readers paused or removed after the issue was planned (here while the SMTP server was down)
+/// get nothing, and that is not a failure of the job: `send` exits 0.
+#[test]
+fn readers_gone_since_the_issue_was_planned_get_nothing_without_failing_the_job() {
+    let dir = tempdir();
+    let d = dir.path();
+    std::fs::write(
+        d.join("feed.xml"),
+        geekwire_feed("<p>The regulator said on Monday that the merger would be reviewed again in a second phase.</p>"),
+    )
+    .unwrap();
+    let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = closed.local_addr().unwrap().port();
+    drop(closed);
+    let extra =
+        "[[feeds]]\nurl = \"feed.xml\"\n[[digests]]\nname = \"weekly\"\nwindow = \"3650d\"\n";
+    let down = config_text(d, &format!("smtp://127.0.0.1:{port}"), extra).replace(
+        "max_per_second = 1000\n",
+        "max_per_second = 1000\nmax_attempts = 1\n",
+    );
+    write_config(d, &down);
+    let run = |args: &[&str]| {
+        let mut all = vec!["--config", "gazette.toml"];
+        all.extend_from_slice(args);
+        gazette(&all, d)
+    };
+    for who in ["ada@example.org", "bo@example.org", "cy@example.org"] {
+        let (code, _, err) = run(&["subscribers", "add", who]);
+        assert_eq!(code, 0, "{err}");
+    }
+    let (code, out, err) = run(&["send"]);
+    assert_eq!(code, 1, "the server is down: {out}{err}");
+    let (code, _, err) = run(&[
+        "subscribers",
+        "set",
+        "bo@example.org",
+        "--pause-until",
+        "2099-01-01",
+    ]);
+    assert_eq!(code, 0, "{err}");
+    let (code, _, err) = run(&["subscribers", "remove", "cy@example.org"]);
+    assert_eq!(code, 0, "{err}");
+    write_config(
+        d,
+        &config_text(d, &format!("file://{}", d.join("outbox").display()), extra),
+    );
+    let (code, out, err) = run(&["send", "--no-fetch"]);
+    assert_eq!(code, 0, "{out}{err}");
+    assert!(
+        out.contains("1 of the failed were not sent because their readers unsubscribed"),
+        "{out}"
+    );
+    let sent: Vec<_> = std::fs::read_dir(d.join("outbox"))
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    assert_eq!(sent.len(), 1, "{sent:?}");
+    assert!(sent[0].contains("ada@example.org"), "{sent:?}");
+    let (_, out, _) = run(&["--json", "issues", "show", "1"]);
+    let issue: serde_json::Value = serde_json::from_str(&out).unwrap();
+    let replies: Vec<_> = issue["deliveries"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|r| r["reply"].as_str())
+        .filter(|r| r.starts_with("skipped"))
+        .collect();
+    assert_eq!(replies.len(), 2, "{issue}");
+}
