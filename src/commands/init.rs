@@ -17,8 +17,19 @@ pub fn run(dir: &Path, opml: Option<&Path>, force: bool, out: Out) -> Result<Exi
         Some(path) => {
             let text = std::fs::read_to_string(path)
                 .with_context(|| format!("read {}", path.display()))?;
-            let feeds = opml_feeds(&text)
+            let all = opml_feeds(&text)
                 .with_context(|| format!("{}: not an OPML file", path.display()))?;
+            // Only web feeds: an outline pointing at `javascript:` or a local path is left
+            // out, and said, so that the config written passes `gazette check`.
+            let (feeds, skipped): (Vec<_>, Vec<_>) = all.into_iter().partition(|(_, url)| {
+                url::Url::parse(url).is_ok_and(|u| matches!(u.scheme(), "http" | "https"))
+            });
+            for (_, url) in &skipped {
+                eprintln!(
+                    "{}: skipped the outline with xmlUrl {url:?}: not an http(s) feed",
+                    path.display()
+                );
+            }
             if feeds.is_empty() {
                 anyhow::bail!(
                     "{}: no feeds (outline elements with xmlUrl) found",
@@ -56,7 +67,8 @@ pub fn run(dir: &Path, opml: Option<&Path>, force: bool, out: Out) -> Result<Exi
     }
     if !out.quiet {
         println!(
-            "next: edit config/gazette.toml, then `gazette check` and `gazette send --dry-run`"
+            "next: edit {}, then `gazette check` and `gazette send --dry-run`",
+            dir.join("config/gazette.toml").display()
         );
     }
     Ok(ExitCode::SUCCESS)

@@ -61,12 +61,13 @@ fn send_delivers_one_message_per_subscriber_and_never_twice() {
     }
 
     let (code, out, err) = gazette(&["--config", "gazette.toml", "send"], d);
-    // The unreachable feed is reported but does not stop the digest.
+    // The unreachable feed is reported but does not stop the digest; it fails the job in
+    // part, so `send` exits 1 (README: "1 when the job failed, also in part: a feed").
     assert!(
         err.contains("fetch http://127.0.0.1:9/unreachable"),
         "{err}"
     );
-    assert_eq!(code, 0, "stdout:\n{out}\nstderr:\n{err}");
+    assert_eq!(code, 1, "stdout:\n{out}\nstderr:\n{err}");
     assert!(out.contains("2 sent, 0 failed"), "{out}");
 
     let messages = sink.messages();
@@ -131,7 +132,7 @@ fn send_delivers_one_message_per_subscriber_and_never_twice() {
     assert_ne!(ids[0], ids[1], "Message-IDs are unique");
 
     let (code, out, err) = gazette(&["--config", "gazette.toml", "send"], d);
-    assert_eq!(code, 0, "{err}");
+    assert_eq!(code, 1, "the feed is still unreachable: {err}");
     assert!(
         err.contains("no new stories for weekly since issue #1") && err.contains("nothing sent"),
         "{err}"

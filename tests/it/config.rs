@@ -149,11 +149,22 @@ fn init_writes_a_config_that_checks_and_takes_feeds_from_opml() {
     let dir = tempdir();
     let opml = r#"<?xml version="1.0"?><opml version="2.0"><body>
       <outline text="Policy"><outline text="EFF" type="rss" xmlUrl="https://www.eff.org/rss/updates.xml"/>
-      <outline title="Techdirt" type="rss" xmlUrl="https://www.techdirt.com/feed/"/></outline></body></opml>"#;
+      <outline title="Techdirt" type="rss" xmlUrl="https://www.techdirt.com/feed/"/>
+      <outline title="Bad" type="rss" xmlUrl="javascript:alert(1)"/></outline></body></opml>"#;
     std::fs::write(dir.path().join("subs.opml"), opml).unwrap();
     let (code, out, err) = gazette(&["init", "site", "--opml", "subs.opml"], dir.path());
     assert_eq!(code, 0, "{err}");
     assert!(out.contains("templates/digest.html"));
+    assert!(out.contains("next: edit site/config/gazette.toml"), "{out}");
+    assert!(
+        err.contains("skipped the outline with xmlUrl \"javascript:alert(1)\""),
+        "{err}"
+    );
+    let (code, _, err) = gazette(
+        &["--config", "site/config/gazette.toml", "check"],
+        dir.path(),
+    );
+    assert_eq!(code, 0, "the config written checks: {err}");
     let config = Config::from_file(&dir.path().join("site/config/gazette.toml")).unwrap();
     let urls: Vec<_> = config.feeds.iter().map(|f| f.url.as_str()).collect();
     assert_eq!(
