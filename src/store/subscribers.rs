@@ -4,7 +4,7 @@ use anyhow::Result;
 use rusqlite::{params, OptionalExtension};
 
 use super::preferences::{consent, Consent};
-use super::{ts, Store};
+use super::{parse_ts, ts, Store};
 use crate::model::{Subscriber, SubscriberStatus};
 
 /// How long a pending (unconfirmed) subscription lives.
@@ -371,6 +371,19 @@ impl Store {
                 row_to_subscriber,
             )
             .optional()?)
+    }
+
+    /// When the subscriber's current subscribe request began (None: no request pending).
+    pub fn pending_since(&self, id: i64) -> Result<Option<chrono::DateTime<chrono::Utc>>> {
+        let conn = self.conn();
+        let since: Option<Option<String>> = conn
+            .query_row(
+                "SELECT pending_since FROM subscribers WHERE id = ?1",
+                [id],
+                |r| r.get(0),
+            )
+            .optional()?;
+        Ok(since.flatten().map(|s| parse_ts(&s)))
     }
 
     /// Sets a subscriber's status (with the method, for unsubscribes).

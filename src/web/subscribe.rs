@@ -269,6 +269,14 @@ fn confirm_target(state: &AppState, token: &str) -> Result<crate::model::Subscri
     if until < g.now().timestamp() {
         return Err(expired(state));
     }
+    // A link mailed for an earlier request (before an unsubscribe and a new request) confirms
+    // nothing: only a link of the request now pending does.
+    let issued = until - chrono::Duration::days(PENDING_LIFETIME_DAYS).num_seconds();
+    match g.store.pending_since(id) {
+        Ok(Some(since)) if since.timestamp() > issued => return Err(expired(state)),
+        Ok(_) => {}
+        Err(e) => tracing::error!("confirm: {e:#}"),
+    }
     match g.store.subscriber_by_id(id) {
         Ok(Some(s)) => Ok(s),
         Ok(None) => Err(expired(state)),

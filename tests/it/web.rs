@@ -685,6 +685,42 @@ async fn forged_expired_and_malformed_tokens_are_refused() {
     );
 }
 
+/// A confirmation link is good for its own request only: after the reader confirmed,
+/// unsubscribed and asked again, the first mail's link (still within its 7 days) confirms
+/// nothing; the new mail's link does.
+#[tokio::test]
+async fn an_old_confirmation_link_does_not_confirm_a_later_request() {
+    let w = world().await;
+    w.subscribe("again@example.org", "", [10, 0, 0, 1]).await;
+    let first = confirm_path(&w.outbox()[0]);
+    let done = w.post_form(&first, "", None, [10, 0, 0, 1]).await;
+    assert_eq!(done.status, StatusCode::OK, "{}", done.body);
+    let g = w.state.gazette();
+    let id = g.store.subscriber("again@example.org").unwrap().unwrap().id;
+    assert!(g.store.unsubscribe(id, "one-click", g.now()).unwrap());
+    w.advance(chrono::Duration::days(2));
+    w.subscribe("again@example.org", "", [10, 0, 0, 2]).await;
+    let mails = w.outbox();
+    assert_eq!(mails.len(), 2);
+    let second = mails
+        .iter()
+        .map(|m| confirm_path(m))
+        .find(|p| *p != first)
+        .expect("a second confirmation link");
+    let r = w.post_form(&first, "", None, [10, 0, 0, 3]).await;
+    assert_eq!(r.status, StatusCode::GONE, "{}", r.body);
+    assert_eq!(
+        w.status_of("again@example.org"),
+        Some(SubscriberStatus::Pending)
+    );
+    let r = w.post_form(&second, "", None, [10, 0, 0, 2]).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    assert_eq!(
+        w.status_of("again@example.org"),
+        Some(SubscriberStatus::Confirmed)
+    );
+}
+
 #[tokio::test]
 async fn pending_rows_expire_after_seven_days() {
     let w = world().await;
