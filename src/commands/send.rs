@@ -96,7 +96,9 @@ pub async fn run(g: &Gazette, args: SendArgs, out: Out) -> Result<ExitCode> {
                         digest.name
                     ),
                 );
-                let mine = deliver(g, id, &view, recipients as u64, out).await?;
+                let mine = deliver(g, id, &view, recipients as u64, out)
+                    .await
+                    .or_else(|e| failed_json(g, out, id, number, &digest.name, e))?;
                 failed |= report(g, out, id, number, &digest.name, mine)?;
                 break;
             }
@@ -119,7 +121,9 @@ pub async fn run(g: &Gazette, args: SendArgs, out: Out) -> Result<ExitCode> {
                                 digest.name
                             ),
                         );
-                        let mine = deliver(g, id, &view, recipients as u64, out).await?;
+                        let mine = deliver(g, id, &view, recipients as u64, out)
+                            .await
+                            .or_else(|e| failed_json(g, out, id, number, &digest.name, e))?;
                         failed |= report(g, out, id, number, &digest.name, mine)?;
                         break;
                     }
@@ -164,7 +168,9 @@ async fn resume(g: &Gazette, issue: &IssueRecord, out: Out) -> Result<bool> {
         ),
     );
     let view = g.stored_view(issue.id)?;
-    let mine = deliver(g, issue.id, &view, issue.queued as u64, out).await?;
+    let mine = deliver(g, issue.id, &view, issue.queued as u64, out)
+        .await
+        .or_else(|e| failed_json(g, out, issue.id, issue.number, &issue.digest, e))?;
     report(g, out, issue.id, issue.number, &issue.digest, mine)
 }
 
@@ -250,7 +256,7 @@ async fn deliver(
     view: &crate::render::IssueView,
     total: u64,
     out: Out,
-) -> Result<DeliveryCounts> {
+) -> Result<DeliveryCounts, Stopped> {
     let bar = output::progress(total, "sending", out);
     let mine = std::sync::Mutex::new(DeliveryCounts::default());
     let tick = |d: &Delivery| {
@@ -275,8 +281,37 @@ async fn deliver(
         .deliver(issue_id, view, &tick, None, Patience::UntilDone)
         .await;
     bar.finish_and_clear();
-    done?;
-    Ok(mine.into_inner().unwrap_or_else(|e| e.into_inner()))
+    let mine = mine.into_inner().unwrap_or_else(|e| e.into_inner());
+    done.map(|_| mine).map_err(|e| Stopped(mine, e))
+}
+
+/// A delivery run that stopped on an error, with what it had done by then.
+struct Stopped(DeliveryCounts, anyhow::Error);
+
+/// A delivery run that stopped on an error (the SMTP server unavailable) still gives its
+/// issue's JSON object under `--json`, with the error and the issue's totals; the error is
+/// returned as it was.
+fn failed_json(
+    g: &Gazette,
+    out: Out,
+    id: i64,
+    number: i64,
+    digest: &str,
+    Stopped(mine, e): Stopped,
+) -> Result<DeliveryCounts> {
+    if out.json {
+        let total = g.store.delivery_counts(id)?;
+        println!(
+            "{}",
+            serde_json::json!({"issue": id, "digest": digest, "number": number,
+                "sent": mine.sent, "failed": mine.failed, "queued": total.queued,
+                "unknown": mine.unknown,
+                "total": {"sent": total.sent, "failed": total.failed, "queued": total.queued,
+                    "sending": total.sending, "unknown": total.unknown},
+                "error": format!("{e:#}")})
+        );
+    }
+    Err(e)
 }
 
 /// Prints what this process did for an issue and the issue's totals; returns whether this

@@ -286,8 +286,18 @@ fn readers_gone_since_the_issue_was_planned_get_nothing_without_failing_the_job(
         let (code, _, err) = run(&["subscribers", "add", who]);
         assert_eq!(code, 0, "{err}");
     }
-    let (code, out, err) = run(&["send"]);
+    let (code, out, err) = run(&["--json", "send"]);
     assert_eq!(code, 1, "the server is down: {out}{err}");
+    // Even stopped, the run gives its issue's JSON object, with the error.
+    let doc: serde_json::Value = serde_json::from_str(out.trim()).expect("one JSON object");
+    assert_eq!(doc["queued"], 3, "{doc}");
+    assert!(
+        doc["error"]
+            .as_str()
+            .unwrap()
+            .contains("SMTP server unavailable"),
+        "{doc}"
+    );
     let (code, _, err) = run(&[
         "subscribers",
         "set",
