@@ -415,6 +415,38 @@ fn print_topic_errors() {
     }
 }
 
+/// Each candidate's title and lead tokens, as clustering reads them.
+fn tokens_of(candidates: &[Candidate]) -> Vec<(Vec<text::Token>, Vec<text::Token>)> {
+    candidates
+        .iter()
+        .map(|c| {
+            (
+                text::tokenize(&text::repair(&c.title)),
+                text::tokenize(&text::repair(&c.lead)),
+            )
+        })
+        .collect()
+}
+
+/// The candidates as clustering's docs (for pairwise similarities in the diagnostics).
+fn docs_of<'a>(
+    candidates: &'a [Candidate],
+    tokens: &'a [(Vec<text::Token>, Vec<text::Token>)],
+) -> Vec<cluster::Doc<'a>> {
+    candidates
+        .iter()
+        .zip(tokens)
+        .map(|(c, (t, l))| cluster::Doc {
+            url: c.url.as_deref(),
+            title: t,
+            lead: l,
+            feed: Some(&c.feed),
+            published: Some(c.published),
+            dated: c.dated,
+        })
+        .collect()
+}
+
 /// Prints every missed and every false same-event pair with its similarity
 /// (`--ignored --nocapture`).
 #[test]
@@ -425,28 +457,8 @@ fn print_cluster_errors() {
     else {
         return;
     };
-    let tokens: Vec<_> = candidates
-        .iter()
-        .map(|c| {
-            (
-                text::tokenize(&text::repair(&c.title)),
-                text::tokenize(&text::repair(&c.lead)),
-            )
-        })
-        .collect();
-    let docs: Vec<cluster::Doc> = candidates
-        .iter()
-        .zip(&tokens)
-        .map(|(c, (t, l))| cluster::Doc {
-            url: c.url.as_deref(),
-            title: t,
-            lead: l,
-            feed: Some(&c.feed),
-            published: Some(c.published),
-            dated: c.dated,
-        })
-        .collect();
-    let sim = cluster::similarities(&docs);
+    let tokens = tokens_of(&candidates);
+    let sim = cluster::similarities(&docs_of(&candidates, &tokens));
     for i in 0..keys.len() {
         for j in i + 1..keys.len() {
             let Some(truth) = labels.same_event(&keys[i], &keys[j]) else {
@@ -607,28 +619,8 @@ fn dump_pairs_of_unlabelled_feeds() {
         now,
     };
     let sel = select(&candidates, &[], &opts);
-    let tokens: Vec<_> = candidates
-        .iter()
-        .map(|c| {
-            (
-                text::tokenize(&text::repair(&c.title)),
-                text::tokenize(&text::repair(&c.lead)),
-            )
-        })
-        .collect();
-    let docs: Vec<cluster::Doc> = candidates
-        .iter()
-        .zip(&tokens)
-        .map(|(c, (t, l))| cluster::Doc {
-            url: c.url.as_deref(),
-            title: t,
-            lead: l,
-            feed: Some(&c.feed),
-            published: Some(c.published),
-            dated: c.dated,
-        })
-        .collect();
-    let sim = cluster::similarities(&docs);
+    let tokens = tokens_of(&candidates);
+    let sim = cluster::similarities(&docs_of(&candidates, &tokens));
     let (mut merged, mut apart) = (Vec::new(), Vec::new());
     for i in 0..candidates.len() {
         for j in i + 1..candidates.len() {
