@@ -14,7 +14,7 @@ pub const MAX_TITLE_CHARS: usize = 300;
 pub const MAX_LEAD_CHARS: usize = 2_000;
 
 /// `s` without control characters but tab and newline (terminal escapes, C1 codes), cut to at
-/// most `max_chars` characters, at the last space when there is one in the last fifth (or the
+/// most `max_chars` characters with the "…", at the last space when there is one in the last fifth (or the
 /// last 15 characters), with "…" when something was cut.
 pub fn clip(s: &str, max_chars: usize) -> std::borrow::Cow<'_, str> {
     let unwanted = |c: char| c.is_control() && c != '\n' && c != '\t';
@@ -26,7 +26,12 @@ pub fn clip(s: &str, max_chars: usize) -> std::borrow::Cow<'_, str> {
 }
 
 fn cut(s: &str, max_chars: usize) -> Option<String> {
-    let (end, _) = s.char_indices().nth(max_chars)?;
+    s.char_indices().nth(max_chars)?;
+    // Room for the "…": the result is at most `max_chars` characters.
+    let end = s
+        .char_indices()
+        .nth(max_chars.saturating_sub(1))
+        .map_or(s.len(), |(i, _)| i);
     let head = &s[..end];
     let head = match head.rfind(' ') {
         Some(space) if head[space..].chars().count() <= (max_chars / 5).max(15) => &head[..space],
@@ -506,8 +511,12 @@ mod clip_tests {
         ));
         assert_eq!(clip("one two three four", 10), "one two…");
         // No space near the end: cut inside the word.
-        assert_eq!(clip(&"A".repeat(20), 10), format!("{}…", "A".repeat(10)));
+        assert_eq!(clip(&"A".repeat(20), 10), format!("{}…", "A".repeat(9)));
+        // What was cut once is not cut again.
+        let once = clip(&"word ".repeat(100), 300).into_owned();
+        assert_eq!(clip(&once, 300), once);
         assert_eq!(clip("red\u{1b}[31m\u{9b}x\tok\n", 300), "red[31mx\tok\n");
         assert_eq!(clip("ünïcödé wörds here", 9), "ünïcödé…");
+        assert_eq!(clip("ünïcödé", 7), "ünïcödé");
     }
 }

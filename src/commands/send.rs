@@ -336,8 +336,9 @@ fn report(
         println!(
             "{}",
             serde_json::json!({"issue": id, "digest": digest, "number": number,
-                "sent": mine.sent, "failed": mine.failed, "queued": total.queued,
-                "unknown": mine.unknown, "total": counts(total), "quota_spent": spent})
+                "sent": mine.sent, "failed": mine.failed, "skipped": mine.skipped,
+                "queued": total.queued, "unknown": mine.unknown, "total": counts(total),
+                "quota_spent": spent})
         );
     } else if !out.quiet {
         println!(

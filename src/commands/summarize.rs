@@ -2,7 +2,7 @@
 
 use std::process::ExitCode;
 
-use anyhow::{Context, Result};
+use anyhow::Result;
 
 use super::Out;
 use crate::config::{parse_location, Config, FeedLocation};
@@ -120,17 +120,17 @@ async fn read(
 ) -> Result<(Vec<u8>, Option<url::Url>)> {
     match location {
         FeedLocation::File(path) => {
-            // Bounded like a fetched page: `/dev/zero` must not fill the memory.
-            use std::io::Read as _;
+            // Bounded like a fetched page, and a regular file: `/dev/zero` must not fill the
+            // memory, nor a pipe nobody writes hang.
+            use crate::ingest::http::{read_regular_file, ReadError};
             let limit = ingest_config(config)?.max_bytes;
-            let mut bytes = Vec::new();
-            std::fs::File::open(path)
-                .and_then(|f| f.take(limit.saturating_add(1)).read_to_end(&mut bytes))
-                .with_context(|| format!("read {}", path.display()))?;
-            if bytes.len() as u64 > limit {
-                anyhow::bail!("{}: larger than max_bytes ({limit} bytes)", path.display());
+            match read_regular_file(path, limit) {
+                Ok(bytes) => Ok((bytes, None)),
+                Err(ReadError::TooLarge) => {
+                    anyhow::bail!("{}: larger than max_bytes ({limit} bytes)", path.display())
+                }
+                Err(ReadError::Io(e)) => anyhow::bail!("read {}: {e}", path.display()),
             }
-            Ok((bytes, None))
         }
         FeedLocation::Http(url) => {
             let ingest = ingest_config(config)?;

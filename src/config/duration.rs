@@ -16,6 +16,9 @@ pub fn parse_duration(s: &str) -> Result<chrono::Duration, String> {
             digits.push(c);
             continue;
         }
+        if digits.is_empty() {
+            return Err(bad());
+        }
         let n: i64 = digits.parse().map_err(|_| too_long())?;
         digits.clear();
         let part = match c {
@@ -60,6 +63,17 @@ mod tests {
             parse_duration("3650d").unwrap(),
             chrono::Duration::days(3650)
         );
+    }
+
+    #[test]
+    fn says_why() {
+        assert!(parse_duration("1d 12h")
+            .unwrap_err()
+            .contains("expected e.g."));
+        assert!(parse_duration("-1d").unwrap_err().contains("expected e.g."));
+        assert!(parse_duration("36526d")
+            .unwrap_err()
+            .contains("longer than 100 years"));
     }
 
     #[test]

@@ -23,7 +23,7 @@ pub fn excerpt(text: &str, max_words: usize) -> String {
     // Words longer than any language's (a run of letters with no space): cut by characters.
     let max_chars = max_words.max(1) * MAX_CHARS_PER_WORD;
     if text.chars().count() > max_chars {
-        let cut = excerpt(&crate::model::clip(&text, max_chars - 1), max_words);
+        let cut = excerpt(&crate::model::clip(&text, max_chars), max_words);
         return match cut.ends_with('…') {
             true => cut,
             false => format!("{cut}…"),

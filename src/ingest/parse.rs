@@ -586,9 +586,8 @@ fn to_story(
     if title.is_empty() {
         title = untitled(summary_html.as_deref().or(content_html.as_deref()));
     }
-    if let std::borrow::Cow::Owned(cut) = crate::model::clip(&title, crate::model::MAX_TITLE_CHARS)
-    {
-        title = cut;
+    if title.chars().count() > crate::model::MAX_TITLE_CHARS {
+        title = crate::model::clip(&title, crate::model::MAX_TITLE_CHARS).into_owned();
         limits.titles_cut += 1;
     }
     let published = e.published.or(e.updated).unwrap_or(now).min(now);
@@ -684,9 +683,15 @@ impl Text {
         }
     }
 
-    /// [`clean_text`], then mojibake decoded.
+    /// [`clean_text`], then mojibake decoded (and the control characters that decoding can
+    /// bring back, `Â›` being U+009B, dropped again).
     fn plain(&self, s: &str) -> String {
-        mojibake::fix(&clean_text(s), self.mangled).into_owned()
+        let clean = clean_text(s);
+        let fixed = mojibake::fix(&clean, self.mangled);
+        match fixed.contains(|c: char| c.is_control()) {
+            true => fixed.chars().filter(|c| !c.is_control()).collect(),
+            false => fixed.into_owned(),
+        }
     }
 
     /// Mojibake decoded; markup and entities (ASCII) left as they are.
@@ -802,7 +807,7 @@ mod tests {
             long.starts_with("Esc&#x1b;[2J 31mHeadline") && long.ends_with("Headline…"),
             "{long:?}"
         );
-        assert!(long.chars().count() <= crate::model::MAX_TITLE_CHARS + 1);
+        assert!(long.chars().count() <= crate::model::MAX_TITLE_CHARS);
         assert!(
             f.notes
                 .iter()
@@ -810,6 +815,19 @@ mod tests {
             "{:?}",
             f.notes
         );
+
+        // Decoding mojibake can bring a control character back (`Â›` is U+009B): dropped too.
+        let xml = "<rss version=\"2.0\"><channel><title>T</title>
+            <item><title>FÃ¼nf Tote</title><link>https://ex.org/a</link></item>
+            <item><title>News Â›2J</title><link>https://ex.org/b</link></item></channel></rss>";
+        let f = parse_feed(xml.as_bytes(), None, "feed", now()).unwrap();
+        assert_eq!(f.stories[0].title, "Fünf Tote");
+        assert!(
+            !f.stories[1].title.contains('\u{9b}'),
+            "{:?}",
+            f.stories[1].title
+        );
+        assert!(f.notes.is_empty(), "{:?}", f.notes);
     }
 
     #[test]

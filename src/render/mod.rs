@@ -23,6 +23,7 @@ pub use self::context::MAX_SUBJECT_CHARS;
 pub use self::markdown::{markdown_to_safe_html, markdown_to_text, sanitize_fragment};
 pub use self::personalize::{Escape, Field, Filled, Piece, Prepared, PreparedEmail, Values};
 pub use self::text::{wrap, LinkRef, LinkRefs, TEXT_WIDTH};
+pub use self::url::absolute_http;
 pub use self::view::{
     AlsoView, ConfirmView, DigestView, IssueView, NewsletterView, Personal, SectionView, StoryView,
 };

@@ -383,47 +383,55 @@ fn count_terms<'a>(docs: &[Doc<'a>]) -> Corpus<'a> {
 
 /// The same URL, or the same title word for word, is the same story whatever the dates; but
 /// not a title made only of its feed's template (`Weather forecast for Berlin`, daily).
-/// Links that differ only in their fragment are one page, except when both have one: a blog
-/// whose posts are anchors of one page per day (`…/2017/06/24.html#a100601`) tells its posts
-/// apart that way.
+/// Links that differ only in their fragment are one page, unless the window holds two or more
+/// fragments of that page: a blog whose posts are anchors of one page per day
+/// (`…/2017/06/24.html#a100601`) tells its posts apart that way, and a link to the page itself
+/// then says nothing about which post.
 fn link_same_text(docs: &[Doc], corpus: &Corpus, uf: &mut UnionFind) {
-    let mut titles: HashMap<String, usize> = HashMap::new();
-    let mut pages: HashMap<String, Vec<(String, usize)>> = HashMap::new();
-    let join = |uf: &mut UnionFind, i: usize, j: usize, pass: &'static str| {
-        if uf.find(i) != uf.find(j) {
-            uf.union(i, j);
-            uf.merges.push(Merge {
-                a: i,
-                b: j,
-                pass,
-                score: 1.0,
-                terms: Vec::new(),
-            });
+    let links: Vec<Option<(String, String)>> = docs
+        .iter()
+        .map(|d| d.url.map(page_and_fragment).filter(|(p, _)| !p.is_empty()))
+        .collect();
+    let mut fragments: HashMap<&str, std::collections::HashSet<&str>> = HashMap::new();
+    for (page, fragment) in links.iter().flatten() {
+        let seen = fragments.entry(page).or_default();
+        if !fragment.is_empty() {
+            seen.insert(fragment);
         }
-    };
+    }
+    let mut seen: HashMap<String, usize> = HashMap::new();
     for (i, d) in docs.iter().enumerate() {
-        if let Some((page, fragment)) = d.url.map(page_and_fragment).filter(|(p, _)| !p.is_empty())
-        {
-            let seen = pages.entry(page).or_default();
-            let same = |f: &String| f == &fragment || f.is_empty() || fragment.is_empty();
-            if let Some(&(_, j)) = seen.iter().find(|(f, _)| same(f)) {
-                join(uf, i, j, "same url");
+        let url_key = links[i].as_ref().and_then(|(page, fragment)| {
+            match (fragments[page.as_str()].len() >= 2, fragment.is_empty()) {
+                (false, _) => Some(format!("u:{page}")),
+                (true, false) => Some(format!("u:{page}#{fragment}")),
+                (true, true) => None,
             }
-            if !seen.iter().any(|(f, _)| f == &fragment) {
-                seen.push((fragment, i));
-            }
-        }
-        if d.title.len() >= 4 && !corpus.templated_title(i) {
-            let title = d
-                .title
-                .iter()
-                .map(|t| t.stem.as_str())
-                .collect::<Vec<_>>()
-                .join(" ");
-            match titles.get(&title) {
-                Some(&j) => join(uf, i, j, "same title"),
+        });
+        let title_key = (d.title.len() >= 4 && !corpus.templated_title(i)).then(|| {
+            let title = d.title.iter().map(|t| t.stem.as_str()).collect::<Vec<_>>();
+            format!("t:{}", title.join(" "))
+        });
+        for key in url_key.into_iter().chain(title_key) {
+            match seen.get(&key) {
+                Some(&j) => {
+                    if uf.find(i) != uf.find(j) {
+                        uf.union(i, j);
+                        uf.merges.push(Merge {
+                            a: i,
+                            b: j,
+                            pass: if key.starts_with("u:") {
+                                "same url"
+                            } else {
+                                "same title"
+                            },
+                            score: 1.0,
+                            terms: Vec::new(),
+                        });
+                    }
+                }
                 None => {
-                    titles.insert(title, i);
+                    seen.insert(key, i);
                 }
             }
         }

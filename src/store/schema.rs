@@ -315,7 +315,9 @@ const MIGRATIONS: &[&str] = &[
     // 8: a subscriber id is never given again. Unsubscribe and manage links carry the id and
     // never expire, so an id reused after an erase or a removal handed the old reader's links
     // to the next subscriber. `AUTOINCREMENT` never reuses a rowid; the table is rebuilt (as
-    // in 6) and its sequence starts above every id still found anywhere.
+    // in 6). In a database that has had readers, the ids of readers removed before this
+    // migration left no trace (their deliveries lost the id, their consent log went with
+    // them), so the sequence starts a million above every id still found.
     r#"
     CREATE TABLE subscribers_new (
         id INTEGER PRIMARY KEY AUTOINCREMENT,
@@ -346,7 +348,8 @@ const MIGRATIONS: &[&str] = &[
     ALTER TABLE subscribers_new RENAME TO subscribers;
     DELETE FROM sqlite_sequence WHERE name = 'subscribers';
     INSERT INTO sqlite_sequence (name, seq)
-    SELECT 'subscribers', COALESCE(MAX(m), 0) FROM (
+    SELECT 'subscribers', CASE WHEN MAX(m) IS NULL AND NOT EXISTS (SELECT 1 FROM deliveries)
+        THEN 0 ELSE COALESCE(MAX(m), 0) + 1000000 END FROM (
         SELECT MAX(id) AS m FROM subscribers
         UNION ALL SELECT MAX(subscriber_id) FROM deliveries
         UNION ALL SELECT MAX(subscriber_id) FROM consent_events

@@ -146,6 +146,9 @@ fn context(g: &Gazette, token: &str, t: &Target, notice: &Notice) -> anyhow::Res
             let kept = kept_lead(e.story);
             json!({
                 "id": e.story, "title": e.view.title, "url": e.view.url, "source": e.view.source,
+                // What the headline links to: an absolute http(s) address without user info,
+                // as in the email; else the headline is not linked.
+                "link": crate::render::absolute_http(&e.view.url).unwrap_or_default(),
                 "section": if e.pinned { None } else { e.section.clone() },
                 "lead": e.view.lead_text, "pinned": e.pinned, "added": e.added,
                 "edited": e.lead_edited, "open_lead": kept.is_some(),
@@ -166,6 +169,7 @@ fn context(g: &Gazette, token: &str, t: &Target, notice: &Notice) -> anyhow::Res
         .iter()
         .map(|e| {
             json!({"id": e.story, "title": e.view.title, "url": e.view.url, "source": e.view.source,
+                "link": crate::render::absolute_http(&e.view.url).unwrap_or_default(),
                 "section": e.section, "lead": e.view.lead_text})
         })
         .collect();
