@@ -307,7 +307,7 @@ fn never_again_by_url_alone() {
 fn posts_that_are_anchors_of_one_page_stay_apart_in_any_order() {
     // A blog whose posts of a day are anchors of one page, with no titles, and a link to the
     // page itself, which says nothing about which post.
-    let mut c = vec![
+    let mut c = [
         story(
             "a",
             "blog",
