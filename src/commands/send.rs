@@ -267,12 +267,7 @@ async fn deliver(
             DeliveryStatus::Sent => c.sent += 1,
             DeliveryStatus::Failed => {
                 c.failed += 1;
-                if d.reply
-                    .as_deref()
-                    .is_some_and(|r| r.starts_with("skipped:"))
-                {
-                    c.skipped += 1;
-                }
+                c.skipped += i64::from(d.skipped());
             }
             _ => c.unknown += 1,
         }
@@ -288,6 +283,22 @@ async fn deliver(
 /// A delivery run that stopped on an error, with what it had done by then.
 struct Stopped(DeliveryCounts, anyhow::Error);
 
+/// `send --json`'s object for one issue: this run's counts (`queued`: what is left) and the
+/// issue's totals.
+fn issue_json(
+    id: i64,
+    digest: &str,
+    number: i64,
+    mine: DeliveryCounts,
+    total: DeliveryCounts,
+) -> serde_json::Value {
+    serde_json::json!({"issue": id, "digest": digest, "number": number,
+        "sent": mine.sent, "failed": mine.failed, "skipped": mine.skipped,
+        "queued": total.queued, "unknown": mine.unknown,
+        "total": {"sent": total.sent, "failed": total.failed, "queued": total.queued,
+            "sending": total.sending, "unknown": total.unknown}})
+}
+
 /// A delivery run that stopped on an error (the SMTP server unavailable) still gives its
 /// issue's JSON object under `--json`, with the error and the issue's totals; the error is
 /// returned as it was.
@@ -300,16 +311,9 @@ fn failed_json(
     Stopped(mine, e): Stopped,
 ) -> Result<DeliveryCounts> {
     if out.json {
-        let total = g.store.delivery_counts(id)?;
-        println!(
-            "{}",
-            serde_json::json!({"issue": id, "digest": digest, "number": number,
-                "sent": mine.sent, "failed": mine.failed, "queued": total.queued,
-                "unknown": mine.unknown,
-                "total": {"sent": total.sent, "failed": total.failed, "queued": total.queued,
-                    "sending": total.sending, "unknown": total.unknown},
-                "error": format!("{e:#}")})
-        );
+        let mut doc = issue_json(id, digest, number, mine, g.store.delivery_counts(id)?);
+        doc["error"] = format!("{e:#}").into();
+        println!("{doc}");
     }
     Err(e)
 }
@@ -330,16 +334,10 @@ fn report(
     // Rows waiting for a relay's daily quota to reset go out with the next send after it.
     let (spent, all_spent) = deliver::relays::spent_relays(&g.config, &g.store, digest, g.now())?;
     let held = if all_spent { total.queued - waiting } else { 0 };
-    let counts = |c: DeliveryCounts| serde_json::json!({"sent": c.sent, "failed": c.failed, "queued": c.queued, "sending": c.sending, "unknown": c.unknown});
     if out.json {
-        // This run's counts; `queued` is what is left.
-        println!(
-            "{}",
-            serde_json::json!({"issue": id, "digest": digest, "number": number,
-                "sent": mine.sent, "failed": mine.failed, "skipped": mine.skipped,
-                "queued": total.queued, "unknown": mine.unknown, "total": counts(total),
-                "quota_spent": spent})
-        );
+        let mut doc = issue_json(id, digest, number, mine, total);
+        doc["quota_spent"] = serde_json::json!(spent);
+        println!("{doc}");
     } else if !out.quiet {
         println!(
             "issue #{number} of {digest} (id {id}): {} sent, {} failed, {} unknown by this run; in all {} sent, {} failed, {} queued, {} unknown",

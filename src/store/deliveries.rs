@@ -30,6 +30,22 @@ pub struct Delivery {
     pub relay: Option<String>,
 }
 
+/// How the reply of a row closed unsent begins: its reader may no longer receive mail
+/// (unsubscribed, paused or removed since the issue was planned). Such a row is `failed` in
+/// the ledger, but not a failure of the job.
+pub const SKIPPED: &str = "skipped: ";
+
+impl Delivery {
+    /// Closed unsent because its reader may no longer receive mail ([`SKIPPED`]).
+    pub fn skipped(&self) -> bool {
+        self.status == DeliveryStatus::Failed
+            && self
+                .reply
+                .as_deref()
+                .is_some_and(|r| r.starts_with(SKIPPED))
+    }
+}
+
 /// Counts of an issue's deliveries by status.
 #[derive(Debug, Clone, Copy, Default, serde::Serialize)]
 pub struct DeliveryCounts {
@@ -273,11 +289,11 @@ fn claim(tx: &rusqlite::Transaction<'_>, id: i64, relay: Option<&str>, now: &str
     }
     let why: Option<String> = tx
         .query_row(
-            "SELECT 'skipped: subscriber is ' || CASE WHEN s.status = 'confirmed'
+            "SELECT ?2 || 'subscriber is ' || CASE WHEN s.status = 'confirmed'
              THEN 'paused until ' || s.paused_until ELSE COALESCE(s.status, 'removed') END
              FROM deliveries d LEFT JOIN subscribers s ON s.id = d.subscriber_id
              WHERE d.id = ?1 AND d.status = 'queued'",
-            [id],
+            params![id, SKIPPED],
             |r| r.get(0),
         )
         .optional()?;

@@ -28,7 +28,7 @@ use anyhow::{Context, Result};
 use rusqlite::{Connection, TransactionBehavior};
 
 pub use bounces::{BounceEvent, BouncePolicy, Effect, NewBounce, Outcome, Recorded};
-pub use deliveries::{Applied, Claim, Delivery, DeliveryCounts, Reservation, Step};
+pub use deliveries::{Applied, Claim, Delivery, DeliveryCounts, Reservation, Step, SKIPPED};
 pub use feeds::{FeedState, FetchRecord, FetchWrite};
 pub use issues::{
     Created, IssueContent, IssueRecord, NewDelivery, NewIssue, NoRecipients, Recipients,

@@ -69,19 +69,17 @@ fn upsert_one(
         .optional()?;
     // A reader who unsubscribed or was erased, and asked again through the form, is pending
     // until their own confirmation: the operator cannot confirm them instead.
-    let own_opt_in_pending = match &existing {
-        Some((_, _, s, unsubscribed)) if s == SubscriberStatus::Pending.as_str() => {
-            *unsubscribed || suppressed(tx, email)?.is_some()
-        }
-        _ => false,
-    };
-    let existing = existing.map(|(n, d, s, _)| (n, d, s));
-    match existing {
-        Some(_) if own_opt_in_pending && status == SubscriberStatus::Confirmed => {
-            Ok(SubscriberUpsert::Suppressed(
+    if let Some((_, _, s, unsubscribed)) = &existing {
+        if status == SubscriberStatus::Confirmed
+            && s == SubscriberStatus::Pending.as_str()
+            && (*unsubscribed || suppressed(tx, email)?.is_some())
+        {
+            return Ok(SubscriberUpsert::Suppressed(
                 "unsubscribed earlier and asked again: only their own confirmation subscribes them",
-            ))
+            ));
         }
+    }
+    match existing.map(|(n, d, s, _)| (n, d, s)) {
         None => match suppressed(tx, email)?.as_deref() {
             Some("erased") => Ok(SubscriberUpsert::Suppressed(
                 "erased at the reader's request",
@@ -287,10 +285,10 @@ impl Store {
             }
             // Removed means no more mail: an issue still queued for them is closed unsent.
             tx.execute(
-                "UPDATE deliveries SET status = 'failed', reply = 'skipped: subscriber is removed',
+                "UPDATE deliveries SET status = 'failed', reply = ?3 || 'subscriber is removed',
                  updated = ?2 WHERE status = 'queued'
                  AND subscriber_id = (SELECT id FROM subscribers WHERE email = ?1)",
-                params![email, ts(now)],
+                params![email, ts(now), super::deliveries::SKIPPED],
             )?;
             tx.execute(
                 "UPDATE deliveries SET subscriber_id = NULL WHERE email = ?1",

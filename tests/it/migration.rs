@@ -7,24 +7,9 @@ use crate::support::{config_text, gazette, root, tempdir, write_config};
 
 #[test]
 fn a_schema_3_database_migrates_with_its_rows_and_foreign_keys() {
-    let dir = tempdir();
+    let dir = schema3_home(|_| {});
     let d = dir.path();
-    std::fs::copy(
-        root().join("tests/data/db/schema3.db"),
-        d.join("gazette.db"),
-    )
-    .unwrap();
-    let text = config_text(
-        d,
-        "file:///tmp/gazette-migration-outbox",
-        "[[feeds]]\nurl = \"feed.xml\"\n[[digests]]\nname = \"weekly\"\n",
-    );
-    write_config(d, &text);
-    let run = |args: &[&str]| {
-        let mut all = vec!["--config", "gazette.toml"];
-        all.extend_from_slice(args);
-        gazette(&all, d)
-    };
+    let run = |args: &[&str]| run(d, args);
     let (code, out, err) = run(&["--json", "subscribers", "list"]);
     assert_eq!(code, 0, "{err}");
     let list: serde_json::Value = serde_json::from_str(&out).unwrap();
@@ -84,16 +69,7 @@ fn a_schema_3_database_migrates_with_its_rows_and_foreign_keys() {
 
     // Migration 8: an id is never given again. Unsubscribe and manage links carry it and never
     // expire: the next reader must not take over the links of the one removed before.
-    let id_of = |email: &str| -> i64 {
-        rusqlite::Connection::open(d.join("gazette.db"))
-            .unwrap()
-            .query_row(
-                "SELECT id FROM subscribers WHERE email = ?1",
-                [email],
-                |r| r.get(0),
-            )
-            .unwrap()
-    };
+    let id_of = |email: &str| id_of(d, email);
     assert_eq!(id_of("cy@example.org"), 3);
     let (code, _, err) = run(&["subscribers", "remove", "cy@example.org"]);
     assert_eq!(code, 0, "{err}");
@@ -111,6 +87,26 @@ fn a_schema_3_database_migrates_with_its_rows_and_foreign_keys() {
 /// not get that reader's id (their links never expire).
 #[test]
 fn migration_8_never_gives_the_id_of_a_reader_removed_before_it() {
+    let dir = schema3_home(|db| {
+        db.execute_batch(
+            "UPDATE deliveries SET subscriber_id = NULL WHERE subscriber_id = 3;
+             DELETE FROM subscribers WHERE id = 3;",
+        )
+        .unwrap();
+    });
+    let d = dir.path();
+    let (code, _, err) = run(d, &["subscribers", "add", "eve@example.org"]);
+    assert_eq!(code, 0, "{err}");
+    let id = id_of(d, "eve@example.org");
+    assert!(
+        id > 3,
+        "eve got id {id}, which a removed reader's links may carry"
+    );
+}
+
+/// A home holding the schema-3 database (changed first by `prepare`, as the old gazette left
+/// it) and a config that points at it.
+fn schema3_home(prepare: impl FnOnce(&rusqlite::Connection)) -> tempfile::TempDir {
     let dir = tempdir();
     let d = dir.path();
     std::fs::copy(
@@ -118,43 +114,29 @@ fn migration_8_never_gives_the_id_of_a_reader_removed_before_it() {
         d.join("gazette.db"),
     )
     .unwrap();
-    {
-        let db = rusqlite::Connection::open(d.join("gazette.db")).unwrap();
-        db.execute(
-            "UPDATE deliveries SET subscriber_id = NULL WHERE subscriber_id = 3",
-            [],
-        )
-        .unwrap();
-        db.execute("DELETE FROM subscribers WHERE id = 3", [])
-            .unwrap();
-    }
+    prepare(&rusqlite::Connection::open(d.join("gazette.db")).unwrap());
     let text = config_text(
         d,
         "file:///tmp/gazette-migration-outbox",
         "[[feeds]]\nurl = \"feed.xml\"\n[[digests]]\nname = \"weekly\"\n",
     );
     write_config(d, &text);
-    let (code, _, err) = gazette(
-        &[
-            "--config",
-            "gazette.toml",
-            "subscribers",
-            "add",
-            "eve@example.org",
-        ],
-        d,
-    );
-    assert_eq!(code, 0, "{err}");
-    let id: i64 = rusqlite::Connection::open(d.join("gazette.db"))
+    dir
+}
+
+fn run(d: &std::path::Path, args: &[&str]) -> (i32, String, String) {
+    let mut all = vec!["--config", "gazette.toml"];
+    all.extend_from_slice(args);
+    gazette(&all, d)
+}
+
+fn id_of(d: &std::path::Path, email: &str) -> i64 {
+    rusqlite::Connection::open(d.join("gazette.db"))
         .unwrap()
         .query_row(
-            "SELECT id FROM subscribers WHERE email = 'eve@example.org'",
-            [],
+            "SELECT id FROM subscribers WHERE email = ?1",
+            [email],
             |r| r.get(0),
         )
-        .unwrap();
-    assert!(
-        id > 3,
-        "eve got id {id}, which a removed reader's links may carry"
-    );
+        .unwrap()
 }

@@ -152,11 +152,7 @@ fn run_with_candidates(
         .files
         .iter()
         .enumerate()
-        .filter(|(k, _)| match half {
-            Some("a") => k % 2 == 0,
-            Some("b") => k % 2 == 1,
-            _ => true,
-        })
+        .filter(|(k, _)| in_half(*k, half))
         .map(|(_, f)| f)
         .flat_map(|f| feeds::load_file(&dir.join("feeds/real").join(f)))
         .filter_map(|mut it| {
@@ -181,20 +177,33 @@ fn run_with_candidates(
         );
     }
     let candidates: Vec<_> = items.iter().map(|it| it.candidate.clone()).collect();
-    let now = candidates.iter().map(|c| c.published).max().unwrap();
-    let opts = Options {
-        topics: feeds::starter_topics(),
-        max_stories: usize::MAX,
-        max_per_section: None,
-        now,
-    };
-    let selection = select(&candidates, &[], &opts);
+    let selection = one_window(&candidates);
     Some((
         items.into_iter().map(|it| (it.file, it.key)).collect(),
         selection,
         labels,
         candidates,
     ))
+}
+
+/// Whether the `k`-th file belongs to `half` (`a`: even, `b`: odd; none: every file).
+fn in_half(k: usize, half: Option<&str>) -> bool {
+    match half {
+        Some("a") => k.is_multiple_of(2),
+        Some("b") => !k.is_multiple_of(2),
+        _ => true,
+    }
+}
+
+/// All candidates selected as one digest's window, with the starter topics and no limits.
+fn one_window(candidates: &[Candidate]) -> Selection {
+    let opts = Options {
+        topics: feeds::starter_topics(),
+        max_stories: usize::MAX,
+        max_per_section: None,
+        now: candidates.iter().map(|c| c.published).max().unwrap(),
+    };
+    select(candidates, &[], &opts)
 }
 
 /// Feeds of the set written in another language (same-event pairs across languages share
@@ -602,23 +611,12 @@ fn dump_pairs_of_unlabelled_feeds() {
     let items: Vec<feeds::FixtureItem> = files
         .iter()
         .enumerate()
-        .filter(|(k, _)| match half.as_deref() {
-            Some("a") => k % 2 == 0,
-            Some("b") => k % 2 == 1,
-            _ => true,
-        })
+        .filter(|(k, _)| in_half(*k, half.as_deref()))
         .flat_map(|(_, f)| feeds::load_file(&dir.join("feeds/real").join(f)))
         .filter(|it| seen.insert((it.file.clone(), it.key.clone())))
         .collect();
     let candidates: Vec<Candidate> = items.iter().map(|it| it.candidate.clone()).collect();
-    let now = candidates.iter().map(|c| c.published).max().unwrap();
-    let opts = Options {
-        topics: feeds::starter_topics(),
-        max_stories: usize::MAX,
-        max_per_section: None,
-        now,
-    };
-    let sel = select(&candidates, &[], &opts);
+    let sel = one_window(&candidates);
     let tokens = tokens_of(&candidates);
     let sim = cluster::similarities(&docs_of(&candidates, &tokens));
     let (mut merged, mut apart) = (Vec::new(), Vec::new());

@@ -257,10 +257,8 @@ async fn article_pages_are_bounded_and_every_cut_is_reported() {
     let feed = |items: String| {
         move |headers: HeaderMap| {
             let _ = headers;
-            let items = items.clone();
-            async move {
-                format!("<rss version=\"2.0\"><channel><title>Busy</title><link>https://busy.example/</link>{items}</channel></rss>")
-            }
+            let body = rss(&items);
+            async move { body }
         }
     };
     let feeds = HttpServer::start(
@@ -269,23 +267,12 @@ async fn article_pages_are_bounded_and_every_cut_is_reported() {
             .route("/dead.xml", get(feed(dead))),
     );
     let dir = tempdir();
-    let text = config_text(
+    let g = fetching_articles(
         dir.path(),
-        "file:///tmp/outbox",
-        &format!(
-            "[[feeds]]\nurl = \"{}\"\n[[feeds]]\nurl = \"{}\"\n[[digests]]\nname = \"weekly\"\nwindow = \"7d\"\n",
-            feeds.url("/fresh.xml"),
-            feeds.url("/dead.xml")
-        ),
-    )
-    .replace(
-        "[ingest]\n",
-        "[ingest]\nallow_private = [\"127.0.0.4/31\"]\narticle_fetch_limit = 3\nper_host = 2\n",
-    )
-    .replace("fetch_article = false", "fetch_article = true");
-    let config = Config::parse(&text, std::path::Path::new("t.toml")).unwrap();
-    let timeout = config.ingest.timeout;
-    let g = Gazette::open(config, Arc::new(chrono::Utc::now)).unwrap();
+        &[feeds.url("/fresh.xml"), feeds.url("/dead.xml")],
+        "allow_private = [\"127.0.0.4/31\"]\narticle_fetch_limit = 3\nper_host = 2\n",
+    );
+    let timeout = g.config.ingest.timeout;
     let started = Instant::now();
     let out = g.refresh(&|_| {}).await.unwrap();
     let took = started.elapsed();
@@ -365,12 +352,10 @@ async fn a_dead_port_does_not_cut_another_feeds_pages_on_that_host() {
             .collect(),
     );
     let victim = items((0..2).map(|i| pages.url(&format!("/page/{i}"))).collect());
-    let serve = |body: String| {
+    let serve = |items: String| {
         move || {
-            let body = body.clone();
-            async move {
-                format!("<rss version=\"2.0\"><channel><title>F</title><link>https://f.example/</link>{body}</channel></rss>")
-            }
+            let body = rss(&items);
+            async move { body }
         }
     };
     let feeds = HttpServer::start(
@@ -379,19 +364,11 @@ async fn a_dead_port_does_not_cut_another_feeds_pages_on_that_host() {
             .route("/victim.xml", get(serve(victim))),
     );
     let dir = tempdir();
-    let text = config_text(
+    let g = fetching_articles(
         dir.path(),
-        "file:///tmp/outbox",
-        &format!(
-            "[[feeds]]\nurl = \"{}\"\n[[feeds]]\nurl = \"{}\"\n[[digests]]\nname = \"weekly\"\nwindow = \"7d\"\n",
-            feeds.url("/hostile.xml"),
-            feeds.url("/victim.xml")
-        ),
-    )
-    .replace("[ingest]\n", "[ingest]\nallow_private = [\"127.0.0.6/32\"]\nper_host = 1\n")
-    .replace("fetch_article = false", "fetch_article = true");
-    let config = Config::parse(&text, std::path::Path::new("t.toml")).unwrap();
-    let g = Gazette::open(config, Arc::new(chrono::Utc::now)).unwrap();
+        &[feeds.url("/hostile.xml"), feeds.url("/victim.xml")],
+        "allow_private = [\"127.0.0.6/32\"]\nper_host = 1\n",
+    );
     let out = g.refresh(&|_| {}).await.unwrap();
     let hostile_notes = out[0].notes.join("\n");
     assert!(
@@ -486,4 +463,26 @@ async fn a_deeply_nested_item_is_handled_in_under_a_second() {
         "{:?}",
         leads(&g)
     );
+}
+
+/// An RSS document around some `<item>`s.
+fn rss(items: &str) -> String {
+    format!(
+        "<rss version=\"2.0\"><channel><title>Busy</title><link>https://busy.example/</link>{items}</channel></rss>"
+    )
+}
+
+/// A gazette over `feeds` with article pages fetched, `ingest` added to its `[ingest]`, and one
+/// weekly digest.
+fn fetching_articles(dir: &std::path::Path, feeds: &[String], ingest: &str) -> Gazette {
+    let mut extra = String::new();
+    for f in feeds {
+        extra += &format!("[[feeds]]\nurl = \"{f}\"\n");
+    }
+    extra += "[[digests]]\nname = \"weekly\"\nwindow = \"7d\"\n";
+    let text = config_text(dir, "file:///tmp/outbox", &extra)
+        .replace("[ingest]\n", &format!("[ingest]\n{ingest}"))
+        .replace("fetch_article = false", "fetch_article = true");
+    let config = Config::parse(&text, std::path::Path::new("t.toml")).unwrap();
+    Gazette::open(config, Arc::new(chrono::Utc::now)).unwrap()
 }

@@ -120,11 +120,10 @@ fn templates_that_change_a_field_fall_back_to_full_renders() {
 /// to exactly the full render (lines ending CRLF on the wire).
 #[test]
 fn encoded_pieces_decode_to_the_full_render() {
-    use gazette::deliver::message::{build, Email, EncodedPart};
+    use gazette::deliver::message::EncodedPart;
     use mail_parser::MessageParser;
 
     let renderer = Renderer::new(None).unwrap();
-    let from: lettre::message::Mailbox = "Policy Wire <digest@example.org>".parse().unwrap();
     for (label, issue) in issues() {
         let prepared = renderer.prepare_email(&issue).unwrap();
         for p in recipients() {
@@ -133,22 +132,11 @@ fn encoded_pieces_decode_to_the_full_render() {
             let variant = &prepared.variants()[filled.variant()];
             let variant = variant.as_ref().unwrap();
             let values = filled.values();
-            let message = build(Email {
-                from: &from,
-                reply_to: None,
-                to: "reader@example.org".parse().unwrap(),
-                subject: "Test",
-                text: EncodedPart::new(&variant.text).body(&values),
-                html: Some(EncodedPart::new(&variant.html).body(&values)),
-                message_id: "<t.1@example.org>",
-                date: std::time::SystemTime::UNIX_EPOCH,
-                list_id: None,
-                unsubscribe_url: None,
-                unsubscribe_mailto: None,
-                verp: None,
-            })
-            .unwrap()
-            .formatted();
+            let message = formatted(
+                "Test",
+                EncodedPart::new(&variant.text).body(&values),
+                Some(EncodedPart::new(&variant.html).body(&values)),
+            );
             assert!(
                 message.split(|&b| b == b'\n').all(|l| l.len() <= 78),
                 "{label}: quoted-printable lines stay within 76 characters"
@@ -193,28 +181,11 @@ fn pieces_joined_by_soft_breaks_stay_within_76_characters() {
 /// header line break: such a subject is encoded whole, and reads back as the text it was.
 #[test]
 fn a_subject_holding_encoded_word_syntax_reads_back_as_written() {
-    use gazette::deliver::message::{build, Email};
     use lettre::message::Body;
     use mail_parser::MessageParser;
 
-    let from: lettre::message::Mailbox = "Policy Wire <digest@example.org>".parse().unwrap();
     let subject = "Policy Wire #1: M2 =?utf-8?q?a=0D=0ABcc:_x@example.com?= tail and a long tail of words to fold ünïcode";
-    let message = build(Email {
-        from: &from,
-        reply_to: None,
-        to: "reader@example.org".parse().unwrap(),
-        subject,
-        text: Body::new("hello".to_string()),
-        html: None,
-        message_id: "<t.1@example.org>",
-        date: std::time::SystemTime::UNIX_EPOCH,
-        list_id: None,
-        unsubscribe_url: None,
-        unsubscribe_mailto: None,
-        verp: None,
-    })
-    .unwrap()
-    .formatted();
+    let message = formatted(subject, Body::new("hello".to_string()), None);
     let head = String::from_utf8_lossy(&message);
     assert!(
         message.split(|&b| b == b'\n').all(|l| l.len() <= 78),
@@ -223,4 +194,30 @@ fn a_subject_holding_encoded_word_syntax_reads_back_as_written() {
     let parsed = MessageParser::default().parse(&message).unwrap();
     assert_eq!(parsed.subject(), Some(subject));
     assert!(parsed.header("Bcc").is_none());
+}
+
+/// One message to reader@example.org with this subject and body, as it goes on the wire.
+fn formatted(
+    subject: &str,
+    text: lettre::message::Body,
+    html: Option<lettre::message::Body>,
+) -> Vec<u8> {
+    use gazette::deliver::message::{build, Email};
+    let from: lettre::message::Mailbox = "Policy Wire <digest@example.org>".parse().unwrap();
+    build(Email {
+        from: &from,
+        reply_to: None,
+        to: "reader@example.org".parse().unwrap(),
+        subject,
+        text,
+        html,
+        message_id: "<t.1@example.org>",
+        date: std::time::SystemTime::UNIX_EPOCH,
+        list_id: None,
+        unsubscribe_url: None,
+        unsubscribe_mailto: None,
+        verp: None,
+    })
+    .unwrap()
+    .formatted()
 }
