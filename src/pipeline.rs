@@ -71,7 +71,10 @@ impl Plan {
 
 impl Gazette {
     pub fn open(config: Config, clock: Clock) -> Result<Gazette> {
-        let store = Arc::new(Store::open(&config.storage_path)?);
+        let store = Arc::new(Store::open_storage(
+            config.storage_url.as_deref(),
+            &config.storage_path,
+        )?);
         let renderer = Renderer::new(config.newsletter.templates.as_deref())?;
         Ok(Gazette {
             config,
@@ -97,8 +100,14 @@ impl Gazette {
         (self.clock)()
     }
 
-    /// The signing keys for links (secret next to the database unless GAZETTE_SECRET is set).
+    /// The signing keys for links: `GAZETTE_SECRET`, else the secret kept in a PostgreSQL
+    /// database (shared by every host on it), else the one next to the SQLite database.
     pub fn tokens(&self) -> Result<tokens::Tokens> {
+        if std::env::var_os("GAZETTE_SECRET").is_none() {
+            if let Some(secret) = self.store.shared_secret()? {
+                return Ok(tokens::Tokens::new(secret.as_bytes()));
+            }
+        }
         let dir = self
             .config
             .storage_path

@@ -69,6 +69,9 @@ pub struct Config {
     pub path: PathBuf,
     pub newsletter: Newsletter,
     pub storage_path: PathBuf,
+    /// `[storage] url`: a PostgreSQL database shared by several processes (None: SQLite at
+    /// `storage_path`).
+    pub storage_url: Option<String>,
     pub delivery: raw::RawDelivery,
     pub ingest: Ingest,
     pub summary: raw::RawSummary,
@@ -356,6 +359,16 @@ fn validate(mut raw: RawConfig, path: &Path, report: &mut Report<'_>) -> Config 
     resolve_paths(&mut raw, base_dir);
     let newsletter = validate_newsletter(&raw.newsletter, report);
     let ingest = validate_ingest(&raw.ingest, report);
+    if let Some(url) = &raw.storage.url {
+        if !(url.starts_with("postgres://") || url.starts_with("postgresql://")) {
+            report(
+                "storage.url",
+                format!("{url:?} is not a PostgreSQL URL (postgres://user@host:port/db)"),
+            );
+        } else if let Err(e) = url.parse::<tokio_postgres::Config>() {
+            report("storage.url", format!("{e}"));
+        }
+    }
     if raw.summary.lead_max_words == 0 {
         report("summary.lead_max_words", "must be at least 1".into());
     }
@@ -400,6 +413,7 @@ fn validate(mut raw: RawConfig, path: &Path, report: &mut Report<'_>) -> Config 
         path: path.to_path_buf(),
         newsletter,
         storage_path: PathBuf::from(&raw.storage.path),
+        storage_url: raw.storage.url.clone(),
         delivery: raw.delivery.clone(),
         ingest,
         summary: raw.summary.clone(),

@@ -53,11 +53,17 @@ pub struct RawNewsletter {
 pub struct RawStorage {
     #[serde(default = "default_db")]
     pub path: String,
+    /// `postgres://user@host:port/db`: PostgreSQL instead of the SQLite file at `path`.
+    #[serde(default)]
+    pub url: Option<String>,
 }
 
 impl Default for RawStorage {
     fn default() -> Self {
-        Self { path: default_db() }
+        Self {
+            path: default_db(),
+            url: None,
+        }
     }
 }
 

@@ -4,9 +4,9 @@
 //! `complained` (unsubscribed and suppressed at once), unsubscribed, or nothing. Webhook nonces
 //! (ids of signed requests already taken) live here too.
 
+use super::db::{params, Db, OptionalExtension, Sql};
 use anyhow::Result;
 use chrono::{DateTime, Utc};
-use rusqlite::{params, OptionalExtension, Transaction};
 
 use super::{parse_ts, ts, Store};
 
@@ -145,8 +145,8 @@ pub struct BounceEvent {
 /// The delivery an event answers: (id, issue, email, subscriber).
 type Target = (i64, i64, String, Option<i64>);
 
-fn find_delivery(tx: &Transaction<'_>, e: &NewBounce) -> Result<Option<(Target, &'static str)>> {
-    let by_id = |id: i64| -> rusqlite::Result<Option<Target>> {
+fn find_delivery(tx: &Db<'_>, e: &NewBounce) -> Result<Option<(Target, &'static str)>> {
+    let by_id = |id: i64| -> anyhow::Result<Option<Target>> {
         tx.query_row(
             "SELECT id, issue_id, email, subscriber_id FROM deliveries WHERE id = ?1",
             [id],
@@ -190,7 +190,7 @@ fn find_delivery(tx: &Transaction<'_>, e: &NewBounce) -> Result<Option<(Target, 
 
 /// Applies an event's effect to the subscriber (by id) and says what it did.
 fn apply(
-    tx: &Transaction<'_>,
+    tx: &Db<'_>,
     sub: Option<i64>,
     e: &NewBounce,
     policy: &BouncePolicy,
@@ -214,9 +214,9 @@ fn apply(
     };
     // Only bounces since the subscriber (last) confirmed count: their own opt-in starts afresh.
     let since = since.unwrap_or_default();
-    let count = |kind: &str, from: &str| -> rusqlite::Result<i64> {
+    let count = |kind: &str, from: &str| -> anyhow::Result<i64> {
         tx.query_row(
-            "SELECT COUNT(*) FROM bounce_events WHERE email = ?1 AND kind = ?2 AND counted
+            "SELECT COUNT(*) FROM bounce_events WHERE email = ?1 AND kind = ?2 AND counted = 1
              AND occurred >= ?3",
             params![email, kind, from],
             |r| r.get(0),
@@ -299,7 +299,7 @@ impl Store {
                 },
             };
             let counted = matches!(e.effect, Effect::CountHard | Effect::CountSoft);
-            tx.execute(
+            let id = tx.insert(
                 "INSERT INTO bounce_events (event_key, delivery_id, issue_id, email, kind, status,
                  reason, counted, feedback_type, diagnostic, source, raw_ref, matched_by,
                  occurred, recorded)
@@ -322,7 +322,6 @@ impl Store {
                     ts(now),
                 ],
             )?;
-            let id = tx.last_insert_rowid();
             let outcome = apply(tx, sub, e, policy, now)?;
             tx.execute(
                 "UPDATE bounce_events SET outcome = ?2 WHERE id = ?1",
@@ -341,7 +340,7 @@ impl Store {
 
     /// Recorded events, newest first (at most `limit`), optionally of one issue only.
     pub fn bounce_events(&self, issue: Option<i64>, limit: usize) -> Result<Vec<BounceEvent>> {
-        let conn = self.conn();
+        let conn = self.conn()?;
         let mut stmt = conn.prepare_cached(
             "SELECT id, delivery_id, issue_id, email, kind, status, reason, counted,
              feedback_type, diagnostic, source, raw_ref, matched_by, outcome, occurred, recorded
@@ -368,7 +367,7 @@ impl Store {
                 recorded: parse_ts(&r.get::<_, String>(15)?),
             })
         })?;
-        Ok(rows.collect::<Result<_, _>>()?)
+        rows.collect::<Result<_, _>>()
     }
 
     /// Takes a signed webhook request's id once: false when it was taken before (a replay).
@@ -411,7 +410,7 @@ impl Store {
     /// failed; hard counts each delivery once, whether the server refused the address during
     /// the SMTP session or a hard bounce came back later, whatever its cause.
     pub fn hard_bounces(&self, issue_id: i64) -> Result<(i64, i64)> {
-        let conn = self.conn();
+        let conn = self.conn()?;
         let tried: i64 = conn
             .prepare_cached(
                 "SELECT COUNT(*) FROM deliveries WHERE issue_id = ?1 AND status IN ('sent', 'failed')",
@@ -422,7 +421,7 @@ impl Store {
         let hard: i64 = conn
             .prepare_cached(
                 "SELECT (SELECT COUNT(*) FROM deliveries WHERE issue_id = ?1 AND status = 'failed'
-                         AND counted)
+                         AND counted = 1)
                       + (SELECT COUNT(DISTINCT b.delivery_id) FROM bounce_events b
                          JOIN deliveries d ON d.id = b.delivery_id
                          WHERE b.issue_id = ?1 AND b.kind = 'hard'
@@ -434,7 +433,7 @@ impl Store {
 
     /// Whether the operator resumed the issue after a pause (it is not paused again).
     pub fn pause_exempt(&self, issue_id: i64) -> Result<bool> {
-        let conn = self.conn();
+        let conn = self.conn()?;
         Ok(conn
             .query_row(
                 "SELECT pause_exempt FROM issues WHERE id = ?1",
@@ -447,7 +446,7 @@ impl Store {
 
     /// Why an issue's send is paused, if it is.
     pub fn paused(&self, issue_id: i64) -> Result<Option<String>> {
-        let conn = self.conn();
+        let conn = self.conn()?;
         Ok(conn
             .query_row("SELECT paused FROM issues WHERE id = ?1", [issue_id], |r| {
                 r.get(0)
@@ -461,7 +460,7 @@ impl Store {
     pub fn pause_issue(&self, issue_id: i64, reason: &str) -> Result<bool> {
         self.write(|tx| {
             tx.execute(
-                "UPDATE issues SET paused = ?2 WHERE id = ?1 AND paused IS NULL AND NOT pause_exempt",
+                "UPDATE issues SET paused = ?2 WHERE id = ?1 AND paused IS NULL AND pause_exempt = 0",
                 params![issue_id, reason],
             )?;
             let paused: Option<String> = tx

@@ -3,8 +3,8 @@
 //! never loses a delivery and never sends one twice. A row found in `sending` after a crash is
 //! in doubt and becomes `unknown`: it is reported, never resent automatically.
 
+use super::db::{params, Db, OptionalExtension, Params, Sql};
 use anyhow::Result;
-use rusqlite::{params, OptionalExtension};
 
 use super::{ts, Store};
 use crate::model::DeliveryStatus;
@@ -133,11 +133,7 @@ pub enum Applied {
 }
 
 impl Step {
-    fn apply(
-        &self,
-        tx: &rusqlite::Transaction<'_>,
-        now: chrono::DateTime<chrono::Utc>,
-    ) -> Result<Applied> {
+    fn apply(&self, tx: &Db<'_>, now: chrono::DateTime<chrono::Utc>) -> Result<Applied> {
         let now = ts(now);
         Ok(match self {
             Step::Claim { id, relay } => Applied::Claim(reserve_and_claim(tx, *id, relay, &now)?),
@@ -230,7 +226,7 @@ impl Step {
 /// reservation back when the row is not claimed. One transaction: two processes can never
 /// both take the last message of a quota.
 fn reserve_and_claim(
-    tx: &rusqlite::Transaction<'_>,
+    tx: &Db<'_>,
     id: i64,
     relay: &Option<Reservation>,
     now: &str,
@@ -248,18 +244,18 @@ fn reserve_and_claim(
 }
 
 /// Counts one message against the relay's day unless its quota is spent; whether it did.
-pub(super) fn reserve(tx: &rusqlite::Transaction<'_>, r: &Reservation) -> Result<bool> {
+pub(super) fn reserve(tx: &Db<'_>, r: &Reservation) -> Result<bool> {
     let reserved = tx
         .prepare_cached(
             "INSERT INTO relay_usage (relay, day, sent) VALUES (?1, ?2, 1)
-             ON CONFLICT (relay, day) DO UPDATE SET sent = sent + 1
-             WHERE ?3 IS NULL OR sent < ?3",
+             ON CONFLICT (relay, day) DO UPDATE SET sent = relay_usage.sent + 1
+             WHERE CAST(?3 AS BIGINT) IS NULL OR relay_usage.sent < CAST(?3 AS BIGINT)",
         )?
         .execute(params![r.relay, r.day, r.quota])?;
     Ok(reserved == 1)
 }
 
-pub(super) fn give_back(tx: &rusqlite::Transaction<'_>, r: &Reservation) -> Result<()> {
+pub(super) fn give_back(tx: &Db<'_>, r: &Reservation) -> Result<()> {
     tx.prepare_cached(
         "UPDATE relay_usage SET sent = sent - 1 WHERE relay = ?1 AND day = ?2 AND sent > 0",
     )?
@@ -267,7 +263,7 @@ pub(super) fn give_back(tx: &rusqlite::Transaction<'_>, r: &Reservation) -> Resu
     Ok(())
 }
 
-fn claim(tx: &rusqlite::Transaction<'_>, id: i64, relay: Option<&str>, now: &str) -> Result<Claim> {
+fn claim(tx: &Db<'_>, id: i64, relay: Option<&str>, now: &str) -> Result<Claim> {
     let claimed = tx
         .prepare_cached(
             "UPDATE deliveries SET status = 'sending', attempts = attempts + 1, updated = ?2,
@@ -275,14 +271,19 @@ fn claim(tx: &rusqlite::Transaction<'_>, id: i64, relay: Option<&str>, now: &str
          WHERE id = ?1 AND status = 'queued'
          AND (subscriber_id IS NULL OR EXISTS (SELECT 1 FROM subscribers s
               WHERE s.id = deliveries.subscriber_id AND s.status = 'confirmed'
-              AND (s.paused_until IS NULL OR s.paused_until <= date(?2, '+14 hours'))))",
+              AND (s.paused_until IS NULL OR s.paused_until <= ?6)))",
         )?
         .execute(params![
             id,
             now,
             super::leases::Owner::current_key(),
             super::ts_millis(super::leases::lease_until()),
-            relay
+            relay,
+            // A pause ends at the start of its day in the reader's zone, which is at most
+            // 14 hours ahead of UTC.
+            (super::parse_ts(now) + chrono::Duration::hours(14))
+                .format("%Y-%m-%d")
+                .to_string()
         ])?;
     if claimed == 1 {
         return Ok(Claim::Claimed);
@@ -331,7 +332,7 @@ impl Store {
     /// for their reader's local time (`not_before`) and were never tried are the scheduler's,
     /// not a retry to wait for.
     pub fn next_retry(&self, issue_id: i64) -> Result<Option<chrono::DateTime<chrono::Utc>>> {
-        let conn = self.conn();
+        let conn = self.conn()?;
         let t: Option<String> = conn.query_row(
             "SELECT MIN(COALESCE(next_attempt, '')) FROM deliveries WHERE issue_id = ?1 AND status = 'queued'
              AND (next_attempt IS NOT NULL OR not_before IS NULL)",
@@ -352,12 +353,8 @@ impl Store {
         self.deliveries_where("d.issue_id = ?1 ORDER BY d.id", params![issue_id])
     }
 
-    fn deliveries_where(
-        &self,
-        filter: &str,
-        params: impl rusqlite::Params,
-    ) -> Result<Vec<Delivery>> {
-        let conn = self.conn();
+    fn deliveries_where(&self, filter: &str, params: impl Params) -> Result<Vec<Delivery>> {
+        let conn = self.conn()?;
         let sql = format!(
             "SELECT id, issue_id, subscriber_id, email, name, status, message_id, attempts, reply,
              variant, relay FROM deliveries d WHERE {filter}"
@@ -379,7 +376,7 @@ impl Store {
                 relay: r.get(10)?,
             })
         })?;
-        Ok(rows.collect::<Result<_, _>>()?)
+        rows.collect::<Result<_, _>>()
     }
 
     /// queued → sending, committed just before the SMTP transaction, in one guarded UPDATE that
@@ -469,14 +466,13 @@ impl Store {
     }
     /// Counts of an issue's deliveries by status.
     pub fn delivery_counts(&self, issue_id: i64) -> Result<DeliveryCounts> {
-        let conn = self.conn();
+        let conn = self.conn()?;
         let mut stmt = conn.prepare_cached(
             "SELECT status, COUNT(*) FROM deliveries WHERE issue_id = ?1 GROUP BY status",
         )?;
-        let mut rows = stmt.query([issue_id])?;
         let mut c = DeliveryCounts::default();
-        while let Some(r) = rows.next()? {
-            let (status, n): (String, i64) = (r.get(0)?, r.get(1)?);
+        for r in stmt.query_map([issue_id], |r| Ok((r.get(0)?, r.get(1)?)))? {
+            let (status, n): (String, i64) = r?;
             match DeliveryStatus::parse(&status) {
                 Some(DeliveryStatus::Queued) => c.queued += n,
                 Some(DeliveryStatus::Sent) => c.sent += n,

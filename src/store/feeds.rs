@@ -1,7 +1,7 @@
 //! Per-feed fetch state: validators for conditional GET, the last outcome and error.
 
+use super::db::{params, Db, OptionalExtension, Sql};
 use anyhow::Result;
-use rusqlite::{params, OptionalExtension};
 
 use super::{ts, Store};
 
@@ -77,7 +77,7 @@ impl Store {
 
     /// The state of the feed at `url` (default when never fetched).
     pub fn feed_state(&self, url: &str) -> Result<FeedState> {
-        let conn = self.conn();
+        let conn = self.conn()?;
         let row = conn
             .query_row(
                 "SELECT title, etag, last_modified, last_status, last_error, error_count, next_fetch
@@ -102,7 +102,7 @@ impl Store {
 
 /// One feed's fetch, inside the group's transaction.
 fn write_one(
-    tx: &rusqlite::Transaction<'_>,
+    tx: &Db<'_>,
     w: &FetchWrite<'_>,
     now: chrono::DateTime<chrono::Utc>,
 ) -> Result<Vec<i64>> {
@@ -157,10 +157,9 @@ fn write_one(
     }
 }
 
-pub(super) fn ensure_feed(tx: &rusqlite::Transaction<'_>, url: &str) -> Result<i64> {
+pub(super) fn ensure_feed(tx: &Db<'_>, url: &str) -> Result<i64> {
     tx.prepare_cached("INSERT INTO feeds (url) VALUES (?1) ON CONFLICT (url) DO NOTHING")?
         .execute([url])?;
-    Ok(tx
-        .prepare_cached("SELECT id FROM feeds WHERE url = ?1")?
-        .query_row([url], |r| r.get(0))?)
+    tx.prepare_cached("SELECT id FROM feeds WHERE url = ?1")?
+        .query_row([url], |r| r.get(0))
 }

@@ -1,9 +1,9 @@
 //! What an operator asks of the database: the scheduler's last reported state (with a
 //! heartbeat), each digest's last slot, failing feeds and each issue's figures.
 
+use super::db::{params, OptionalExtension, Sql};
 use anyhow::Result;
 use chrono::{DateTime, Utc};
-use rusqlite::{params, OptionalExtension};
 
 use super::{parse_ts, ts, Store};
 use crate::model::{HealthSnapshot as Snapshot, SchedulerState as State};
@@ -71,60 +71,58 @@ impl Store {
 
     /// A process's health as last recorded, if it ever was.
     pub fn health(&self, name: &str) -> Result<Option<Recorded>> {
-        let conn = self.conn();
-        Ok(conn
-            .query_row(
-                "SELECT owner, state, last_error, since, updated FROM health WHERE name = ?1",
-                [name],
-                |r| {
-                    let state: String = r.get(1)?;
-                    Ok(Recorded {
-                        owner: r.get(0)?,
-                        snapshot: Snapshot {
-                            state: State::parse(&state).unwrap_or(State::Failing),
-                            last_error: r.get(2)?,
-                            since: parse_ts(&r.get::<_, Option<String>>(3)?.unwrap_or_default()),
-                        },
-                        updated: parse_ts(&r.get::<_, String>(4)?),
-                    })
-                },
-            )
-            .optional()?)
+        let conn = self.conn()?;
+        conn.query_row(
+            "SELECT owner, state, last_error, since, updated FROM health WHERE name = ?1",
+            [name],
+            |r| {
+                let state: String = r.get(1)?;
+                Ok(Recorded {
+                    owner: r.get(0)?,
+                    snapshot: Snapshot {
+                        state: State::parse(&state).unwrap_or(State::Failing),
+                        last_error: r.get(2)?,
+                        since: parse_ts(&r.get::<_, Option<String>>(3)?.unwrap_or_default()),
+                    },
+                    updated: parse_ts(&r.get::<_, String>(4)?),
+                })
+            },
+        )
+        .optional()
     }
 
     /// The latest claimed slot of a digest and what it did.
     pub fn last_slot(&self, digest: &str) -> Result<Option<(String, Option<String>)>> {
-        let conn = self.conn();
-        Ok(conn
-            .query_row(
-                "SELECT scheduled, outcome FROM slots WHERE digest = ?1
+        let conn = self.conn()?;
+        conn.query_row(
+            "SELECT scheduled, outcome FROM slots WHERE digest = ?1
                  ORDER BY scheduled DESC LIMIT 1",
-                [digest],
-                |r| Ok((r.get(0)?, r.get(1)?)),
-            )
-            .optional()?)
+            [digest],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )
+        .optional()
     }
 
     /// Feeds whose last fetch failed, with the first failure of the streak.
     pub fn failing_feeds(&self) -> Result<Vec<FailingFeed>> {
-        let conn = self.conn();
+        let conn = self.conn()?;
         let mut stmt = conn.prepare(
             "SELECT url, failing_since, last_error FROM feeds
              WHERE last_status IN ('error', 'rate_limited') ORDER BY url",
         )?;
-        let rows = stmt.query_map([], |r| {
+        let rows = stmt.query_map(params![], |r| {
             Ok(FailingFeed {
                 url: r.get(0)?,
                 since: r.get(1)?,
                 error: r.get(2)?,
             })
         })?;
-        Ok(rows.collect::<Result<_, _>>()?)
+        rows.collect::<Result<_, _>>()
     }
 
     /// The figures of the `limit` newest issues.
     pub fn issue_figures(&self, limit: usize) -> Result<Vec<IssueFigures>> {
-        let conn = self.conn();
+        let conn = self.conn()?;
         let mut stmt = conn.prepare(
             "SELECT i.id, i.digest, i.number,
              COUNT(CASE WHEN d.status = 'sent' THEN 1 END),
@@ -160,12 +158,12 @@ impl Store {
                 paused: r.get(10)?,
             })
         })?;
-        Ok(rows.collect::<Result<_, _>>()?)
+        rows.collect::<Result<_, _>>()
     }
 
     /// Whether the database answers.
     pub fn ping(&self) -> Result<()> {
-        self.conn().query_row("SELECT 1", [], |_| Ok(()))?;
+        self.conn()?.query_row("SELECT 1", params![], |_| Ok(()))?;
         Ok(())
     }
 }

@@ -1,8 +1,8 @@
 //! Issues: a numbered, archived rendering of a digest, with the stories it carried and one
 //! delivery row per recipient, all written in one transaction.
 
+use super::db::{params, Db, OptionalExtension, Params, Sql};
 use anyhow::Result;
-use rusqlite::{params, OptionalExtension};
 
 use super::{parse_ts, ts, Store};
 
@@ -133,12 +133,11 @@ impl Store {
                 [issue.digest],
                 |r| r.get(0),
             )?;
-            tx.execute(
+            let id = tx.insert(
                 "INSERT INTO issues (digest, number, created, window_from, window_to, subject, html, text, view, slot, story_cursor)
                  VALUES (?1,?2,?3,?4,?5,'','','','',?6,?7)",
                 params![issue.digest, number, ts(now), ts(issue.window_from), ts(issue.window_to), issue.slot, issue.story_cursor],
             )?;
-            let id = tx.last_insert_rowid();
             let c = render(id, number)?;
             tx.execute(
                 "UPDATE issues SET subject = ?2, html = ?3, text = ?4, view = ?5 WHERE id = ?1",
@@ -203,7 +202,7 @@ impl Store {
         digest: &str,
         since: chrono::DateTime<chrono::Utc>,
     ) -> Result<Vec<(Option<String>, String, String)>> {
-        let conn = self.conn();
+        let conn = self.conn()?;
         let mut stmt = conn.prepare(
             "SELECT s.url, s.title, COALESCE(s.lead_text, '') FROM issue_stories x
              JOIN issues i ON i.id = x.issue_id JOIN stories s ON s.id = x.story_id
@@ -212,27 +211,26 @@ impl Store {
         let rows = stmt.query_map(params![digest, ts(since)], |r| {
             Ok((r.get(0)?, r.get(1)?, r.get(2)?))
         })?;
-        Ok(rows.collect::<Result<_, _>>()?)
+        rows.collect::<Result<_, _>>()
     }
 
     /// The archived HTML, text and render view of an issue.
     pub fn issue_content(&self, id: i64) -> Result<Option<(String, String, String)>> {
-        let conn = self.conn();
-        Ok(conn
-            .query_row(
-                "SELECT html, text, view FROM issues WHERE id = ?1",
-                [id],
-                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
-            )
-            .optional()?)
+        let conn = self.conn()?;
+        conn.query_row(
+            "SELECT html, text, view FROM issues WHERE id = ?1",
+            [id],
+            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+        )
+        .optional()
     }
 
     pub(super) fn query_issues(
         &self,
         filter: &str,
-        params: impl rusqlite::Params,
+        params: impl Params,
     ) -> Result<Vec<IssueRecord>> {
-        let conn = self.conn();
+        let conn = self.conn()?;
         let sql = format!(
             "SELECT i.id, i.digest, i.number, i.created, i.window_from, i.window_to, i.subject,
              COUNT(CASE WHEN d.status = 'sent' THEN 1 END),
@@ -262,13 +260,13 @@ impl Store {
                 sending: r.get(12)?,
             })
         })?;
-        Ok(rows.collect::<Result<_, _>>()?)
+        rows.collect::<Result<_, _>>()
     }
 }
 
 /// Writes a queued delivery per recipient of an issue (each with its own Message-ID); how many.
 pub(super) fn insert_deliveries(
-    tx: &rusqlite::Transaction<'_>,
+    tx: &Db<'_>,
     id: i64,
     digest: &str,
     message_domain: &str,
@@ -303,7 +301,7 @@ pub(super) fn insert_deliveries(
                 "SELECT {} FROM subscribers",
                 super::subscribers::SUBSCRIBER_COLUMNS
             ))?;
-            for s in subscribers.query_map([], super::subscribers::row_to_subscriber)? {
+            for s in subscribers.query_map(params![], super::subscribers::row_to_subscriber)? {
                 if let Some(r) = admit(&s?) {
                     insert(&r)?;
                 }

@@ -9,9 +9,9 @@
 
 use std::sync::OnceLock;
 
+use super::db::{params, OptionalExtension, Sql};
 use anyhow::Result;
 use chrono::{DateTime, Utc};
-use rusqlite::{params, OptionalExtension};
 
 use super::{parse_ts, ts_millis, Store};
 
@@ -157,12 +157,11 @@ impl Store {
 
     /// Who holds the named lock, if anyone.
     pub fn lock_holder(&self, name: &str) -> Result<Option<String>> {
-        Ok(self
-            .conn()
+        self.conn()?
             .query_row("SELECT owner FROM locks WHERE name = ?1", [name], |r| {
                 r.get(0)
             })
-            .optional()?)
+            .optional()
     }
 
     /// Releases the named lock if this process holds it.
@@ -204,7 +203,7 @@ impl Store {
                 "SELECT DISTINCT owner, lease_until FROM deliveries WHERE status = 'sending'",
             )?;
             let rows: Vec<(Option<String>, Option<String>)> = held
-                .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?
+                .query_map(params![], |r| Ok((r.get(0)?, r.get(1)?)))?
                 .collect::<Result<_, _>>()?;
             let mut taken = 0;
             for (owner, until) in rows {

@@ -1,17 +1,20 @@
-//! Storage: one SQLite file (WAL, `synchronous=FULL`) behind a narrow API. Every other stage talks
-//! to the database only through `Store`, so that another backend (PostgreSQL for several
-//! instances sharing one database) can be added behind the same methods.
+//! Storage behind a narrow API: one SQLite file (WAL, `synchronous=FULL`), the embedded
+//! default, or a PostgreSQL database shared by several processes (`postgres`). Every other
+//! stage talks to the database only through `Store`; its SQL is written once, over `db`.
 //!
-//! Invariants: writes that read first run in `BEGIN IMMEDIATE` transactions; a delivery row is
-//! written before its SMTP transaction and updated after it.
+//! Invariants: writes run in transactions that exclude every other writer (SQLite's
+//! `BEGIN IMMEDIATE`; PostgreSQL's writers' advisory lock); a delivery row is written before its
+//! SMTP transaction and updated after it.
 
 pub mod bounces;
+pub mod db;
 mod deliveries;
 mod feeds;
 pub mod health;
 mod issues;
 pub mod leases;
 mod pages;
+pub mod postgres;
 mod preferences;
 mod relays;
 mod review;
@@ -22,10 +25,12 @@ mod stories;
 mod subscribers;
 
 use std::path::Path;
-use std::sync::{Mutex, MutexGuard};
+use std::sync::Mutex;
 
 use anyhow::{Context, Result};
 use rusqlite::{Connection, TransactionBehavior};
+
+use db::{params, Db, Held, Sql};
 
 pub use bounces::{BounceEvent, BouncePolicy, Effect, NewBounce, Outcome, Recorded};
 pub use deliveries::{Applied, Claim, Delivery, DeliveryCounts, Reservation, Step, SKIPPED};
@@ -43,11 +48,17 @@ pub use subscribers::{
 
 /// The database. Cheap to share behind an `Arc`; calls are short and serialized.
 pub struct Store {
-    conn: Mutex<Connection>,
+    backend: Backend,
+}
+
+enum Backend {
+    Sqlite(Mutex<Connection>),
+    Postgres(Box<postgres::Pg>),
 }
 
 impl Store {
-    /// Opens (creating when missing) the database at `path` and brings its schema up to date.
+    /// Opens (creating when missing) the SQLite database at `path` and brings its schema up to
+    /// date.
     pub fn open(path: &Path) -> Result<Store> {
         if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
             std::fs::create_dir_all(dir).with_context(|| format!("create {}", dir.display()))?;
@@ -57,8 +68,32 @@ impl Store {
         Self::init(conn).with_context(|| format!("database {}", path.display()))
     }
 
-    /// An in-memory database, for tests.
+    /// Connects to the PostgreSQL database at `url` (`postgres://user@host:port/db`) and brings
+    /// its schema up to date.
+    pub fn connect(url: &str) -> Result<Store> {
+        let pg = postgres::Pg::connect(url)?;
+        postgres::migrate(&pg, SCHEMA_VERSION)
+            .with_context(|| format!("database {}", pg.target))?;
+        Ok(Store {
+            backend: Backend::Postgres(Box::new(pg)),
+        })
+    }
+
+    /// The database a config names: `[storage] url` when set, else `[storage] path`.
+    pub fn open_storage(url: Option<&str>, path: &Path) -> Result<Store> {
+        match url {
+            Some(url) => Self::connect(url),
+            None => Self::open(path),
+        }
+    }
+
+    /// An in-memory database, for tests. With `GAZETTE_TEST_POSTGRES` set (an admin URL of a
+    /// throwaway server, see tests/peers/postgres.sh), a new PostgreSQL database instead, so the
+    /// store's tests run on both engines.
     pub fn open_in_memory() -> Result<Store> {
+        if let Ok(admin) = std::env::var("GAZETTE_TEST_POSTGRES") {
+            return Self::connect(&postgres::fresh_database(&admin)?);
+        }
         Self::init(Connection::open_in_memory()?)
     }
 
@@ -69,22 +104,77 @@ impl Store {
         conn.pragma_update(None, "foreign_keys", "ON")?;
         schema::migrate(&mut conn)?;
         Ok(Store {
-            conn: Mutex::new(conn),
+            backend: Backend::Sqlite(Mutex::new(conn)),
         })
     }
 
-    fn conn(&self) -> MutexGuard<'_, Connection> {
-        // A panic while holding the lock leaves SQLite consistent (transactions roll back).
-        self.conn.lock().unwrap_or_else(|e| e.into_inner())
+    /// Which engine holds the data: "sqlite" or "postgres".
+    pub fn engine(&self) -> &'static str {
+        match self.backend {
+            Backend::Sqlite(_) => "sqlite",
+            Backend::Postgres(_) => "postgres",
+        }
     }
 
-    /// Runs `f` in a `BEGIN IMMEDIATE` transaction and commits it.
-    fn write<T>(&self, f: impl FnOnce(&rusqlite::Transaction<'_>) -> Result<T>) -> Result<T> {
-        let mut conn = self.conn();
-        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-        let out = f(&tx)?;
-        tx.commit()?;
-        Ok(out)
+    /// The link-signing secret kept in the database, created on first use: with PostgreSQL,
+    /// every host on the database signs and verifies links with it. None with SQLite, whose
+    /// secret is a file beside the database (`tokens::Tokens::load`).
+    pub fn shared_secret(&self) -> Result<Option<String>> {
+        if let Backend::Sqlite(_) = self.backend {
+            return Ok(None);
+        }
+        let bytes: [u8; 32] = rand::random();
+        let fresh: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
+        self.write(|tx| {
+            tx.execute(
+                "INSERT INTO gazette_meta (key, value) VALUES ('secret', ?1)
+                 ON CONFLICT (key) DO NOTHING",
+                [fresh],
+            )?;
+            tx.query_row(
+                "SELECT value FROM gazette_meta WHERE key = 'secret'",
+                params![],
+                |r| r.get(0),
+            )
+            .map(Some)
+        })
+    }
+
+    /// A connection for reads outside a transaction.
+    fn conn(&self) -> Result<Held<'_>> {
+        Ok(match &self.backend {
+            // A panic while holding the lock leaves SQLite consistent (transactions roll back).
+            Backend::Sqlite(c) => Held::Sqlite(c.lock().unwrap_or_else(|e| e.into_inner())),
+            Backend::Postgres(pg) => Held::Postgres(Box::new(pg.lease()?)),
+        })
+    }
+
+    /// Runs `f` in a write transaction (one writer at a time) and commits it; an error rolls
+    /// everything back.
+    fn write<T>(&self, f: impl FnOnce(&Db<'_>) -> Result<T>) -> Result<T> {
+        match &self.backend {
+            Backend::Sqlite(c) => {
+                let mut conn = c.lock().unwrap_or_else(|e| e.into_inner());
+                let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+                let out = f(&Db::Sqlite(&tx))?;
+                tx.commit()?;
+                Ok(out)
+            }
+            Backend::Postgres(pg) => {
+                let mut lease = pg.lease()?;
+                lease.begin_write()?;
+                match f(&Db::Postgres(lease.conn())) {
+                    Ok(out) => {
+                        lease.commit()?;
+                        Ok(out)
+                    }
+                    Err(e) => {
+                        lease.rollback();
+                        Err(e)
+                    }
+                }
+            }
+        }
     }
 }
 

@@ -1,21 +1,20 @@
 //! The article-page cache: a page is fetched once, whatever happens to it.
 
+use super::db::{params, OptionalExtension, Sql};
 use anyhow::Result;
-use rusqlite::{params, OptionalExtension};
 
 use super::{ts, Store};
 
 impl Store {
     /// A cached page: (status, body). Status is `ok` or an error message.
     pub fn cached_page(&self, url: &str) -> Result<Option<(String, Option<String>)>> {
-        let conn = self.conn();
-        Ok(conn
-            .query_row(
-                "SELECT status, body FROM pages WHERE url = ?1",
-                [url],
-                |r| Ok((r.get(0)?, r.get(1)?)),
-            )
-            .optional()?)
+        let conn = self.conn()?;
+        conn.query_row(
+            "SELECT status, body FROM pages WHERE url = ?1",
+            [url],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )
+        .optional()
     }
 
     /// Caches a fetched page (or the error that stopped it).

@@ -5,8 +5,8 @@
 
 use std::collections::BTreeMap;
 
+use super::db::{params, Db, OptionalExtension, Row, Sql};
 use anyhow::Result;
-use rusqlite::{params, OptionalExtension};
 use serde_json::{json, Value};
 
 use super::subscribers::{row_to_subscriber, suppress, SUBSCRIBER_COLUMNS};
@@ -36,7 +36,7 @@ impl Consent {
 /// Appends to the consent log: what happened, when, and where it came from (`web`,
 /// `email-link`, `one-click`, `page`, `manage`, `cli`, `import`).
 pub(super) fn consent(
-    tx: &rusqlite::Transaction<'_>,
+    tx: &Db<'_>,
     subscriber: i64,
     event: Consent,
     source: &str,
@@ -52,7 +52,7 @@ pub(super) fn consent(
 }
 
 /// The preferences in the columns `topics, format, timezone, paused_until` from `start` on.
-pub(super) fn preferences_of(r: &rusqlite::Row<'_>, start: usize) -> rusqlite::Result<Preferences> {
+pub(super) fn preferences_of(r: &Row, start: usize) -> anyhow::Result<Preferences> {
     let topics: Option<String> = r.get(start)?;
     let format: String = r.get(start + 1)?;
     let paused: Option<String> = r.get(start + 3)?;
@@ -191,7 +191,7 @@ impl Store {
 
     /// A subscriber's consent log, oldest first.
     pub fn consent_events(&self, id: i64) -> Result<Vec<ConsentEvent>> {
-        let conn = self.conn();
+        let conn = self.conn()?;
         let mut stmt = conn.prepare(
             "SELECT at, event, source, detail FROM consent_events WHERE subscriber_id = ?1
              ORDER BY id",
@@ -204,7 +204,7 @@ impl Store {
                 detail: r.get(3)?,
             })
         })?;
-        Ok(rows.collect::<Result<_, _>>()?)
+        rows.collect::<Result<_, _>>()
     }
 
     /// Everything stored about one subscriber, as the document `GET /manage/{token}/data`
@@ -212,7 +212,7 @@ impl Store {
     /// confirmation mails sent. `None` when there is no such subscriber.
     pub fn reader_data(&self, id: i64) -> Result<Option<Value>> {
         let consent = self.consent_events(id)?;
-        let conn = self.conn();
+        let conn = self.conn()?;
         let row = conn
             .query_row(
                 &format!(
@@ -352,18 +352,18 @@ impl Store {
     /// The distinct (time zone, digests) pairs of confirmed subscribers: which zones a
     /// local-delivery digest has readers in (`None`: the newsletter's zone).
     pub fn reader_zones(&self) -> Result<Vec<(Option<String>, Vec<String>)>> {
-        let conn = self.conn();
+        let conn = self.conn()?;
         let mut stmt = conn.prepare_cached(
             "SELECT DISTINCT timezone, digests FROM subscribers WHERE status = 'confirmed'",
         )?;
-        let rows = stmt.query_map([], |r| {
+        let rows = stmt.query_map(params![], |r| {
             let digests: String = r.get(1)?;
             Ok((
                 r.get::<_, Option<String>>(0)?,
                 serde_json::from_str(&digests).unwrap_or_default(),
             ))
         })?;
-        Ok(rows.collect::<Result<_, _>>()?)
+        rows.collect::<Result<_, _>>()
     }
 
     /// Issues (oldest first) that have queued deliveries due at `now`: rows waiting for their
@@ -397,12 +397,12 @@ impl Store {
         issue_id: i64,
         now: chrono::DateTime<chrono::Utc>,
     ) -> Result<i64> {
-        let conn = self.conn();
-        Ok(conn.query_row(
+        let conn = self.conn()?;
+        conn.query_row(
             "SELECT COUNT(*) FROM deliveries WHERE issue_id = ?1 AND status = 'queued'
              AND not_before > ?2",
             params![issue_id, ts(now)],
             |r| r.get(0),
-        )?)
+        )
     }
 }

@@ -2,9 +2,9 @@
 //! count its `daily_quota` is held to; reserved with each claim, see `deliveries`), and the
 //! relays a sender found unusable (`relay_pauses`), for `gazette status`.
 
+use super::db::{params, OptionalExtension, Sql};
 use anyhow::Result;
 use chrono::{DateTime, Utc};
-use rusqlite::{params, OptionalExtension};
 
 use super::{parse_ts, ts, Store};
 
@@ -36,7 +36,7 @@ impl Store {
     /// Messages handed to `relay` on `day` (reserved, and not given back).
     pub fn relay_sent(&self, relay: &str, day: &str) -> Result<i64> {
         Ok(self
-            .conn()
+            .conn()?
             .query_row(
                 "SELECT sent FROM relay_usage WHERE relay = ?1 AND day = ?2",
                 params![relay, day],
@@ -48,7 +48,7 @@ impl Store {
 
     /// Every relay's count for `day`.
     pub fn relay_usage(&self, day: &str) -> Result<Vec<RelayUsage>> {
-        let conn = self.conn();
+        let conn = self.conn()?;
         let mut stmt = conn.prepare_cached(
             "SELECT relay, day, sent FROM relay_usage WHERE day = ?1 ORDER BY relay",
         )?;
@@ -59,7 +59,7 @@ impl Store {
                 sent: r.get(2)?,
             })
         })?;
-        Ok(rows.collect::<Result<_, _>>()?)
+        rows.collect::<Result<_, _>>()
     }
 
     /// Counts one message (a one-off mail, outside any issue) against a relay's day, unless its
@@ -102,11 +102,11 @@ impl Store {
 
     /// The relays recorded as paused.
     pub fn relay_pauses(&self) -> Result<Vec<RelayPause>> {
-        let conn = self.conn();
+        let conn = self.conn()?;
         let mut stmt = conn.prepare_cached(
             "SELECT relay, reason, since, until, owner FROM relay_pauses ORDER BY relay",
         )?;
-        let rows = stmt.query_map([], |r| {
+        let rows = stmt.query_map(params![], |r| {
             Ok(RelayPause {
                 relay: r.get(0)?,
                 reason: r.get(1)?,
@@ -115,7 +115,7 @@ impl Store {
                 owner: r.get(4)?,
             })
         })?;
-        Ok(rows.collect::<Result<_, _>>()?)
+        rows.collect::<Result<_, _>>()
     }
 }
 
@@ -131,7 +131,7 @@ mod tests {
                 tx.execute(
                     "INSERT INTO issues (id, digest, number, created, window_from, window_to, subject,
                      html, text, view) VALUES (1, 'weekly', 1, 'x', 'x', 'x', 's', 'h', 't', '{}')",
-                    [],
+                    params![],
                 )?;
                 for i in 0..n {
                     tx.execute(

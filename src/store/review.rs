@@ -6,9 +6,9 @@
 //! once or never. Every change is a `BEGIN IMMEDIATE` transaction that checks the version (when
 //! the caller loaded one) and appends to `review_log`.
 
+use super::db::{params, Db, OptionalExtension, Params, Row, Sql};
 use anyhow::Result;
 use chrono::{DateTime, Utc};
-use rusqlite::{params, OptionalExtension};
 
 use super::issues::insert_deliveries;
 use super::{parse_ts, ts, IssueContent, Store};
@@ -88,7 +88,7 @@ pub struct LogEntry {
 }
 
 pub(super) fn insert_review(
-    tx: &rusqlite::Transaction<'_>,
+    tx: &Db<'_>,
     issue_id: i64,
     digest: &str,
     r: &NewReview<'_>,
@@ -102,13 +102,7 @@ pub(super) fn insert_review(
     log(tx, issue_id, "gazette", "planned the draft", now)
 }
 
-fn log(
-    tx: &rusqlite::Transaction<'_>,
-    issue_id: i64,
-    who: &str,
-    what: &str,
-    now: DateTime<Utc>,
-) -> Result<()> {
+fn log(tx: &Db<'_>, issue_id: i64, who: &str, what: &str, now: DateTime<Utc>) -> Result<()> {
     tx.execute(
         "INSERT INTO review_log (issue_id, at, who, what) VALUES (?1, ?2, ?3, ?4)",
         params![issue_id, ts(now), who, what],
@@ -117,14 +111,13 @@ fn log(
 }
 
 /// Status and version of a review inside a transaction: (status, version, released).
-fn current(tx: &rusqlite::Transaction<'_>, issue_id: i64) -> Result<Option<(String, i64, bool)>> {
-    Ok(tx
-        .query_row(
-            "SELECT status, version, released IS NOT NULL FROM reviews WHERE issue_id = ?1",
-            [issue_id],
-            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
-        )
-        .optional()?)
+fn current(tx: &Db<'_>, issue_id: i64) -> Result<Option<(String, i64, bool)>> {
+    tx.query_row(
+        "SELECT status, version, released IS NOT NULL FROM reviews WHERE issue_id = ?1",
+        [issue_id],
+        |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+    )
+    .optional()
 }
 
 /// Why a review cannot change: `sent`, or its status when not one of `from`.
@@ -142,7 +135,7 @@ const SELECT: &str = "SELECT r.issue_id, r.digest, i.number, r.slot, r.policy, r
     r.state, r.created, r.updated, r.mailed, r.held_told, r.released, COALESCE(i.story_cursor, 0)
     FROM reviews r JOIN issues i ON i.id = r.issue_id";
 
-fn row(r: &rusqlite::Row<'_>) -> rusqlite::Result<ReviewRow> {
+fn row(r: &Row) -> anyhow::Result<ReviewRow> {
     let t = |s: Option<String>| s.as_deref().map(parse_ts);
     Ok(ReviewRow {
         issue_id: r.get(0)?,
@@ -163,11 +156,11 @@ fn row(r: &rusqlite::Row<'_>) -> rusqlite::Result<ReviewRow> {
 }
 
 impl Store {
-    fn query_reviews(&self, filter: &str, p: impl rusqlite::Params) -> Result<Vec<ReviewRow>> {
-        let conn = self.conn();
+    fn query_reviews(&self, filter: &str, p: impl Params) -> Result<Vec<ReviewRow>> {
+        let conn = self.conn()?;
         let mut stmt = conn.prepare(&format!("{SELECT} {filter}"))?;
         let rows = stmt.query_map(p, row)?;
-        Ok(rows.collect::<Result<_, _>>()?)
+        rows.collect::<Result<_, _>>()
     }
 
     /// The digest's open review: a draft not released and not skipped (at most one exists,
@@ -210,7 +203,7 @@ impl Store {
     /// The slot key an issue was stored under (`None`: planned by hand, or no such issue).
     pub fn issue_slot(&self, issue_id: i64) -> Result<Option<String>> {
         Ok(self
-            .conn()
+            .conn()?
             .query_row("SELECT slot FROM issues WHERE id = ?1", [issue_id], |r| {
                 r.get::<_, Option<String>>(0)
             })
@@ -220,14 +213,13 @@ impl Store {
 
     /// The issue stored for a digest's slot, if any.
     pub fn issue_id_for_slot(&self, digest: &str, slot: &str) -> Result<Option<i64>> {
-        Ok(self
-            .conn()
+        self.conn()?
             .query_row(
                 "SELECT id FROM issues WHERE digest = ?1 AND slot = ?2",
                 params![digest, slot],
                 |r| r.get(0),
             )
-            .optional()?)
+            .optional()
     }
 
     /// Saves an edited draft (state, status, the issue's content and stories) if it is still at
@@ -382,7 +374,7 @@ impl Store {
 
     /// A review's log, oldest first.
     pub fn review_log(&self, issue_id: i64) -> Result<Vec<LogEntry>> {
-        let conn = self.conn();
+        let conn = self.conn()?;
         let mut stmt =
             conn.prepare("SELECT at, who, what FROM review_log WHERE issue_id = ?1 ORDER BY id")?;
         let rows = stmt.query_map([issue_id], |r| {
@@ -392,6 +384,6 @@ impl Store {
                 what: r.get(2)?,
             })
         })?;
-        Ok(rows.collect::<Result<_, _>>()?)
+        rows.collect::<Result<_, _>>()
     }
 }

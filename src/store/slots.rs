@@ -1,8 +1,8 @@
 //! Schedule slots: (digest, scheduled instant) claimed in a transaction before anything is sent,
 //! so that a restart or a second `gazette serve` on the same database never runs a slot twice.
 
+use super::db::{params, OptionalExtension, Sql};
 use anyhow::Result;
-use rusqlite::{params, OptionalExtension};
 
 use super::{ts, Store};
 
@@ -37,14 +37,13 @@ impl Store {
 
     /// The outcome of a slot, if it was claimed (`Some(None)`: claimed, still running).
     pub fn slot_outcome(&self, digest: &str, slot: &str) -> Result<Option<Option<String>>> {
-        let conn = self.conn();
-        Ok(conn
-            .query_row(
-                "SELECT outcome FROM slots WHERE digest = ?1 AND scheduled = ?2",
-                params![digest, slot],
-                |r| r.get(0),
-            )
-            .optional()?)
+        let conn = self.conn()?;
+        conn.query_row(
+            "SELECT outcome FROM slots WHERE digest = ?1 AND scheduled = ?2",
+            params![digest, slot],
+            |r| r.get(0),
+        )
+        .optional()
     }
 
     /// Feeds due for a fetch at `now` (never fetched, or `next_fetch` passed).

@@ -1,7 +1,7 @@
 //! Stories: deduplicated by GUID and by canonical URL, across feeds and runs.
 
+use super::db::{params, Db, Params, Sql};
 use anyhow::Result;
-use rusqlite::params;
 
 use super::{feeds::ensure_feed, parse_ts, ts, Store};
 use crate::model::{StoredLead, StoredStory, Story};
@@ -10,7 +10,7 @@ use crate::model::{StoredLead, StoredStory, Story};
 /// when `leads` has one at its position (picked while the feed was in hand; the others get
 /// theirs later); the ids of the new.
 pub(super) fn insert(
-    tx: &rusqlite::Transaction<'_>,
+    tx: &Db<'_>,
     feed_id: i64,
     stories: &[Story],
     leads: &[Option<StoredLead>],
@@ -24,7 +24,7 @@ pub(super) fn insert(
          categories, content_html, summary_html, dated, has_guid, lead_text, lead_html,
          lead_source)
          VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13,?14,?15)
-         ON CONFLICT DO NOTHING",
+         ON CONFLICT DO NOTHING RETURNING id",
     )?;
     let mut new = Vec::new();
     for (i, s) in stories.iter().enumerate() {
@@ -34,26 +34,29 @@ pub(super) fn insert(
                 continue;
             }
         }
-        let n = stmt.execute(params![
-            feed_id,
-            s.guid,
-            s.url,
-            s.title,
-            ts(s.published),
-            ts(now),
-            serde_json::to_string(&s.authors)?,
-            serde_json::to_string(&s.categories)?,
-            s.content_html,
-            s.summary_html,
-            s.dated,
-            s.has_guid,
-            lead.map(|l| &l.text),
-            lead.map(|l| &l.html),
-            lead.map(|l| &l.source),
-        ])?;
-        if n == 1 {
-            new.push(tx.last_insert_rowid());
-        }
+        let id: Vec<i64> = stmt
+            .query_map(
+                params![
+                    feed_id,
+                    s.guid,
+                    s.url,
+                    s.title,
+                    ts(s.published),
+                    ts(now),
+                    serde_json::to_string(&s.authors)?,
+                    serde_json::to_string(&s.categories)?,
+                    s.content_html,
+                    s.summary_html,
+                    s.dated,
+                    s.has_guid,
+                    lead.map(|l| &l.text),
+                    lead.map(|l| &l.html),
+                    lead.map(|l| &l.source),
+                ],
+                |r| r.get(0),
+            )?
+            .collect::<Result<_>>()?;
+        new.extend(id);
     }
     Ok(new)
 }
@@ -82,7 +85,7 @@ impl Store {
         &self,
         guids: impl IntoIterator<Item = &'g str>,
     ) -> Result<std::collections::HashSet<&'g str>> {
-        let conn = self.conn();
+        let conn = self.conn()?;
         let mut stmt =
             conn.prepare_cached("SELECT EXISTS (SELECT 1 FROM stories WHERE guid = ?1)")?;
         let mut known = std::collections::HashSet::new();
@@ -138,17 +141,14 @@ impl Store {
 
     /// The id of the newest story: the cursor an issue planned now records.
     pub fn story_cursor(&self) -> Result<i64> {
-        Ok(self
-            .conn()
-            .query_row("SELECT COALESCE(MAX(id), 0) FROM stories", [], |r| r.get(0))?)
+        self.conn()?
+            .query_row("SELECT COALESCE(MAX(id), 0) FROM stories", params![], |r| {
+                r.get(0)
+            })
     }
 
-    fn query_stories(
-        &self,
-        filter: &str,
-        params: impl rusqlite::Params,
-    ) -> Result<Vec<StoredStory>> {
-        let conn = self.conn();
+    fn query_stories(&self, filter: &str, params: impl Params) -> Result<Vec<StoredStory>> {
+        let conn = self.conn()?;
         let sql = format!(
             "SELECT s.id, f.url, COALESCE(f.title, f.url), s.guid, s.url, s.title, s.published,
              s.authors, s.categories, s.content_html, s.summary_html, s.lead_text, s.lead_html,
@@ -184,7 +184,7 @@ impl Store {
                 },
             })
         })?;
-        Ok(rows.collect::<Result<_, _>>()?)
+        rows.collect::<Result<_, _>>()
     }
 
     /// The content (else summary) of the latest `per_feed` stories of each of these feeds that
@@ -197,7 +197,7 @@ impl Store {
         let mut urls: Vec<&str> = feed_urls.to_vec();
         urls.sort_unstable();
         urls.dedup();
-        let conn = self.conn();
+        let conn = self.conn()?;
         let mut stmt = conn.prepare_cached(
             "SELECT url, fragment FROM (
                SELECT f.url AS url, COALESCE(NULLIF(TRIM(s.content_html), ''), s.summary_html) AS fragment,
@@ -220,8 +220,7 @@ impl Store {
 
     /// How many stories are stored in all.
     pub fn story_count(&self) -> Result<i64> {
-        Ok(self
-            .conn()
-            .query_row("SELECT COUNT(*) FROM stories", [], |r| r.get(0))?)
+        self.conn()?
+            .query_row("SELECT COUNT(*) FROM stories", params![], |r| r.get(0))
     }
 }

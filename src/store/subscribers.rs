@@ -1,7 +1,7 @@
 //! Subscribers: one row per address (case-insensitive), with status and digests.
 
+use super::db::{params, Db, OptionalExtension, Row, Sql};
 use anyhow::Result;
-use rusqlite::{params, OptionalExtension};
 
 use super::preferences::{consent, Consent};
 use super::{parse_ts, ts, Store};
@@ -51,7 +51,7 @@ pub struct NewSubscriber {
 }
 
 fn upsert_one(
-    tx: &rusqlite::Transaction<'_>,
+    tx: &Db<'_>,
     r: &NewSubscriber,
     status: SubscriberStatus,
     source: &str,
@@ -132,7 +132,7 @@ fn upsert_one(
 
 /// Inserts a new subscriber and logs its consent.
 fn insert_new(
-    tx: &rusqlite::Transaction<'_>,
+    tx: &Db<'_>,
     r: &NewSubscriber,
     status: SubscriberStatus,
     source: &str,
@@ -141,7 +141,7 @@ fn insert_new(
     let digests_json = serde_json::to_string(&r.digests)?;
     let (email, name) = (r.email.as_str(), r.name.as_deref());
     let confirmed = (status == SubscriberStatus::Confirmed).then(|| ts(now));
-    tx.execute(
+    let id = tx.insert(
         "INSERT INTO subscribers (email, name, status, digests, created, confirmed_at)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
         params![
@@ -153,7 +153,6 @@ fn insert_new(
             confirmed
         ],
     )?;
-    let id = tx.last_insert_rowid();
     consent(
         tx,
         id,
@@ -187,19 +186,18 @@ pub enum SubscriberUpsert {
 }
 
 /// Why an address with no row is suppressed, if it is.
-fn suppressed(tx: &rusqlite::Transaction<'_>, email: &str) -> Result<Option<String>> {
-    Ok(tx
-        .query_row(
-            "SELECT reason FROM suppressions WHERE hash = ?1",
-            [crate::model::suppression_hash(email)],
-            |r| r.get(0),
-        )
-        .optional()?)
+fn suppressed(tx: &Db<'_>, email: &str) -> Result<Option<String>> {
+    tx.query_row(
+        "SELECT reason FROM suppressions WHERE hash = ?1",
+        [crate::model::suppression_hash(email)],
+        |r| r.get(0),
+    )
+    .optional()
 }
 
 /// Keeps an address suppressed (by its hash) after its row is gone.
 pub(super) fn suppress(
-    tx: &rusqlite::Transaction<'_>,
+    tx: &Db<'_>,
     email: &str,
     reason: &str,
     now: chrono::DateTime<chrono::Utc>,
@@ -322,26 +320,24 @@ impl Store {
 
     /// Why an address is suppressed by hash (its row is gone), if it is.
     pub fn suppression(&self, email: &str) -> Result<Option<String>> {
-        let mut conn = self.conn();
-        let tx = conn.transaction()?;
-        suppressed(&tx, email)
+        suppressed(&self.conn()?.db(), email)
     }
 
     /// Every subscriber, ordered by address.
     pub fn subscribers(&self) -> Result<Vec<Subscriber>> {
-        let conn = self.conn();
+        let conn = self.conn()?;
         let mut stmt = conn.prepare(&format!(
             "SELECT {SUBSCRIBER_COLUMNS} FROM subscribers ORDER BY email"
         ))?;
-        let rows = stmt.query_map([], row_to_subscriber)?;
-        Ok(rows.collect::<Result<_, _>>()?)
+        let rows = stmt.query_map(params![], row_to_subscriber)?;
+        rows.collect::<Result<_, _>>()
     }
 
     /// Every subscriber in turn, without holding them all (enqueueing a large list).
     pub fn each_subscriber(&self, mut f: impl FnMut(Subscriber)) -> Result<()> {
-        let conn = self.conn();
+        let conn = self.conn()?;
         let mut stmt = conn.prepare(&format!("SELECT {SUBSCRIBER_COLUMNS} FROM subscribers"))?;
-        for s in stmt.query_map([], row_to_subscriber)? {
+        for s in stmt.query_map(params![], row_to_subscriber)? {
             f(s?);
         }
         Ok(())
@@ -349,31 +345,29 @@ impl Store {
 
     /// One subscriber by address.
     pub fn subscriber(&self, email: &str) -> Result<Option<Subscriber>> {
-        let conn = self.conn();
-        Ok(conn
-            .query_row(
-                &format!("SELECT {SUBSCRIBER_COLUMNS} FROM subscribers WHERE email = ?1"),
-                [email],
-                row_to_subscriber,
-            )
-            .optional()?)
+        let conn = self.conn()?;
+        conn.query_row(
+            &format!("SELECT {SUBSCRIBER_COLUMNS} FROM subscribers WHERE email = ?1"),
+            [email],
+            row_to_subscriber,
+        )
+        .optional()
     }
 
     /// One subscriber by id.
     pub fn subscriber_by_id(&self, id: i64) -> Result<Option<Subscriber>> {
-        let conn = self.conn();
-        Ok(conn
-            .query_row(
-                &format!("SELECT {SUBSCRIBER_COLUMNS} FROM subscribers WHERE id = ?1"),
-                [id],
-                row_to_subscriber,
-            )
-            .optional()?)
+        let conn = self.conn()?;
+        conn.query_row(
+            &format!("SELECT {SUBSCRIBER_COLUMNS} FROM subscribers WHERE id = ?1"),
+            [id],
+            row_to_subscriber,
+        )
+        .optional()
     }
 
     /// When the subscriber's current subscribe request began (None: no request pending).
     pub fn pending_since(&self, id: i64) -> Result<Option<chrono::DateTime<chrono::Utc>>> {
-        let conn = self.conn();
+        let conn = self.conn()?;
         let since: Option<Option<String>> = conn
             .query_row(
                 "SELECT pending_since FROM subscribers WHERE id = ?1",
@@ -454,24 +448,22 @@ impl Store {
                     )?;
                     id
                 }
-                None => {
-                    tx.execute(
-                        "INSERT INTO subscribers (email, name, status, digests, created, pending_since)
+                None => tx.insert(
+                    "INSERT INTO subscribers (email, name, status, digests, created, pending_since)
                          VALUES (?1, ?2, 'pending', ?3, ?4, ?4)",
-                        params![email, name, digests_json, ts(now)],
-                    )?;
-                    tx.last_insert_rowid()
-                }
+                    params![email, name, digests_json, ts(now)],
+                )?,
             };
             consent(tx, id, Consent::Subscribed, "web", Some(&digests_json), now)?;
-            let count_since = |days: i64| -> rusqlite::Result<i64> {
+            let count_since = |days: i64| -> anyhow::Result<i64> {
                 tx.query_row(
                     "SELECT COUNT(*) FROM confirm_mails WHERE email = ?1 AND sent_at > ?2",
                     params![email, ts(now - chrono::Duration::days(days))],
                     |r| r.get(0),
                 )
             };
-            if count_since(1)? >= CONFIRM_MAILS_PER_DAY || count_since(7)? >= CONFIRM_MAILS_PER_WEEK {
+            if count_since(1)? >= CONFIRM_MAILS_PER_DAY || count_since(7)? >= CONFIRM_MAILS_PER_WEEK
+            {
                 return Ok(SignupOutcome::Capped);
             }
             tx.execute(
@@ -581,36 +573,33 @@ impl Store {
 
     /// The consent audit of a subscriber.
     pub fn consent_audit(&self, id: i64) -> Result<Option<ConsentAudit>> {
-        let conn = self.conn();
-        Ok(conn
-            .query_row(
-                "SELECT confirmed_at, confirm_ip, confirm_ua FROM subscribers WHERE id = ?1",
-                [id],
-                |r| {
-                    Ok(ConsentAudit {
-                        confirmed_at: r.get(0)?,
-                        ip: r.get(1)?,
-                        user_agent: r.get(2)?,
-                    })
-                },
-            )
-            .optional()?)
+        let conn = self.conn()?;
+        conn.query_row(
+            "SELECT confirmed_at, confirm_ip, confirm_ua FROM subscribers WHERE id = ?1",
+            [id],
+            |r| {
+                Ok(ConsentAudit {
+                    confirmed_at: r.get(0)?,
+                    ip: r.get(1)?,
+                    user_agent: r.get(2)?,
+                })
+            },
+        )
+        .optional()
     }
 }
 
-fn email_of(tx: &rusqlite::Transaction<'_>, id: i64) -> Result<String> {
-    Ok(
-        tx.query_row("SELECT email FROM subscribers WHERE id = ?1", [id], |r| {
-            r.get(0)
-        })?,
-    )
+fn email_of(tx: &Db<'_>, id: i64) -> Result<String> {
+    tx.query_row("SELECT email FROM subscribers WHERE id = ?1", [id], |r| {
+        r.get(0)
+    })
 }
 
 /// The columns [`row_to_subscriber`] reads, in its order.
 pub(super) const SUBSCRIBER_COLUMNS: &str =
     "id, email, name, status, digests, topics, format, timezone, paused_until";
 
-pub(super) fn row_to_subscriber(r: &rusqlite::Row<'_>) -> rusqlite::Result<Subscriber> {
+pub(super) fn row_to_subscriber(r: &Row) -> anyhow::Result<Subscriber> {
     let status: String = r.get(3)?;
     Ok(Subscriber {
         id: r.get(0)?,
