@@ -118,6 +118,12 @@ pub enum Command {
     /// Editorial review of the draft issues of digests with `review` set.
     #[command(subcommand)]
     Review(ReviewCmd),
+    /// Copy the SQLite database to a new PostgreSQL database (then set `[storage] url`).
+    Migrate {
+        /// The PostgreSQL database: postgres://user@host:port/db (empty; its schema is created).
+        #[arg(long)]
+        to: String,
+    },
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]

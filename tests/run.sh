@@ -5,7 +5,11 @@
 #   - Debian's chromium for the browser tests, when missing (needs root and apt-get),
 #   - Debian's dovecot-imapd for the bounce-mailbox tests, when missing (the tests start their
 #     own throwaway, unprivileged instance on a loopback port: tests/peers/dovecot.sh),
-# then `cargo test`. Usage: bash tests/run.sh [extra cargo test args]
+#   - Debian's postgresql server binaries, when missing; a throwaway cluster is started on a
+#     loopback port as an unprivileged user (tests/peers/postgres.sh) and stopped at the end,
+# then `cargo test` on SQLite, and again on PostgreSQL for the store's tests and the delivery
+# tests (GAZETTE_TEST_POSTGRES: each test gets a new database on that server).
+# Usage: bash tests/run.sh [extra cargo test args]
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -39,5 +43,27 @@ if ! command -v openssl >/dev/null 2>&1 && [ "$(id -u)" = 0 ] && command -v apt-
   DEBIAN_FRONTEND=noninteractive apt-get install -y -qq openssl >/dev/null
 fi
 
+if ! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1; then
+  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+    echo "tests/run.sh: installing Debian's postgresql for the PostgreSQL store tests" >&2
+    apt-get update -qq
+    # The package's own cluster is not started (no init here); the tests run their own.
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql >/dev/null
+  else
+    echo "tests/run.sh: postgresql not found and cannot install it here" >&2
+  fi
+fi
+pgdir=$(mktemp -d /tmp/gazette-pg.XXXXXX)
+trap 'bash tests/peers/postgres.sh stop "$pgdir"; rm -rf "$pgdir"' EXIT
+GAZETTE_TEST_POSTGRES_SERVER=$(bash tests/peers/postgres.sh start "$pgdir")
+export GAZETTE_TEST_POSTGRES_SERVER
+
 export GAZETTE_REQUIRE_PEERS=1
 cargo test --locked "$@"
+if [ $# = 0 ]; then
+  echo "tests/run.sh: the store and delivery tests again, on PostgreSQL" >&2
+  export GAZETTE_TEST_POSTGRES=$GAZETTE_TEST_POSTGRES_SERVER
+  cargo test --locked --lib
+  cargo test --locked --test e2e -- delivery:: exactly_once:: relays:: send:: bounces::
+  cargo test --locked --test it -- subscribers:: readers:: review:: bounces::
+fi

@@ -7,6 +7,7 @@ mod check;
 mod fetch;
 mod init;
 mod issues;
+mod migrate;
 mod output;
 mod preview;
 mod review;
@@ -59,6 +60,7 @@ pub async fn run(cli: Cli) -> Result<ExitCode> {
                 Command::Serve { bind } => serve::run(&gazette, bind).await,
                 Command::Status => status::run(&gazette, out),
                 Command::Review(cmd) => review::run(&gazette, cmd, out),
+                Command::Migrate { to } => migrate::run(&gazette, &to, out),
                 Command::Schedule { from, count } => {
                     schedule::run(&gazette, from.as_deref(), count, out)
                 }

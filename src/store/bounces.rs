@@ -344,7 +344,7 @@ impl Store {
         let mut stmt = conn.prepare_cached(
             "SELECT id, delivery_id, issue_id, email, kind, status, reason, counted,
              feedback_type, diagnostic, source, raw_ref, matched_by, outcome, occurred, recorded
-             FROM bounce_events WHERE ?1 IS NULL OR issue_id = ?1
+             FROM bounce_events WHERE CAST(?1 AS BIGINT) IS NULL OR issue_id = ?1
              ORDER BY id DESC LIMIT ?2",
         )?;
         let rows = stmt.query_map(params![issue, limit as i64], |r| {
@@ -425,7 +425,7 @@ impl Store {
                       + (SELECT COUNT(DISTINCT b.delivery_id) FROM bounce_events b
                          JOIN deliveries d ON d.id = b.delivery_id
                          WHERE b.issue_id = ?1 AND b.kind = 'hard'
-                         AND NOT (d.status = 'failed' AND d.counted))",
+                         AND NOT (d.status = 'failed' AND d.counted = 1))",
             )?
             .query_row([issue_id], |r| r.get(0))?;
         Ok((tried, hard))

@@ -129,11 +129,11 @@ impl Store {
              COUNT(CASE WHEN d.status = 'failed' THEN 1 END),
              COUNT(CASE WHEN d.status = 'queued' THEN 1 END),
              COUNT(CASE WHEN d.status IN ('sending', 'unknown') THEN 1 END),
-             COUNT(CASE WHEN d.counted OR EXISTS (SELECT 1 FROM bounce_events b
+             COUNT(CASE WHEN d.counted = 1 OR EXISTS (SELECT 1 FROM bounce_events b
                  WHERE b.delivery_id = d.id AND b.kind = 'hard') THEN 1 END),
              COUNT(CASE WHEN EXISTS (SELECT 1 FROM bounce_events b WHERE b.delivery_id = d.id
                  AND b.kind = 'complaint' AND b.reason = 'complaint') THEN 1 END),
-             COUNT(CASE WHEN NOT d.counted AND EXISTS (SELECT 1 FROM bounce_events b
+             COUNT(CASE WHEN d.counted = 0 AND EXISTS (SELECT 1 FROM bounce_events b
                  WHERE b.delivery_id = d.id AND b.kind = 'soft') AND NOT EXISTS (SELECT 1
                  FROM bounce_events b WHERE b.delivery_id = d.id AND b.kind = 'hard') THEN 1 END),
              i.paused

@@ -213,7 +213,7 @@ impl Store {
                 taken += tx.execute(
                     "UPDATE deliveries SET status = 'unknown', updated = ?1, owner = NULL,
                      reply = 'the sending process stopped during the SMTP transaction: delivery in doubt, not resent'
-                     WHERE status = 'sending' AND owner IS ?2 AND lease_until IS ?3",
+                     WHERE status = 'sending' AND owner IS NOT DISTINCT FROM ?2 AND lease_until IS NOT DISTINCT FROM ?3",
                     params![super::ts(now), owner, until],
                 )?;
             }

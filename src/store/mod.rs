@@ -7,6 +7,7 @@
 //! SMTP transaction and updated after it.
 
 pub mod bounces;
+mod copy;
 pub mod db;
 mod deliveries;
 mod feeds;

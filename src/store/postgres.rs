@@ -193,19 +193,43 @@ impl Drop for PgLease<'_> {
 }
 
 impl PgConn {
-    fn statement(&self, sql: &str) -> Result<Statement> {
-        if let Some(s) = self.statements.borrow().get(sql) {
+    /// The statement, prepared with its parameters' types taken from the values bound (SQLite
+    /// needs none, and PostgreSQL cannot infer one in `?1 IS NULL` or `SELECT ?1 || 'x'`); a
+    /// NULL leaves its type to the server. Cached per SQL text and types.
+    fn statement(&self, sql: &str, values: &[Value]) -> Result<Statement> {
+        let types: Vec<Type> = values
+            .iter()
+            .map(|v| match v {
+                Value::Null => unspecified(),
+                Value::Int(_) => Type::INT8,
+                Value::Real(_) => Type::FLOAT8,
+                Value::Text(_) => Type::TEXT,
+                Value::Blob(_) => Type::BYTEA,
+            })
+            .collect();
+        let key: String = types
+            .iter()
+            .map(|t| match t.oid() {
+                0 => '_',
+                20 => 'i',
+                701 => 'f',
+                25 => 't',
+                _ => 'b',
+            })
+            .chain(std::iter::once(' '))
+            .chain(sql.chars())
+            .collect();
+        if let Some(s) = self.statements.borrow().get(&key) {
             return Ok(s.clone());
         }
-        let stmt = block_on(self.client.prepare(&placeholders(sql))).map_err(pg_error)?;
-        self.statements
-            .borrow_mut()
-            .insert(sql.to_string(), stmt.clone());
+        let stmt =
+            block_on(self.client.prepare_typed(&placeholders(sql), &types)).map_err(pg_error)?;
+        self.statements.borrow_mut().insert(key, stmt.clone());
         Ok(stmt)
     }
 
     pub fn execute(&self, sql: &str, values: &[Value]) -> Result<usize> {
-        let stmt = self.statement(sql)?;
+        let stmt = self.statement(sql, values)?;
         let n = block_on(self.client.execute_raw(&stmt, values.iter())).map_err(pg_error)?;
         Ok(n as usize)
     }
@@ -216,7 +240,7 @@ impl PgConn {
         values: &[Value],
         f: &mut dyn FnMut(&Row) -> Result<()>,
     ) -> Result<()> {
-        let stmt = self.statement(sql)?;
+        let stmt = self.statement(sql, values)?;
         let columns = stmt.columns().len();
         let stream = block_on(self.client.query_raw(&stmt, values.iter())).map_err(pg_error)?;
         let mut stream = std::pin::pin!(stream);
@@ -234,6 +258,16 @@ impl PgConn {
     pub fn batch(&self, sql: &str) -> Result<()> {
         block_on(self.client.batch_execute(sql)).map_err(pg_error)
     }
+}
+
+/// A parameter type left to the server (OID 0).
+fn unspecified() -> Type {
+    Type::new(
+        "unspecified".into(),
+        0,
+        tokio_postgres::types::Kind::Simple,
+        "pg_catalog".into(),
+    )
 }
 
 /// The server's message (with its detail), rather than tokio-postgres' bare "db error".
@@ -653,6 +687,21 @@ pub fn migrate(pool: &Pg, version: usize) -> Result<()> {
     }
 }
 
+/// The URL without its password, for messages.
+pub fn redacted(url: &str) -> String {
+    let Some((scheme, rest)) = url.split_once("://") else {
+        return url.to_string();
+    };
+    let (authority, path) = rest.split_at(rest.find('/').unwrap_or(rest.len()));
+    match authority.rsplit_once('@') {
+        Some((user, host)) => {
+            let user = user.split_once(':').map_or(user, |(u, _)| u);
+            format!("{scheme}://{user}@{host}{path}")
+        }
+        None => url.to_string(),
+    }
+}
+
 /// A new, empty database on the server at `admin` (a URL whose user may create databases), for
 /// one test; its URL.
 pub fn fresh_database(admin: &str) -> Result<String> {
@@ -688,6 +737,18 @@ mod tests {
         assert_eq!(
             placeholders("VALUES (?, ?, ?5, ?)"),
             "VALUES ($1, $2, $5, $6)"
+        );
+    }
+
+    #[test]
+    fn urls_are_shown_without_their_password() {
+        assert_eq!(
+            redacted("postgres://gz:s3cret@db.example:5432/news?sslmode=disable"),
+            "postgres://gz@db.example:5432/news?sslmode=disable"
+        );
+        assert_eq!(
+            redacted("postgres://db.example/news"),
+            "postgres://db.example/news"
         );
     }
 

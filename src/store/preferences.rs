@@ -374,7 +374,7 @@ impl Store {
         now: chrono::DateTime<chrono::Utc>,
     ) -> Result<Vec<IssueRecord>> {
         let mut v = self.query_issues(
-            "WHERE (?1 IS NULL OR i.digest = ?1) AND EXISTS (SELECT 1 FROM deliveries q
+            "WHERE (CAST(?1 AS TEXT) IS NULL OR i.digest = ?1) AND EXISTS (SELECT 1 FROM deliveries q
              WHERE q.issue_id = i.id AND q.status = 'queued'
              AND (q.not_before IS NULL OR q.not_before <= ?2))",
             params![digest, ts(now)],

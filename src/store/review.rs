@@ -254,7 +254,7 @@ impl Store {
             tx.execute("DELETE FROM issue_stories WHERE issue_id = ?1", [issue_id])?;
             for story in save.story_ids {
                 tx.execute(
-                    "INSERT OR IGNORE INTO issue_stories (issue_id, story_id) VALUES (?1, ?2)",
+                    "INSERT INTO issue_stories (issue_id, story_id) VALUES (?1, ?2) ON CONFLICT DO NOTHING",
                     params![issue_id, story],
                 )?;
             }

@@ -17,7 +17,7 @@ pub(super) fn insert(
     now: chrono::DateTime<chrono::Utc>,
 ) -> Result<Vec<i64>> {
     let mut seen_url = tx.prepare_cached(
-        "SELECT EXISTS (SELECT 1 FROM stories WHERE url = ?1 AND (feed_id != ?2 OR ?3))",
+        "SELECT EXISTS (SELECT 1 FROM stories WHERE url = ?1 AND (feed_id != ?2 OR ?3 = 1))",
     )?;
     let mut stmt = tx.prepare_cached(
         "INSERT INTO stories (feed_id, guid, url, title, published, first_seen, authors,
@@ -203,7 +203,7 @@ impl Store {
                SELECT f.url AS url, COALESCE(NULLIF(TRIM(s.content_html), ''), s.summary_html) AS fragment,
                       ROW_NUMBER() OVER (PARTITION BY s.feed_id ORDER BY s.id DESC) AS n
                FROM stories s JOIN feeds f ON f.id = s.feed_id
-               WHERE f.url = ?1 AND s.lead_source IS NOT NULL)
+               WHERE f.url = ?1 AND s.lead_source IS NOT NULL) recent
              WHERE n <= ?2 AND fragment IS NOT NULL",
         )?;
         let mut out = Vec::new();

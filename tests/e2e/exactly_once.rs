@@ -170,6 +170,10 @@ fn sigkill_then_send_finishes_the_issue_and_leftovers_make_no_second_one() {
 /// fails its row and counts.
 #[test]
 fn policy_refusals_stop_the_issue_and_unknown_users_count_against_the_reader() {
+    if crate::support::postgres().is_some() {
+        eprintln!("skipping on PostgreSQL: this test reads and writes the SQLite file");
+        return;
+    }
     let emails = addresses(8);
     let policy = emails[1..4].join(",");
     let Some(sink) =
@@ -224,6 +228,10 @@ fn policy_refusals_stop_the_issue_and_unknown_users_count_against_the_reader() {
 /// fails its own row with the reason; the process does not panic and the queue goes on.
 #[test]
 fn a_stored_name_with_a_line_break_fails_its_row_and_the_queue_goes_on() {
+    if crate::support::postgres().is_some() {
+        eprintln!("skipping on PostgreSQL: this test reads and writes the SQLite file");
+        return;
+    }
     let Some(sink) = SmtpSink::start(&[]) else {
         return;
     };

@@ -422,7 +422,7 @@ async fn export_then_erase_then_import_does_not_resubscribe() {
     let http = reqwest::Client::new();
     // Forged and cross-purpose tokens: 404.
     let id: i64 = {
-        let store = gazette::store::Store::open(&d.join("gazette.db")).unwrap();
+        let store = crate::support::open_store(&d.join("gazette.toml"));
         store.subscriber("eve@example.org").unwrap().unwrap().id
     };
     let tokens = gazette::tokens::Tokens::new(SECRET.as_bytes());

@@ -3,7 +3,7 @@
 //! rebuilds `subscribers` for `complained` and keeps every row and foreign key; migration 8
 //! rebuilds it again so that no subscriber id is ever given twice.
 
-use crate::support::{config_text, gazette, root, tempdir, write_config};
+use crate::support::{gazette, postgres_server, root, sqlite_config_text, tempdir, write_config};
 
 #[test]
 fn a_schema_3_database_migrates_with_its_rows_and_foreign_keys() {
@@ -104,6 +104,57 @@ fn migration_8_never_gives_the_id_of_a_reader_removed_before_it() {
     );
 }
 
+/// `migrate --to` copies an old home's SQLite database into a new PostgreSQL one: the same
+/// commands then read the same subscribers and issue from it, a new reader's id is above every
+/// id SQLite ever gave (the removed reader's too), and the link-signing secret comes along, so
+/// links already mailed keep working.
+#[test]
+fn migrate_copies_the_sqlite_database_to_postgres() {
+    let Some(admin) = postgres_server() else {
+        return;
+    };
+    let dir = schema3_home(|_| {});
+    let d = dir.path();
+    let secret = "0123456789abcdef0123456789abcdef";
+    std::fs::write(d.join("secret"), format!("{secret}\n")).unwrap();
+    let subscribers = run(d, &["--json", "subscribers", "list"]);
+    let issue = run(d, &["--json", "issues", "show", "1"]);
+    assert_eq!((subscribers.0, issue.0), (0, 0), "{}", issue.2);
+
+    let url = gazette::store::postgres::fresh_database(&admin).unwrap();
+    let (code, out, err) = run(d, &["--json", "migrate", "--to", &url]);
+    assert_eq!(code, 0, "{err}");
+    let report: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(report["tables"]["subscribers"], 2, "{report}");
+    assert_eq!(report["tables"]["deliveries"], 3, "{report}");
+    assert_eq!(report["secret"], true);
+
+    // The config now names the PostgreSQL database; the SQLite file is gone.
+    let config = std::fs::read_to_string(d.join("gazette.toml")).unwrap();
+    let sqlite = format!("path = \"{}\"", d.join("gazette.db").display());
+    assert!(config.contains(&sqlite));
+    std::fs::write(
+        d.join("gazette.toml"),
+        config.replace(&sqlite, &format!("url = \"{url}\"")),
+    )
+    .unwrap();
+    std::fs::remove_file(d.join("gazette.db")).unwrap();
+    assert_eq!(run(d, &["--json", "subscribers", "list"]), subscribers);
+    assert_eq!(run(d, &["--json", "issues", "show", "1"]), issue);
+
+    let (code, _, err) = run(d, &["subscribers", "add", "eve@example.org"]);
+    assert_eq!(code, 0, "{err}");
+    let store = gazette::store::Store::connect(&url).unwrap();
+    let eve = store.subscriber("eve@example.org").unwrap().unwrap();
+    assert!(eve.id > 3, "eve got id {}, a removed reader's", eve.id);
+    assert_eq!(store.shared_secret().unwrap().as_deref(), Some(secret));
+
+    // Run again, it refuses: the config already names PostgreSQL.
+    let (code, _, err) = run(d, &["migrate", "--to", &url]);
+    assert_eq!(code, 1);
+    assert!(err.contains("[storage] url is already set"), "{err}");
+}
+
 /// A home holding the schema-3 database (changed first by `prepare`, as the old gazette left
 /// it) and a config that points at it.
 fn schema3_home(prepare: impl FnOnce(&rusqlite::Connection)) -> tempfile::TempDir {
@@ -115,7 +166,7 @@ fn schema3_home(prepare: impl FnOnce(&rusqlite::Connection)) -> tempfile::TempDi
     )
     .unwrap();
     prepare(&rusqlite::Connection::open(d.join("gazette.db")).unwrap());
-    let text = config_text(
+    let text = sqlite_config_text(
         d,
         "file:///tmp/gazette-migration-outbox",
         "[[feeds]]\nurl = \"feed.xml\"\n[[digests]]\nname = \"weekly\"\n",

@@ -121,7 +121,7 @@ fn import_leaves_unsubscribed_addresses_alone() {
     let (code, _, err) = subscribers(d, &["import", "list.csv"]);
     assert_eq!(code, 0, "{err}");
     {
-        let store = gazette::store::Store::open(&d.join("gazette.db")).unwrap();
+        let store = crate::support::open_store(&d.join("gazette.toml"));
         let ann = store.subscriber("ann@example.org").unwrap().unwrap();
         store
             .set_subscriber_status(
@@ -163,7 +163,7 @@ fn remove_then_import_never_resubscribes_and_export_keeps_every_status() {
     assert_eq!(subscribers(d, &["import", "list.csv"]).0, 0);
     {
         use gazette::model::SubscriberStatus::{Bouncing, Unsubscribed};
-        let store = gazette::store::Store::open(&d.join("gazette.db")).unwrap();
+        let store = crate::support::open_store(&d.join("gazette.toml"));
         let now = chrono::Utc::now();
         let ann = store.subscriber("ann@example.org").unwrap().unwrap();
         store
@@ -292,7 +292,12 @@ fn a_form_request_is_confirmed_only_by_the_reader_and_never_rewritten() {
     use gazette::store::{SignupOutcome, Store, SubscriberUpsert};
 
     let dir = tempdir();
-    let store = Store::open(&dir.path().join("g.db")).unwrap();
+    let store = match crate::support::postgres() {
+        Some(admin) => {
+            Store::connect(&gazette::store::postgres::fresh_database(&admin).unwrap()).unwrap()
+        }
+        None => Store::open(&dir.path().join("g.db")).unwrap(),
+    };
     let now = chrono::Utc::now();
     let weekly = vec!["weekly".to_string()];
     store

@@ -61,8 +61,73 @@ pub fn tempdir() -> tempfile::TempDir {
     tempfile::tempdir().expect("tempdir")
 }
 
+/// The `[storage]` lines of a test's config: the SQLite file `gazette.db` in `dir`, or, when
+/// `GAZETTE_TEST_POSTGRES` names a PostgreSQL server (tests/run.sh starts one), a new database
+/// on it (one per `dir`: a config written again names the same one), so the same test runs on
+/// both engines.
+pub fn storage(dir: &Path) -> String {
+    match postgres() {
+        Some(admin) => {
+            let named = dir.join(".postgres-url");
+            let url = std::fs::read_to_string(&named).unwrap_or_else(|_| {
+                let url =
+                    gazette::store::postgres::fresh_database(&admin).expect("a test database");
+                std::fs::write(&named, &url).unwrap();
+                url
+            });
+            format!("url = \"{url}\"")
+        }
+        None => format!("path = \"{}\"", dir.join("gazette.db").display()),
+    }
+}
+
+/// The admin URL of the tests' PostgreSQL server, when the tests run on PostgreSQL.
+pub fn postgres() -> Option<String> {
+    std::env::var("GAZETTE_TEST_POSTGRES").ok()
+}
+
+/// The store a test's config names (see [`storage`]).
+pub fn open_store(config: &Path) -> gazette::store::Store {
+    let text = std::fs::read_to_string(config).unwrap();
+    let url = text
+        .lines()
+        .find_map(|l| l.trim().strip_prefix("url = \"postgres"))
+        .map(|rest| format!("postgres{}", rest.trim_end_matches('"')));
+    match url {
+        Some(url) => gazette::store::Store::connect(&url).unwrap(),
+        None => gazette::store::Store::open(&config.parent().unwrap().join("gazette.db")).unwrap(),
+    }
+}
+
 /// A minimal valid config around the given `[[feeds]]`/extra TOML.
 pub fn config_text(dir: &Path, delivery: &str, extra: &str) -> String {
+    config_with_storage(&storage(dir), delivery, extra)
+}
+
+/// [`config_text`] on the SQLite file `gazette.db` in `dir`, whatever engine the tests run on.
+pub fn sqlite_config_text(dir: &Path, delivery: &str, extra: &str) -> String {
+    let storage = format!("path = \"{}\"", dir.join("gazette.db").display());
+    config_with_storage(&storage, delivery, extra)
+}
+
+/// The admin URL of a PostgreSQL server for tests that need one whatever engine the others
+/// run on (`GAZETTE_TEST_POSTGRES_SERVER`); None, with a message, when there is none, and a
+/// panic when `GAZETTE_REQUIRE_PEERS=1`.
+pub fn postgres_server() -> Option<String> {
+    if let Some(url) = std::env::var("GAZETTE_TEST_POSTGRES_SERVER")
+        .ok()
+        .or_else(postgres)
+    {
+        return Some(url);
+    }
+    if std::env::var("GAZETTE_REQUIRE_PEERS").as_deref() == Ok("1") {
+        panic!("no PostgreSQL server (run tests/run.sh) and GAZETTE_REQUIRE_PEERS=1");
+    }
+    eprintln!("skipping: no PostgreSQL server (run `bash tests/run.sh`)");
+    None
+}
+
+fn config_with_storage(storage: &str, delivery: &str, extra: &str) -> String {
     format!(
         r#"[newsletter]
 name = "Test Wire"
@@ -71,7 +136,7 @@ base_url = "https://news.example.org"
 timezone = "Europe/Berlin"
 
 [storage]
-path = "{db}"
+{storage}
 
 [delivery]
 url = "{delivery}"
@@ -85,7 +150,6 @@ max_bytes = 2000000
 
 {extra}
 "#,
-        db = dir.join("gazette.db").display(),
     )
 }
 
