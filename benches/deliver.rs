@@ -14,6 +14,13 @@
 //! envelope and X-Gazette-Delivery, on by default), `GAZETTE_BENCH_BIN=PATH` to measure another
 //! gazette binary, e.g. an older build, which then gets no `[bounces]` table). Needs
 //! `/usr/bin/time`.
+//!
+//! Storage (issue 19): `GAZETTE_BENCH_POSTGRES=postgres://…/postgres` (a server whose user may
+//! create databases: `PG_FSYNC=on bash tests/peers/postgres.sh start DIR` prints one) adds, at
+//! `GAZETTE_BENCH_PG_N` subscribers (default 100,000), the same send on SQLite, on PostgreSQL
+//! with one sender process and with two started together, each process's CPU and peak memory,
+//! and the database server's own CPU (its postmaster's and backends' time, read from /proc;
+//! `GAZETTE_BENCH_PGDATA` names the cluster's data folder).
 
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
@@ -608,6 +615,12 @@ fn main() {
             rows.push(measure_send(&config, big, &what));
         }
     }
+    let mut storage = Vec::new();
+    if let Ok(admin) = std::env::var("GAZETTE_BENCH_POSTGRES") {
+        let pg_n = env_usize("GAZETTE_BENCH_PG_N", 100_000);
+        let c = counts.last().copied().unwrap_or(4);
+        storage = storage_rows(&admin, sink.port, pg_n, c);
+    }
     let received = sink.stop();
     println!(
         "\nmessage: {} KB ({} KB HTML), sink accepted {received} messages in all\n",
@@ -619,4 +632,126 @@ fn main() {
     for r in &rows {
         r.print();
     }
+    if !storage.is_empty() {
+        println!("\n| storage | senders | messages | seconds | messages/s | gazette CPU s per 1,000 (each process) | database CPU s per 1,000 | peak RSS MB (each process) |");
+        println!("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |");
+        for r in &storage {
+            r.print();
+        }
+    }
+}
+
+/// One run of the storage comparison.
+struct StorageRow {
+    storage: &'static str,
+    senders: Vec<Row>,
+    seconds: f64,
+    db_cpu: f64,
+    messages: usize,
+}
+
+impl StorageRow {
+    fn print(&self) {
+        let per_k = |cpu: f64| cpu / self.messages as f64 * 1000.0;
+        let each =
+            |f: &dyn Fn(&Row) -> String| self.senders.iter().map(f).collect::<Vec<_>>().join(" + ");
+        println!(
+            "| {} | {} | {} | {:.1} | {:.0} | {:.3} ({}) | {} | {} |",
+            self.storage,
+            self.senders.len(),
+            self.messages,
+            self.seconds,
+            self.messages as f64 / self.seconds,
+            per_k(self.senders.iter().map(|r| r.cpu_seconds).sum()),
+            each(&|r| format!("{:.3}", per_k(r.cpu_seconds))),
+            if self.storage == "SQLite" {
+                "-".to_string()
+            } else {
+                format!("{:.3}", per_k(self.db_cpu))
+            },
+            each(&|r| format!("{:.0}", r.peak_kb as f64 / 1024.0)),
+        );
+    }
+}
+
+/// CPU seconds the PostgreSQL server has used so far: its postmaster, the children it reaped
+/// (backends that ended) and the live ones. 0 without `GAZETTE_BENCH_PGDATA`.
+fn server_cpu() -> f64 {
+    let Some(data) = std::env::var_os("GAZETTE_BENCH_PGDATA") else {
+        return 0.0;
+    };
+    let pid_file = Path::new(&data).join("postmaster.pid");
+    let Some(master) = std::fs::read_to_string(pid_file)
+        .ok()
+        .and_then(|s| s.lines().next().and_then(|l| l.trim().parse::<u32>().ok()))
+    else {
+        return 0.0;
+    };
+    let ticks = 100.0; // USER_HZ on Linux
+    let stat = |pid: u32| -> Option<(u32, [f64; 4])> {
+        let s = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+        let rest = &s[s.rfind(')')? + 2..];
+        let f: Vec<&str> = rest.split_whitespace().collect();
+        let n = |i: usize| f.get(i).and_then(|v| v.parse::<f64>().ok()).unwrap_or(0.0);
+        Some((n(1) as u32, [n(11), n(12), n(13), n(14)]))
+    };
+    let mut total = 0.0;
+    if let Some((_, t)) = stat(master) {
+        total += t.iter().sum::<f64>();
+    }
+    for e in std::fs::read_dir("/proc").into_iter().flatten().flatten() {
+        let Some(pid) = e.file_name().to_str().and_then(|s| s.parse::<u32>().ok()) else {
+            continue;
+        };
+        if let Some((ppid, t)) = stat(pid) {
+            if ppid == master {
+                total += t[0] + t[1];
+            }
+        }
+    }
+    total / ticks
+}
+
+/// The same issue to `n` subscribers on SQLite, on PostgreSQL with one sender, and on
+/// PostgreSQL with two senders started together.
+fn storage_rows(admin: &str, port: u16, n: usize, connections: usize) -> Vec<StorageRow> {
+    let mut out = Vec::new();
+    for (storage, senders) in [("SQLite", 1), ("PostgreSQL", 1), ("PostgreSQL", 2)] {
+        let (_dir, config) = home(n, port, connections, Signing::None, false);
+        if storage == "PostgreSQL" {
+            let url = gazette::store::postgres::fresh_database(admin).unwrap();
+            succeeded(&mut gazette(&config, &["-q", "migrate", "--to", &url]));
+            let text = std::fs::read_to_string(&config).unwrap();
+            let db = config.parent().unwrap().join("gazette.db");
+            let text = text.replace(
+                &format!("path = \"{}\"", db.display()),
+                &format!("url = \"{url}\""),
+            );
+            std::fs::write(&config, text).unwrap();
+            std::fs::remove_file(db).unwrap();
+        }
+        // Fetched first: the senders plan the issue (one of them) and deliver it.
+        succeeded(&mut gazette(&config, &["-q", "fetch"]));
+        let db_before = server_cpu();
+        let t = Instant::now();
+        let rows: Vec<Row> = std::thread::scope(|s| {
+            let handles: Vec<_> = (0..senders)
+                .map(|k| {
+                    let config = &config;
+                    s.spawn(move || measure_send(config, n, &format!("{storage} sender {k}")))
+                })
+                .collect();
+            handles.into_iter().map(|h| h.join().unwrap()).collect()
+        });
+        let seconds = t.elapsed().as_secs_f64();
+        out.push(StorageRow {
+            storage,
+            senders: rows,
+            seconds,
+            db_cpu: server_cpu() - db_before,
+            messages: n,
+        });
+        eprintln!("storage: {storage}, {senders} sender(s): {seconds:.1} s");
+    }
+    out
 }

@@ -480,8 +480,9 @@ impl Gazette {
 
     /// Delivers an issue's queued rows through its digest's relays (`[[relays]]`, else
     /// `[delivery] url`); `tick` after each finished row.
-    /// Rows left `sending` by a process that is gone are taken over first (they become
-    /// `unknown`); rows another live process is sending are left to it.
+    /// Rows left `sending` by a process that is gone are taken over first and last (they become
+    /// `unknown`: one that died while this one sent leaves no row in flight); rows another live
+    /// process is sending are left to it.
     pub async fn deliver(
         &self,
         issue_id: i64,
@@ -507,7 +508,11 @@ impl Gazette {
             stop,
             patience,
         };
-        sender.deliver_issue(issue_id, view).await
+        let counts = sender.deliver_issue(issue_id, view).await?;
+        if self.take_over_abandoned()? > 0 {
+            return self.store.delivery_counts(issue_id);
+        }
+        Ok(counts)
     }
 
     /// Marks `unknown` the rows that a process which is gone left `sending`; says so once.

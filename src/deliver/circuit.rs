@@ -141,8 +141,25 @@ impl Sender<'_> {
             if self.patience == Patience::OnePass {
                 return Ok(());
             }
+            // Rows another live process holds: it sends them, or, if it died, they are free
+            // when its lease ends. Looked at again each second (the clock here is real time,
+            // as leases are).
+            let retry = self.store.next_retry(issue_id)?;
+            if let (None, Some(held)) = (retry, self.store.held_elsewhere(issue_id)?) {
+                if self.stopping() {
+                    return Ok(());
+                }
+                let wait = (held - chrono::Utc::now()).to_std().unwrap_or_default();
+                tracing::debug!(issue = issue_id, ?wait, "rows held by another sender");
+                self.pause(wait.clamp(
+                    std::time::Duration::from_millis(100),
+                    std::time::Duration::from_secs(1),
+                ))
+                .await;
+                continue;
+            }
             // Rows requeued after a transient failure are due later; wait for the first one.
-            let Some(due) = self.store.next_retry(issue_id)? else {
+            let Some(due) = retry else {
                 return Ok(());
             };
             if self.stopping() {

@@ -3,7 +3,7 @@
 //! never loses a delivery and never sends one twice. A row found in `sending` after a crash is
 //! in doubt and becomes `unknown`: it is reported, never resent automatically.
 
-use super::db::{params, Db, OptionalExtension, Params, Sql};
+use super::db::{params, Db, OptionalExtension, Params, Row, Sql};
 use anyhow::Result;
 
 use super::{ts, Store};
@@ -310,9 +310,38 @@ fn claim(tx: &Db<'_>, id: i64, relay: Option<&str>, now: &str) -> Result<Claim> 
     Ok(Claim::Skipped(why))
 }
 
+/// The columns [`delivery_of`] reads.
+const DELIVERY_COLUMNS: &str = "id, issue_id, subscriber_id, email, name, status, message_id, \
+     attempts, reply, variant, relay";
+
+fn delivery_of(r: &Row) -> Result<Delivery> {
+    let status: String = r.get(5)?;
+    Ok(Delivery {
+        id: r.get(0)?,
+        issue_id: r.get(1)?,
+        subscriber_id: r.get(2)?,
+        email: r.get(3)?,
+        name: r.get(4)?,
+        status: DeliveryStatus::parse(&status).unwrap_or(DeliveryStatus::Unknown),
+        message_id: r.get(6)?,
+        attempts: r.get(7)?,
+        reply: r.get(8)?,
+        variant: r.get(9)?,
+        relay: r.get(10)?,
+    })
+}
+
 impl Store {
     /// Up to `limit` queued deliveries of an issue with id > `after` that are due at `now`, in
-    /// id order: the send loop pages through these so memory does not grow with the list.
+    /// id order, reserved for this process: the send loop pages through these so memory does
+    /// not grow with the list.
+    ///
+    /// The reservation (`owner` and a lease of [`super::leases::LEASE`] on rows that stay
+    /// queued) keeps several processes sending one issue off each other's rows: each pages past
+    /// the rows another holds (on PostgreSQL with `FOR UPDATE SKIP LOCKED`, beside the other
+    /// writers), so none renders a message that another then sends. It is only a hint: the
+    /// claim (the row still queued) decides who sends, and the rows of a process that died
+    /// are free again when their lease ends.
     pub fn due_deliveries(
         &self,
         issue_id: i64,
@@ -320,23 +349,71 @@ impl Store {
         now: chrono::DateTime<chrono::Utc>,
         limit: usize,
     ) -> Result<Vec<Delivery>> {
-        self.deliveries_where(
-            "d.issue_id = ?1 AND d.status = 'queued' AND d.id > ?2
-             AND (d.next_attempt IS NULL OR d.next_attempt <= ?3)
-             AND (d.not_before IS NULL OR d.not_before <= ?3) ORDER BY d.id LIMIT ?4",
-            params![issue_id, after, ts(now), limit as i64],
-        )
+        let skip_locked = match self.engine() {
+            "postgres" => "FOR UPDATE SKIP LOCKED",
+            _ => "",
+        };
+        let sql = format!(
+            "UPDATE deliveries SET owner = ?5, lease_until = ?7 WHERE id IN (
+               SELECT d.id FROM deliveries d WHERE d.issue_id = ?1 AND d.status = 'queued'
+               AND d.id > ?2
+               AND (d.next_attempt IS NULL OR d.next_attempt <= ?3)
+               AND (d.not_before IS NULL OR d.not_before <= ?3)
+               AND (d.owner IS NULL OR d.owner = ?5 OR d.lease_until IS NULL OR d.lease_until < ?6)
+               ORDER BY d.id LIMIT ?4 {skip_locked})
+             RETURNING {DELIVERY_COLUMNS}"
+        );
+        let real_now = chrono::Utc::now();
+        let mut rows = self.write_beside(|tx| {
+            tx.query_map(
+                &sql,
+                params![
+                    issue_id,
+                    after,
+                    ts(now),
+                    limit as i64,
+                    super::leases::Owner::current_key(),
+                    super::ts_millis(real_now),
+                    super::ts_millis(super::leases::lease_until())
+                ],
+                delivery_of,
+            )
+        })?;
+        rows.sort_by_key(|d| d.id);
+        Ok(rows)
+    }
+
+    /// When the lease ends of the first queued row of an issue that another live process
+    /// holds ([`Store::due_deliveries`]), in real time: a sender that finished its own rows
+    /// waits for those (the other process sends them, or, if it died, they are free then).
+    pub fn held_elsewhere(&self, issue_id: i64) -> Result<Option<chrono::DateTime<chrono::Utc>>> {
+        let t: Option<String> = self.conn()?.query_row(
+            "SELECT MIN(lease_until) FROM deliveries WHERE issue_id = ?1 AND status = 'queued'
+             AND owner IS NOT NULL AND owner != ?2 AND lease_until >= ?3",
+            params![
+                issue_id,
+                super::leases::Owner::current_key(),
+                super::ts_millis(chrono::Utc::now())
+            ],
+            |r| r.get(0),
+        )?;
+        Ok(t.map(|t| super::parse_ts(&t)))
     }
 
     /// When the next queued delivery of an issue waiting for a retry is due. Rows that wait
     /// for their reader's local time (`not_before`) and were never tried are the scheduler's,
-    /// not a retry to wait for.
+    /// not a retry to wait for; rows another live process holds are [`Store::held_elsewhere`].
     pub fn next_retry(&self, issue_id: i64) -> Result<Option<chrono::DateTime<chrono::Utc>>> {
         let conn = self.conn()?;
         let t: Option<String> = conn.query_row(
             "SELECT MIN(COALESCE(next_attempt, '')) FROM deliveries WHERE issue_id = ?1 AND status = 'queued'
-             AND (next_attempt IS NOT NULL OR not_before IS NULL)",
-            [issue_id],
+             AND (next_attempt IS NOT NULL OR not_before IS NULL)
+             AND (owner IS NULL OR owner = ?2 OR lease_until IS NULL OR lease_until < ?3)",
+            params![
+                issue_id,
+                super::leases::Owner::current_key(),
+                super::ts_millis(chrono::Utc::now())
+            ],
             |r| r.get(0),
         )?;
         Ok(t.map(|t| {
@@ -354,29 +431,8 @@ impl Store {
     }
 
     fn deliveries_where(&self, filter: &str, params: impl Params) -> Result<Vec<Delivery>> {
-        let conn = self.conn()?;
-        let sql = format!(
-            "SELECT id, issue_id, subscriber_id, email, name, status, message_id, attempts, reply,
-             variant, relay FROM deliveries d WHERE {filter}"
-        );
-        let mut stmt = conn.prepare_cached(&sql)?;
-        let rows = stmt.query_map(params, |r| {
-            let status: String = r.get(5)?;
-            Ok(Delivery {
-                id: r.get(0)?,
-                issue_id: r.get(1)?,
-                subscriber_id: r.get(2)?,
-                email: r.get(3)?,
-                name: r.get(4)?,
-                status: DeliveryStatus::parse(&status).unwrap_or(DeliveryStatus::Unknown),
-                message_id: r.get(6)?,
-                attempts: r.get(7)?,
-                reply: r.get(8)?,
-                variant: r.get(9)?,
-                relay: r.get(10)?,
-            })
-        })?;
-        rows.collect::<Result<_, _>>()
+        let sql = format!("SELECT {DELIVERY_COLUMNS} FROM deliveries d WHERE {filter}");
+        self.conn()?.query_map(&sql, params, delivery_of)
     }
 
     /// queued → sending, committed just before the SMTP transaction, in one guarded UPDATE that

@@ -150,6 +150,27 @@ impl Store {
         })
     }
 
+    /// Runs `f` in a write transaction that, on PostgreSQL, does not wait for the writers' lock:
+    /// only for statements that lock the rows they change and depend on no other read
+    /// (reserving due deliveries with `FOR UPDATE SKIP LOCKED`). On SQLite, a plain write.
+    fn write_beside<T>(&self, f: impl FnOnce(&Db<'_>) -> Result<T>) -> Result<T> {
+        let Backend::Postgres(pg) = &self.backend else {
+            return self.write(f);
+        };
+        let mut lease = pg.lease()?;
+        lease.begin()?;
+        match f(&Db::Postgres(lease.conn())) {
+            Ok(out) => {
+                lease.commit()?;
+                Ok(out)
+            }
+            Err(e) => {
+                lease.rollback();
+                Err(e)
+            }
+        }
+    }
+
     /// Runs `f` in a write transaction (one writer at a time) and commits it; an error rolls
     /// everything back.
     fn write<T>(&self, f: impl FnOnce(&Db<'_>) -> Result<T>) -> Result<T> {

@@ -165,6 +165,12 @@ impl PgLease<'_> {
         ))
     }
 
+    /// `BEGIN`, without the writers' lock.
+    pub fn begin(&mut self) -> Result<()> {
+        self.in_tx = true;
+        self.conn().batch("BEGIN")
+    }
+
     pub fn commit(&mut self) -> Result<()> {
         self.conn().batch("COMMIT")?;
         self.in_tx = false;

@@ -81,6 +81,94 @@ fn two_sends_started_together_make_one_issue_and_share_it() {
     assert_eq!(sink.messages().len(), 60);
 }
 
+/// Issue 19: two `send` processes on one PostgreSQL database split an issue of 3,000 readers,
+/// both delivering part of it; one is SIGKILLed mid-way and the other finishes, the rows the
+/// killed one had reserved included (once their lease ends). Every reader gets exactly one
+/// message, except the at most one row the killed process had in flight: the survivor marks it
+/// `unknown` and never resends it.
+#[test]
+fn two_senders_on_postgres_split_an_issue_and_one_outlives_the_others_sigkill() {
+    let Some(admin) = crate::support::postgres_server() else {
+        return;
+    };
+    if crate::support::postgres().is_some() {
+        return; // the SQLite pass already ran it on PostgreSQL
+    }
+    let Some(sink) = SmtpSink::start(&["--delay", "0.002"]) else {
+        return;
+    };
+    let dir = tempdir();
+    let url = gazette::store::postgres::fresh_database(&admin).unwrap();
+    std::fs::write(dir.path().join(".postgres-url"), &url).unwrap();
+    let config = setup(dir.path(), &sink, "connections = 1", "");
+    assert!(std::fs::read_to_string(&config)
+        .unwrap()
+        .contains("url = \"postgres://"));
+    let emails = addresses(3000);
+    import(dir.path(), &config, &emails);
+    assert_eq!(run(&config, &["-q", "fetch"]).0, 0);
+
+    let mut a = spawn_send(&config, &["--no-fetch"]);
+    let b = spawn_send(&config, &["--no-fetch"]);
+    let started = Instant::now();
+    while sink.messages().len() < 1000 {
+        assert!(started.elapsed() < Duration::from_secs(120), "too slow");
+        assert!(
+            a.try_wait().unwrap().is_none(),
+            "the first send ended early"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    a.kill().unwrap();
+    a.wait().unwrap();
+    wait_ok(b);
+
+    let pg = gazette::store::postgres::Pg::connect(&url).unwrap();
+    let lease = pg.lease().unwrap();
+    let mut by_status = std::collections::HashMap::<String, i64>::new();
+    lease
+        .conn()
+        .for_each(
+            "SELECT status, COUNT(*) FROM deliveries GROUP BY status",
+            &[],
+            &mut |r| {
+                by_status.insert(r.get(0)?, r.get(1)?);
+                Ok(())
+            },
+        )
+        .unwrap();
+    let mut senders = 0i64;
+    lease
+        .conn()
+        .for_each(
+            "SELECT COUNT(DISTINCT owner) FROM deliveries WHERE status = 'sent'",
+            &[],
+            &mut |r| {
+                senders = r.get(0)?;
+                Ok(())
+            },
+        )
+        .unwrap();
+    assert_eq!(senders, 2, "both processes delivered part: {by_status:?}");
+    let unknown = by_status.get("unknown").copied().unwrap_or(0);
+    assert!(unknown <= 1, "{by_status:?}");
+    assert_eq!(
+        by_status.get("sent").copied().unwrap_or(0) + unknown,
+        3000,
+        "nothing left queued or in flight: {by_status:?}"
+    );
+    let got = received(&sink);
+    let rows = rows(&show(&config, 1));
+    for e in &emails {
+        let n = got.get(e).copied().unwrap_or(0);
+        if rows[e].0 == "sent" {
+            assert_eq!(n, 1, "{e}");
+        } else {
+            assert!(n <= 1, "{e} in doubt got {n}");
+        }
+    }
+}
+
 /// A second `send` started while the first is delivering joins it: it does not plan a second
 /// issue, does not wait for the first to finish, and leaves the first one's rows alone.
 #[test]

@@ -17,9 +17,9 @@ start)
   [ "$(id -u)" = 0 ] && chown nobody "$dir"
   as_user "$bin/initdb" -D "$dir/data" -U gazette --auth=trust -E UTF8 --locale=C.UTF-8 --no-sync >"$dir/initdb.log"
   port=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
-  # fsync off: the tests kill gazette, never the server.
+  # fsync off: the tests kill gazette, never the server (PG_FSYNC=on for benchmarks).
   as_user "$bin/pg_ctl" -D "$dir/data" -l "$dir/server.log" -w -t 60 \
-    -o "-c listen_addresses=127.0.0.1 -p $port -k $dir -c fsync=off -c max_connections=200" start >/dev/null
+    -o "-c listen_addresses=127.0.0.1 -p $port -k $dir -c fsync=${PG_FSYNC:-off} -c max_connections=200" start >/dev/null
   echo "postgres://gazette@127.0.0.1:$port/postgres"
   ;;
 stop)

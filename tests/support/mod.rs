@@ -66,6 +66,10 @@ pub fn tempdir() -> tempfile::TempDir {
 /// on it (one per `dir`: a config written again names the same one), so the same test runs on
 /// both engines.
 pub fn storage(dir: &Path) -> String {
+    let named = dir.join(".postgres-url");
+    if let Ok(url) = std::fs::read_to_string(&named) {
+        return format!("url = \"{url}\"");
+    }
     match postgres() {
         Some(admin) => {
             let named = dir.join(".postgres-url");
