@@ -144,8 +144,10 @@ impl Sender<'_> {
             // Rows another live process holds: it sends them, or, if it died, they are free
             // when its lease ends. Looked at again each second (the clock here is real time,
             // as leases are).
+            // (Asked first: it lets go of the rows of a process on this host that is gone.)
+            let held = self.store.held_elsewhere(issue_id)?;
             let retry = self.store.next_retry(issue_id)?;
-            if let (None, Some(held)) = (retry, self.store.held_elsewhere(issue_id)?) {
+            if let (None, Some(held)) = (retry, held) {
                 if self.stopping() {
                     return Ok(());
                 }

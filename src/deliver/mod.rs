@@ -239,6 +239,9 @@ impl Sender<'_> {
         for r in self.relays {
             r.transport.close().await;
         }
+        // The rows this process reserved and did not send are free for any other at once.
+        self.store
+            .let_go(issue_id, crate::store::leases::Owner::current_key())?;
         done?;
         self.store.delivery_counts(issue_id)
     }

@@ -386,18 +386,42 @@ impl Store {
     /// When the lease ends of the first queued row of an issue that another live process
     /// holds ([`Store::due_deliveries`]), in real time: a sender that finished its own rows
     /// waits for those (the other process sends them, or, if it died, they are free then).
+    /// The rows of a process on this host that is gone are let go at once.
     pub fn held_elsewhere(&self, issue_id: i64) -> Result<Option<chrono::DateTime<chrono::Utc>>> {
-        let t: Option<String> = self.conn()?.query_row(
-            "SELECT MIN(lease_until) FROM deliveries WHERE issue_id = ?1 AND status = 'queued'
-             AND owner IS NOT NULL AND owner != ?2 AND lease_until >= ?3",
+        let holders: Vec<(String, String)> = self.conn()?.query_map(
+            "SELECT owner, MIN(lease_until) FROM deliveries WHERE issue_id = ?1
+             AND status = 'queued' AND owner IS NOT NULL AND owner != ?2 AND lease_until >= ?3
+             GROUP BY owner",
             params![
                 issue_id,
                 super::leases::Owner::current_key(),
                 super::ts_millis(chrono::Utc::now())
             ],
-            |r| r.get(0),
+            |r| Ok((r.get(0)?, r.get(1)?)),
         )?;
-        Ok(t.map(|t| super::parse_ts(&t)))
+        let mut first: Option<chrono::DateTime<chrono::Utc>> = None;
+        for (owner, until) in holders {
+            if super::leases::Owner::parse(&owner).is_some_and(|o| o.is_gone()) {
+                self.let_go(issue_id, &owner)?;
+            } else {
+                let until = super::parse_ts(&until);
+                first = Some(first.map_or(until, |f| f.min(until)));
+            }
+        }
+        Ok(first)
+    }
+
+    /// Lets go of the queued rows of an issue that `owner` reserved
+    /// ([`Store::due_deliveries`]): a sender that stops, or one that is gone.
+    pub fn let_go(&self, issue_id: i64, owner: &str) -> Result<()> {
+        self.write_beside(|tx| {
+            tx.execute(
+                "UPDATE deliveries SET owner = NULL, lease_until = NULL
+                 WHERE issue_id = ?1 AND status = 'queued' AND owner = ?2",
+                params![issue_id, owner],
+            )
+        })?;
+        Ok(())
     }
 
     /// When the next queued delivery of an issue waiting for a retry is due. Rows that wait

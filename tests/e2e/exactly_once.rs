@@ -83,7 +83,7 @@ fn two_sends_started_together_make_one_issue_and_share_it() {
 
 /// Issue 19: two `send` processes on one PostgreSQL database split an issue of 3,000 readers,
 /// both delivering part of it; one is SIGKILLed mid-way and the other finishes, the rows the
-/// killed one had reserved included (once their lease ends). Every reader gets exactly one
+/// killed one had reserved included (at once on one host, else when their lease ends). Every reader gets exactly one
 /// message, except the at most one row the killed process had in flight: the survivor marks it
 /// `unknown` and never resends it.
 #[test]
