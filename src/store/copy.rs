@@ -110,7 +110,7 @@ impl Store {
     }
 
     /// Sets the link-signing secret kept in a PostgreSQL database (the one a migrated SQLite
-    /// database had in its file), replacing none that exists.
+    /// database had in its file, or a new one), replacing none that exists.
     pub fn keep_secret(&self, secret: &str) -> Result<()> {
         self.write(|tx| {
             tx.execute(

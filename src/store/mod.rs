@@ -126,19 +126,14 @@ impl Store {
         }
         let bytes: [u8; 32] = rand::random();
         let fresh: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
-        self.write(|tx| {
-            tx.execute(
-                "INSERT INTO gazette_meta (key, value) VALUES ('secret', ?1)
-                 ON CONFLICT (key) DO NOTHING",
-                [fresh],
-            )?;
-            tx.query_row(
+        self.keep_secret(&fresh)?;
+        self.conn()?
+            .query_row(
                 "SELECT value FROM gazette_meta WHERE key = 'secret'",
                 params![],
                 |r| r.get(0),
             )
             .map(Some)
-        })
     }
 
     /// A connection for reads outside a transaction.
@@ -154,20 +149,9 @@ impl Store {
     /// only for statements that lock the rows they change and depend on no other read
     /// (reserving due deliveries with `FOR UPDATE SKIP LOCKED`). On SQLite, a plain write.
     fn write_beside<T>(&self, f: impl FnOnce(&Db<'_>) -> Result<T>) -> Result<T> {
-        let Backend::Postgres(pg) = &self.backend else {
-            return self.write(f);
-        };
-        let mut lease = pg.lease()?;
-        lease.begin()?;
-        match f(&Db::Postgres(lease.conn())) {
-            Ok(out) => {
-                lease.commit()?;
-                Ok(out)
-            }
-            Err(e) => {
-                lease.rollback();
-                Err(e)
-            }
+        match &self.backend {
+            Backend::Postgres(pg) => pg.transaction(false, |c| f(&Db::Postgres(c))),
+            Backend::Sqlite(_) => self.write(f),
         }
     }
 
@@ -182,20 +166,7 @@ impl Store {
                 tx.commit()?;
                 Ok(out)
             }
-            Backend::Postgres(pg) => {
-                let mut lease = pg.lease()?;
-                lease.begin_write()?;
-                match f(&Db::Postgres(lease.conn())) {
-                    Ok(out) => {
-                        lease.commit()?;
-                        Ok(out)
-                    }
-                    Err(e) => {
-                        lease.rollback();
-                        Err(e)
-                    }
-                }
-            }
+            Backend::Postgres(pg) => pg.transaction(true, |c| f(&Db::Postgres(c))),
         }
     }
 }

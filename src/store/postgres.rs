@@ -142,6 +142,38 @@ impl Pg {
     }
 }
 
+impl Pg {
+    /// Runs `f` in a transaction on one connection and commits it; an error rolls it back.
+    /// With `writers_lock`, the transaction first takes [`WRITE_LOCK`].
+    pub fn transaction<T>(
+        &self,
+        writers_lock: bool,
+        f: impl FnOnce(&PgConn) -> Result<T>,
+    ) -> Result<T> {
+        let mut lease = self.lease()?;
+        lease.in_tx = true;
+        lease.conn().batch(&if writers_lock {
+            format!("BEGIN; SELECT pg_advisory_xact_lock({WRITE_LOCK})")
+        } else {
+            "BEGIN".to_string()
+        })?;
+        match f(lease.conn()) {
+            Ok(out) => {
+                lease.conn().batch("COMMIT")?;
+                lease.in_tx = false;
+                Ok(out)
+            }
+            Err(e) => {
+                // A connection that cannot roll back is dropped, not pooled.
+                if lease.conn().batch("ROLLBACK").is_ok() {
+                    lease.in_tx = false;
+                }
+                Err(e)
+            }
+        }
+    }
+}
+
 impl Drop for Pg {
     fn drop(&mut self) {
         self.idle.lock().unwrap_or_else(|e| e.into_inner()).clear();
@@ -155,33 +187,6 @@ impl Drop for Pg {
 impl PgLease<'_> {
     pub fn conn(&self) -> &PgConn {
         self.conn.as_ref().expect("a lease holds its connection")
-    }
-
-    /// `BEGIN`, and the writers' lock ([`WRITE_LOCK`]).
-    pub fn begin_write(&mut self) -> Result<()> {
-        self.in_tx = true;
-        self.conn().batch(&format!(
-            "BEGIN; SELECT pg_advisory_xact_lock({WRITE_LOCK})"
-        ))
-    }
-
-    /// `BEGIN`, without the writers' lock.
-    pub fn begin(&mut self) -> Result<()> {
-        self.in_tx = true;
-        self.conn().batch("BEGIN")
-    }
-
-    pub fn commit(&mut self) -> Result<()> {
-        self.conn().batch("COMMIT")?;
-        self.in_tx = false;
-        Ok(())
-    }
-
-    /// Rolls back; a connection that cannot is dropped, not pooled.
-    pub fn rollback(&mut self) {
-        if self.conn().batch("ROLLBACK").is_ok() {
-            self.in_tx = false;
-        }
     }
 }
 
@@ -653,13 +658,8 @@ pub const SCHEMA_BASE: usize = 8;
 /// Creates the schema in a new database, or checks an existing one's version. Runs under the
 /// writers' lock, so processes that start together create it once.
 pub fn migrate(pool: &Pg, version: usize) -> Result<()> {
-    let mut lease = pool.lease()?;
-    lease.begin_write()?;
-    let done = (|| {
-        let c = lease.conn();
-        c.batch(
-            "CREATE TABLE IF NOT EXISTS gazette_meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)",
-        )?;
+    pool.transaction(true, |c| {
+        c.batch("CREATE TABLE IF NOT EXISTS gazette_meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)")?;
         let mut found: Option<usize> = None;
         c.for_each(
             "SELECT value FROM gazette_meta WHERE key = 'schema_version'",
@@ -683,14 +683,7 @@ pub fn migrate(pool: &Pg, version: usize) -> Result<()> {
             Some(_) => {}
         }
         Ok(())
-    })();
-    match done {
-        Ok(()) => lease.commit(),
-        Err(e) => {
-            lease.rollback();
-            Err(e)
-        }
-    }
+    })
 }
 
 /// The URL without its password, for messages.

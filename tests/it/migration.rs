@@ -191,3 +191,31 @@ fn id_of(d: &std::path::Path, email: &str) -> i64 {
         )
         .unwrap()
 }
+
+/// Hosts on one PostgreSQL database sign links with one secret: the first to need it creates it
+/// in the database, the others read it, so a link signed on one host verifies on another.
+#[test]
+fn hosts_on_one_postgres_database_share_the_link_secret() {
+    let Some(admin) = postgres_server() else {
+        return;
+    };
+    let url = gazette::store::postgres::fresh_database(&admin).unwrap();
+    let (a, b) = (
+        gazette::store::Store::connect(&url).unwrap(),
+        gazette::store::Store::connect(&url).unwrap(),
+    );
+    let secret = a.shared_secret().unwrap().expect("kept in the database");
+    assert_eq!(secret.len(), 64);
+    assert_eq!(b.shared_secret().unwrap().as_deref(), Some(secret.as_str()));
+    let token = gazette::tokens::Tokens::new(secret.as_bytes())
+        .sign(&gazette::tokens::Claim::Unsubscribe(7));
+    let other = b.shared_secret().unwrap().unwrap();
+    assert_eq!(
+        gazette::tokens::Tokens::new(other.as_bytes()).verify(&token, 0),
+        Some(gazette::tokens::Claim::Unsubscribe(7))
+    );
+    // SQLite keeps its secret in a file beside the database instead.
+    let dir = tempdir();
+    let sqlite = gazette::store::Store::open(&dir.path().join("g.db")).unwrap();
+    assert_eq!(sqlite.shared_secret().unwrap(), None);
+}
