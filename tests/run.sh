@@ -55,12 +55,15 @@ if ! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1; then
 fi
 pgdir=$(mktemp -d /tmp/gazette-pg.XXXXXX)
 trap 'bash tests/peers/postgres.sh stop "$pgdir"; rm -rf "$pgdir"' EXIT
-GAZETTE_TEST_POSTGRES_SERVER=$(bash tests/peers/postgres.sh start "$pgdir")
-export GAZETTE_TEST_POSTGRES_SERVER
+if pg=$(bash tests/peers/postgres.sh start "$pgdir"); then
+  export GAZETTE_TEST_POSTGRES_SERVER=$pg
+else
+  echo "tests/run.sh: could not start PostgreSQL; its tests will fail (GAZETTE_REQUIRE_PEERS=1)" >&2
+fi
 
 export GAZETTE_REQUIRE_PEERS=1
 cargo test --locked "$@"
-if [ $# = 0 ]; then
+if [ $# = 0 ] && [ -n "${GAZETTE_TEST_POSTGRES_SERVER:-}" ]; then
   echo "tests/run.sh: the store and delivery tests again, on PostgreSQL" >&2
   export GAZETTE_TEST_POSTGRES=$GAZETTE_TEST_POSTGRES_SERVER
   cargo test --locked --lib

@@ -240,9 +240,11 @@ impl Sender<'_> {
             r.transport.close().await;
         }
         // The rows this process reserved and did not send are free for any other at once.
-        self.store
-            .let_go(issue_id, crate::store::leases::Owner::current_key())?;
+        let freed = self
+            .store
+            .let_go(issue_id, crate::store::leases::Owner::current_key());
         done?;
+        freed?;
         self.store.delivery_counts(issue_id)
     }
 
