@@ -7,8 +7,9 @@
 #     own throwaway, unprivileged instance on a loopback port: tests/peers/dovecot.sh),
 #   - Debian's postgresql server binaries, when missing; a throwaway cluster is started on a
 #     loopback port as an unprivileged user (tests/peers/postgres.sh) and stopped at the end,
-# then `cargo test` on SQLite, and again on PostgreSQL for the store's tests and the delivery
-# tests (GAZETTE_TEST_POSTGRES: each test gets a new database on that server).
+# then `cargo test` on SQLite, and again on PostgreSQL for the tests that exercise the store:
+# the lib tests, delivery, readers, review, bounces, the web app and the scheduler
+# (GAZETTE_TEST_POSTGRES: each test gets a new database on that server).
 # Usage: bash tests/run.sh [extra cargo test args]
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -67,6 +68,8 @@ if [ $# = 0 ] && [ -n "${GAZETTE_TEST_POSTGRES_SERVER:-}" ]; then
   echo "tests/run.sh: the store and delivery tests again, on PostgreSQL" >&2
   export GAZETTE_TEST_POSTGRES=$GAZETTE_TEST_POSTGRES_SERVER
   cargo test --locked --lib
-  cargo test --locked --test e2e -- delivery:: exactly_once:: relays:: send:: bounces::
-  cargo test --locked --test it -- subscribers:: readers:: review:: bounces::
+  cargo test --locked --test e2e -- delivery:: exactly_once:: relays:: send:: bounces:: \
+    readers:: review:: serve:: webhooks::
+  cargo test --locked --test it -- subscribers:: readers:: review:: bounces:: web:: schedule:: \
+    relays::
 fi
