@@ -365,8 +365,17 @@ fn validate(mut raw: RawConfig, path: &Path, report: &mut Report<'_>) -> Config 
                 "storage.url",
                 format!("{url:?} is not a PostgreSQL URL (postgres://user@host:port/db)"),
             );
-        } else if let Err(e) = url.parse::<tokio_postgres::Config>() {
-            report("storage.url", format!("{e}"));
+        } else {
+            match url.parse::<tokio_postgres::Config>() {
+                Err(e) => report("storage.url", format!("{e}")),
+                Ok(c) if c.get_ssl_mode() == tokio_postgres::config::SslMode::Require => report(
+                    "storage.url",
+                    "sslmode=require: gazette connects to PostgreSQL without TLS for now; \
+                     keep the database on a private network and leave sslmode out"
+                        .into(),
+                ),
+                Ok(_) => {}
+            }
         }
     }
     if raw.summary.lead_max_words == 0 {

@@ -131,6 +131,31 @@ topics = ["trade"]
     }
 }
 
+/// `[storage] url` must be a PostgreSQL URL that gazette can use: another scheme, and a TLS
+/// requirement it cannot meet yet, are refused with the line and key.
+#[test]
+fn a_storage_url_is_checked() {
+    let dir = tempdir();
+    for (url, expected) in [
+        (
+            "mysql://db.example/news",
+            "bad.toml:6: storage.url: \"mysql://db.example/news\" is not a PostgreSQL URL",
+        ),
+        (
+            "postgres://db.example/news?sslmode=require",
+            "bad.toml:6: storage.url: sslmode=require",
+        ),
+    ] {
+        let text = format!(
+            "[newsletter]\nname = \"X\"\nfrom = \"X <x@news.example.org>\"\n\n[storage]\nurl = \"{url}\"\n\n[[feeds]]\nurl = \"https://ok.example/feed\"\n\n[[digests]]\nname = \"weekly\"\n"
+        );
+        std::fs::write(dir.path().join("bad.toml"), text).unwrap();
+        let (code, _out, err) = gazette(&["--config", "bad.toml", "check"], dir.path());
+        assert_eq!(code, 2, "{err}");
+        assert!(err.contains(expected), "missing {expected:?} in:\n{err}");
+    }
+}
+
 #[test]
 fn a_syntax_error_names_the_line() {
     let dir = tempdir();
