@@ -297,15 +297,7 @@ pub(super) fn insert_deliveries(
     match recipients {
         Recipients::Rows(rows) => rows.iter().try_for_each(&mut insert)?,
         Recipients::Subscribers(admit) => {
-            let mut subscribers = tx.prepare(&format!(
-                "SELECT {} FROM subscribers",
-                super::subscribers::SUBSCRIBER_COLUMNS
-            ))?;
-            for s in subscribers.query_map(params![], super::subscribers::row_to_subscriber)? {
-                if let Some(r) = admit(&s?) {
-                    insert(&r)?;
-                }
-            }
+            super::subscribers::each_subscriber(tx, |s| admit(&s).map_or(Ok(()), |r| insert(&r)))?
         }
     }
     Ok(n)

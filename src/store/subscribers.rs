@@ -335,12 +335,10 @@ impl Store {
 
     /// Every subscriber in turn, without holding them all (enqueueing a large list).
     pub fn each_subscriber(&self, mut f: impl FnMut(Subscriber)) -> Result<()> {
-        let conn = self.conn()?;
-        let mut stmt = conn.prepare(&format!("SELECT {SUBSCRIBER_COLUMNS} FROM subscribers"))?;
-        for s in stmt.query_map(params![], row_to_subscriber)? {
-            f(s?);
-        }
-        Ok(())
+        each_subscriber(&self.conn()?.db(), |s| {
+            f(s);
+            Ok(())
+        })
     }
 
     /// One subscriber by address.
@@ -598,6 +596,30 @@ fn email_of(tx: &Db<'_>, id: i64) -> Result<String> {
 /// The columns [`row_to_subscriber`] reads, in its order.
 pub(super) const SUBSCRIBER_COLUMNS: &str =
     "id, email, name, status, digests, topics, format, timezone, paused_until";
+
+/// Subscribers read a page at a time, in id order, each handed to `f`: memory does not grow with
+/// the list, and `f` may write through the same connection or transaction (PostgreSQL cannot
+/// run a statement while another one's rows are still streaming on that connection).
+pub(super) fn each_subscriber(
+    db: &Db<'_>,
+    mut f: impl FnMut(Subscriber) -> Result<()>,
+) -> Result<()> {
+    const PAGE: i64 = 1000;
+    let sql =
+        format!("SELECT {SUBSCRIBER_COLUMNS} FROM subscribers WHERE id > ?1 ORDER BY id LIMIT ?2");
+    let mut after = 0;
+    loop {
+        let page = db.query_map(&sql, params![after, PAGE], row_to_subscriber)?;
+        let full = page.len() as i64 == PAGE;
+        for s in page {
+            after = s.id;
+            f(s)?;
+        }
+        if !full {
+            return Ok(());
+        }
+    }
+}
 
 pub(super) fn row_to_subscriber(r: &Row) -> anyhow::Result<Subscriber> {
     let status: String = r.get(3)?;
