@@ -59,6 +59,8 @@ pgdir=$(mktemp -d /tmp/gazette-pg.XXXXXX)
 trap 'bash tests/peers/postgres.sh stop "$pgdir"; rm -rf "$pgdir"' EXIT
 if pg=$(bash tests/peers/postgres.sh start "$pgdir"); then
   export GAZETTE_TEST_POSTGRES_SERVER=$pg
+  # The server offers TLS, its certificate signed by this root (tests/peers/postgres.sh).
+  [ -f "$pgdir/tls/ca.pem" ] && export GAZETTE_TEST_POSTGRES_CA=$pgdir/tls/ca.pem
 else
   echo "tests/run.sh: could not start PostgreSQL; its tests will fail (GAZETTE_REQUIRE_PEERS=1)" >&2
 fi

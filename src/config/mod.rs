@@ -366,15 +366,10 @@ fn validate(mut raw: RawConfig, path: &Path, report: &mut Report<'_>) -> Config 
                 format!("{url:?} is not a PostgreSQL URL (postgres://user@host:port/db)"),
             );
         } else {
-            match url.parse::<tokio_postgres::Config>() {
-                Err(e) => report("storage.url", format!("{e}")),
-                Ok(c) if c.get_ssl_mode() == tokio_postgres::config::SslMode::Require => report(
-                    "storage.url",
-                    "sslmode=require: gazette connects to PostgreSQL without TLS for now; \
-                     keep the database on a private network and leave sslmode out"
-                        .into(),
-                ),
-                Ok(_) => {}
+            let tls = crate::store::pg_tls::parse(url)
+                .and_then(|(_, policy)| crate::store::pg_tls::MakeTls::new(&policy));
+            if let Err(e) = tls {
+                report("storage.url", format!("{e:#}"));
             }
         }
     }

@@ -15,6 +15,7 @@ pub mod health;
 mod issues;
 pub mod leases;
 mod pages;
+pub mod pg_tls;
 pub mod postgres;
 mod preferences;
 mod relays;

@@ -18,14 +18,13 @@
 use std::cell::RefCell;
 use std::collections::HashMap;
 use std::future::Future;
-use std::str::FromStr;
 use std::sync::{Arc, Mutex};
 use std::task::{Context as TaskContext, Poll, Wake};
 
 use anyhow::{Context, Result};
 use futures_util::StreamExt;
 use tokio_postgres::types::{FromSql, IsNull, ToSql, Type};
-use tokio_postgres::{Client, NoTls, Statement};
+use tokio_postgres::{Client, Statement};
 
 use super::db::{Row, Value};
 
@@ -39,6 +38,7 @@ const IDLE: usize = 8;
 pub struct Pg {
     rt: Option<tokio::runtime::Runtime>,
     config: tokio_postgres::Config,
+    tls: super::pg_tls::MakeTls,
     idle: Mutex<Vec<PgConn>>,
     /// `host:port/db`, for messages (never the password).
     pub target: String,
@@ -62,8 +62,9 @@ impl Pg {
     /// Parses the URL (the password from it or from `GAZETTE_DATABASE_PASSWORD`) and opens a
     /// first connection, so that a wrong URL fails here.
     pub fn connect(url: &str) -> Result<Pg> {
-        let mut config = tokio_postgres::Config::from_str(url)
-            .map_err(|e| anyhow::anyhow!("storage url: {e}"))?;
+        let (mut config, policy) =
+            super::pg_tls::parse(url).map_err(|e| anyhow::anyhow!("storage url: {e}"))?;
+        let tls = super::pg_tls::MakeTls::new(&policy).context("storage url")?;
         if config.get_password().is_none() {
             if let Ok(p) = std::env::var("GAZETTE_DATABASE_PASSWORD") {
                 config.password(p);
@@ -95,6 +96,7 @@ impl Pg {
         let pg = Pg {
             rt: Some(rt),
             config,
+            tls,
             idle: Mutex::new(Vec::new()),
             target,
         };
@@ -107,9 +109,10 @@ impl Pg {
 
     fn open(&self) -> Result<PgConn> {
         let config = self.config.clone();
+        let tls = self.tls.clone();
         let rt = self.rt.as_ref().expect("runtime lives as long as the pool");
         let client = block_on(rt.spawn(async move {
-            let (client, connection) = config.connect(NoTls).await?;
+            let (client, connection) = config.connect(tls).await?;
             tokio::spawn(async move {
                 if let Err(e) = connection.await {
                     tracing::warn!("postgres connection: {e}");
@@ -291,7 +294,16 @@ fn pg_error(e: tokio_postgres::Error) -> anyhow::Error {
             }
             anyhow::anyhow!(m)
         }
-        None => anyhow::anyhow!("postgres: {e}"),
+        // tokio-postgres' text leaves out the cause ("error performing TLS handshake").
+        None => {
+            let mut m = format!("postgres: {e}");
+            let mut cause = std::error::Error::source(&e);
+            while let Some(c) = cause {
+                m.push_str(&format!(": {c}"));
+                cause = c.source();
+            }
+            anyhow::anyhow!(m)
+        }
     }
 }
 

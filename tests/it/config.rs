@@ -131,8 +131,9 @@ topics = ["trade"]
     }
 }
 
-/// `[storage] url` must be a PostgreSQL URL that gazette can use: another scheme, and a TLS
-/// requirement it cannot meet yet, are refused with the line and key.
+/// `[storage] url` must be a PostgreSQL URL that gazette can use: another scheme, an `sslmode`
+/// libpq does not know, and a root certificate file that is not there are refused with the
+/// line and key.
 #[test]
 fn a_storage_url_is_checked() {
     let dir = tempdir();
@@ -142,8 +143,12 @@ fn a_storage_url_is_checked() {
             "bad.toml:6: storage.url: \"mysql://db.example/news\" is not a PostgreSQL URL",
         ),
         (
-            "postgres://db.example/news?sslmode=require",
-            "bad.toml:6: storage.url: sslmode=require",
+            "postgres://db.example/news?sslmode=verify",
+            "bad.toml:6: storage.url: sslmode=verify: use disable, prefer, require, verify-ca or verify-full",
+        ),
+        (
+            "postgres://db.example/news?sslmode=verify-full&sslrootcert=/nonexistent/ca.pem",
+            "bad.toml:6: storage.url: sslrootcert /nonexistent/ca.pem: No such file",
         ),
     ] {
         let text = format!(

@@ -2,6 +2,8 @@
 # A throwaway PostgreSQL cluster for the tests (Debian's server binaries), on a free loopback
 # port, run as `nobody` when the tests run as root (the server refuses root).
 #   tests/peers/postgres.sh start DIR   creates and starts a cluster in DIR; prints its admin URL
+#                                       (with openssl, it offers TLS: a certificate for 127.0.0.1
+#                                       signed by a throwaway root, DIR/tls/ca.pem)
 #   tests/peers/postgres.sh stop DIR    stops it
 # Tests make one database per test from the admin URL (GAZETTE_TEST_POSTGRES).
 set -euo pipefail
@@ -16,10 +18,26 @@ start)
   mkdir -p "$dir"
   [ "$(id -u)" = 0 ] && chown nobody "$dir"
   as_user "$bin/initdb" -D "$dir/data" -U gazette --auth=trust -E UTF8 --locale=C.UTF-8 --no-sync >"$dir/initdb.log"
+  tls=()
+  if command -v openssl >/dev/null 2>&1; then
+    t=$dir/tls
+    mkdir -p "$t"
+    openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 7 \
+      -subj /CN=gazette-test-root -addext basicConstraints=critical,CA:TRUE \
+      -addext keyUsage=critical,keyCertSign,cRLSign -keyout "$t/ca.key" -out "$t/ca.pem" 2>/dev/null
+    openssl req -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -subj /CN=127.0.0.1 \
+      -keyout "$t/server.key" -out "$t/server.csr" 2>/dev/null
+    printf 'subjectAltName=IP:127.0.0.1\nbasicConstraints=CA:FALSE\nextendedKeyUsage=serverAuth\n' >"$t/ext"
+    openssl x509 -req -in "$t/server.csr" -CA "$t/ca.pem" -CAkey "$t/ca.key" -CAcreateserial \
+      -days 7 -extfile "$t/ext" -out "$t/server.crt" 2>/dev/null
+    chmod 600 "$t/server.key"
+    [ "$(id -u)" = 0 ] && chown nobody "$t/server.key"
+    tls=(-c ssl=on -c "ssl_cert_file=$t/server.crt" -c "ssl_key_file=$t/server.key")
+  fi
   port=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
   # fsync off: the tests kill gazette, never the server (PG_FSYNC=on for benchmarks).
   as_user "$bin/pg_ctl" -D "$dir/data" -l "$dir/server.log" -w -t 60 \
-    -o "-c listen_addresses=127.0.0.1 -p $port -k $dir -c fsync=${PG_FSYNC:-off} -c max_connections=200" start >/dev/null
+    -o "-c listen_addresses=127.0.0.1 -p $port -k $dir -c fsync=${PG_FSYNC:-off} -c max_connections=200 ${tls[*]}" start >/dev/null
   echo "postgres://gazette@127.0.0.1:$port/postgres"
   ;;
 stop)
