@@ -383,14 +383,18 @@ impl Store {
         Ok(rows)
     }
 
-    /// When the lease ends of the first queued row of an issue that another live process
-    /// holds ([`Store::due_deliveries`]), in real time: a sender that finished its own rows
-    /// waits for those (the other process sends them, or, if it died, they are free then).
-    /// The rows of a process on this host that is gone are let go at once.
+    /// When the first lease ends among the rows of an issue that another live process holds,
+    /// in real time: queued rows it reserved ([`Store::due_deliveries`]) and rows it is
+    /// sending. A sender that finished its own rows waits for those: the other process sends
+    /// them, or, if it died, its reserved rows are free when their lease ends and its rows in
+    /// flight are then taken over as `unknown` ([`Store::take_over_abandoned`]), so the issue
+    /// does not end with rows left `sending`. The reserved rows of a process on this host that
+    /// is gone are let go at once (its rows in flight are taken over when this sender ends).
     pub fn held_elsewhere(&self, issue_id: i64) -> Result<Option<chrono::DateTime<chrono::Utc>>> {
         let holders: Vec<(String, String)> = self.conn()?.query_map(
             "SELECT owner, MIN(lease_until) FROM deliveries WHERE issue_id = ?1
-             AND status = 'queued' AND owner IS NOT NULL AND owner != ?2 AND lease_until >= ?3
+             AND status IN ('queued', 'sending') AND owner IS NOT NULL AND owner != ?2
+             AND lease_until >= ?3
              GROUP BY owner",
             params![
                 issue_id,

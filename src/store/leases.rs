@@ -289,4 +289,66 @@ mod tests {
         store.unlock("plan:weekly").unwrap();
         assert_eq!(store.lock_holder("plan:weekly").unwrap(), None);
     }
+
+    /// A sender on another host died with a row in flight: a sender here that has finished
+    /// waits for that row's lease instead of ending with it `sending`, then takes it over as
+    /// `unknown`. A row in flight of a process on this host that is gone is not waited for.
+    #[test]
+    fn a_remote_senders_row_in_flight_is_waited_for_then_taken_over() {
+        let store = Store::open_in_memory().unwrap();
+        let ids = crate::store::test_issue_with(&store, 3);
+        let far = Owner {
+            host: "far-host".into(),
+            ..Owner::current().clone()
+        };
+        let mut child = std::process::Command::new("true").spawn().unwrap();
+        let gone = Owner {
+            pid: child.id(),
+            ..Owner::current().clone()
+        };
+        child.wait().unwrap();
+        let soon = Utc::now() + chrono::Duration::seconds(5);
+        let in_flight = |id: i64, owner: &Owner| {
+            store
+                .write(|tx| {
+                    tx.execute(
+                        "UPDATE deliveries SET status = 'sending', owner = ?2, lease_until = ?3
+                         WHERE id = ?1",
+                        params![id, owner.key(), ts_millis(soon)],
+                    )
+                })
+                .unwrap();
+        };
+        in_flight(ids[0], &far);
+        in_flight(ids[1], &gone);
+        let held = store
+            .held_elsewhere(1)
+            .unwrap()
+            .expect("the far row is held");
+        assert!((held - soon).num_milliseconds().abs() < 2, "{held} {soon}");
+        assert_eq!(
+            store.take_over_abandoned(Utc::now()).unwrap(),
+            1,
+            "the gone one only"
+        );
+        let status = |id: i64| {
+            let d = store.deliveries(1).unwrap();
+            d.iter().find(|d| d.id == id).unwrap().status
+        };
+        assert_eq!(status(ids[1]), crate::model::DeliveryStatus::Unknown);
+        assert_eq!(status(ids[0]), crate::model::DeliveryStatus::Sending);
+        // Its lease ends: nothing is held any more, and the row is in doubt, not resent.
+        store
+            .write(|tx| {
+                tx.execute(
+                    "UPDATE deliveries SET lease_until = ?2 WHERE id = ?1",
+                    params![ids[0], ts_millis(Utc::now() - chrono::Duration::seconds(1))],
+                )
+            })
+            .unwrap();
+        assert_eq!(store.held_elsewhere(1).unwrap(), None);
+        assert_eq!(store.take_over_abandoned(Utc::now()).unwrap(), 1);
+        assert_eq!(status(ids[0]), crate::model::DeliveryStatus::Unknown);
+        assert_eq!(status(ids[2]), crate::model::DeliveryStatus::Queued);
+    }
 }

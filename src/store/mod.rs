@@ -186,3 +186,26 @@ pub fn parse_ts(s: &str) -> chrono::DateTime<chrono::Utc> {
         .map(|t| t.with_timezone(&chrono::Utc))
         .unwrap_or_default()
 }
+
+/// An issue with `n` queued deliveries (no subscriber rows: nothing to skip); their ids.
+#[cfg(test)]
+pub(crate) fn test_issue_with(store: &Store, n: usize) -> Vec<i64> {
+    store
+        .write(|tx| {
+            tx.execute(
+                "INSERT INTO issues (id, digest, number, created, window_from, window_to, subject,
+                 html, text, view) VALUES (1, 'weekly', 1, 'x', 'x', 'x', 's', 'h', 't', '{}')",
+                params![],
+            )?;
+            for i in 0..n {
+                tx.execute(
+                    "INSERT INTO deliveries (issue_id, email, status, message_id, updated)
+                     VALUES (1, ?1, 'queued', ?2, 'x')",
+                    params![format!("r{i}@example.net"), format!("<m{i}@x>")],
+                )?;
+            }
+            Ok(())
+        })
+        .unwrap();
+    store.deliveries(1).unwrap().iter().map(|d| d.id).collect()
+}

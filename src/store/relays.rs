@@ -122,29 +122,8 @@ impl Store {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::store::test_issue_with as issue_with;
     use crate::store::{Applied, Claim, Reservation, Step};
-
-    /// An issue with `n` queued deliveries (no subscriber rows: nothing to skip); their ids.
-    fn issue_with(store: &Store, n: usize) -> Vec<i64> {
-        store
-            .write(|tx| {
-                tx.execute(
-                    "INSERT INTO issues (id, digest, number, created, window_from, window_to, subject,
-                     html, text, view) VALUES (1, 'weekly', 1, 'x', 'x', 'x', 's', 'h', 't', '{}')",
-                    params![],
-                )?;
-                for i in 0..n {
-                    tx.execute(
-                        "INSERT INTO deliveries (issue_id, email, status, message_id, updated)
-                         VALUES (1, ?1, 'queued', ?2, 'x')",
-                        params![format!("r{i}@example.net"), format!("<m{i}@x>")],
-                    )?;
-                }
-                Ok(())
-            })
-            .unwrap();
-        store.deliveries(1).unwrap().iter().map(|d| d.id).collect()
-    }
 
     fn claim(store: &Store, id: i64, quota: Option<i64>, day: &str) -> Claim {
         let relay = Some(Reservation {
