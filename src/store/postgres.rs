@@ -727,12 +727,16 @@ pub fn fresh_database(admin: &str) -> Result<String> {
     pg.lease()?
         .conn()
         .batch(&format!("CREATE DATABASE {name}"))?;
-    let (base, _) = admin.split_once('?').map_or((admin, ""), |(b, q)| (b, q));
+    // The admin URL's options (sslmode, sslrootcert…) carry over.
+    let (base, query) = admin.split_once('?').map_or((admin, ""), |(b, q)| (b, q));
     let (server, _) = base
         .rsplit_once('/')
         .filter(|(s, _)| s.contains("//") && !s.ends_with('/'))
         .unwrap_or((base, ""));
-    Ok(format!("{server}/{name}"))
+    Ok(match query {
+        "" => format!("{server}/{name}"),
+        q => format!("{server}/{name}?{q}"),
+    })
 }
 
 #[cfg(test)]
