@@ -463,6 +463,74 @@ fn measure_send(config: &Path, n: usize, what: &str) -> Row {
 /// fewest syscalls (one write per command, the message and its "." in one write), no rendering,
 /// no ledger. `pipelined` sends MAIL, RCPT and DATA in one write (RFC 2920): two round trips per
 /// message instead of four. CPU is this process's user+system time during the loop.
+/// The CPU of gazette's ledger alone: every delivery of the issue just sent from `config`'s
+/// home is put back to queued, then claimed and marked sent again through the store, as the
+/// send loop does (`Store::apply`: one `BEGIN IMMEDIATE` transaction with `synchronous=FULL`
+/// per group), `group` messages per commit, with no rendering and no SMTP.
+fn ledger_alone(config: &Path, n: usize, group: usize) -> Row {
+    use gazette::store::{Claim, Step, Store};
+    let db = config.with_file_name("gazette.db");
+    let ids: Vec<i64> = {
+        let conn = rusqlite::Connection::open(&db).unwrap();
+        conn.execute(
+            "UPDATE deliveries SET status = 'queued', attempts = 0, owner = NULL, \
+             lease_until = NULL, relay = NULL",
+            [],
+        )
+        .unwrap();
+        let mut stmt = conn
+            .prepare("SELECT id FROM deliveries ORDER BY id")
+            .unwrap();
+        let ids = stmt
+            .query_map([], |r| r.get(0))
+            .unwrap()
+            .collect::<Result<_, _>>()
+            .unwrap();
+        ids
+    };
+    assert_eq!(ids.len(), n, "the send made one delivery per subscriber");
+    let store = Store::open(&db).unwrap();
+    let usage = || {
+        // SAFETY: getrusage writes into the zeroed struct we own.
+        let mut u: libc::rusage = unsafe { std::mem::zeroed() };
+        unsafe { libc::getrusage(libc::RUSAGE_SELF, &mut u) };
+        let secs = |t: libc::timeval| t.tv_sec as f64 + t.tv_usec as f64 / 1e6;
+        secs(u.ru_utime) + secs(u.ru_stime)
+    };
+    let (t, cpu) = (Instant::now(), usage());
+    let mut sent: Vec<Step> = Vec::new();
+    for chunk in ids.chunks(group) {
+        // Each connection's request: the outcome of its last message and the claim of its next.
+        let mut steps = std::mem::take(&mut sent);
+        steps.extend(chunk.iter().map(|&id| Step::Claim { id, relay: None }));
+        let applied = store.apply(&steps, chrono::Utc::now()).unwrap();
+        let claimed = applied
+            .iter()
+            .filter(|a| **a == gazette::store::Applied::Claim(Claim::Claimed))
+            .count();
+        assert_eq!(claimed, chunk.len(), "every row claimed once");
+        sent = chunk
+            .iter()
+            .map(|&id| Step::Sent {
+                id,
+                reply: "250 2.0.0 Ok: queued".into(),
+            })
+            .collect();
+    }
+    store.apply(&sent, chrono::Utc::now()).unwrap();
+    let (seconds, cpu_seconds) = (t.elapsed().as_secs_f64(), usage() - cpu);
+    Row {
+        what: format!(
+            "ledger alone: each message's durable claim and outcome (SQLite, synchronous=FULL), {group} messages per commit, no SMTP"
+        ),
+        messages: n,
+        seconds,
+        cpu_seconds,
+        peak_kb: 0,
+        renders: None,
+    }
+}
+
 fn floor(port: u16, template: &Path, n: usize, pipelined: bool) -> Row {
     use std::io::{Read, Write};
     let raw = std::fs::read(template).unwrap();
@@ -599,6 +667,12 @@ fn main() {
                 signing.label()
             );
             rows.push(measure_send(&config, n, &what));
+            // With the floor rows: what the durable ledger alone costs, on the deliveries the
+            // send just made (3 messages per commit, as gazette's 4 connections group them).
+            if env_usize("GAZETTE_BENCH_FLOOR", 0) > 0 && signing == Signing::None && c == counts[0]
+            {
+                rows.push(ledger_alone(&config, n, 3));
+            }
         }
     }
     if let (true, Some(&c)) = (big > 0, counts.last()) {

@@ -641,10 +641,11 @@ impl Composer<'_> {
                 .manage_url(&nl.base_url, d.subscriber_id)
                 .unwrap_or_default(),
         };
+        let wants_html = variant.format == MailFormat::Html;
         let prepared = copy.prepared.for_recipient(&personal).and_then(|f| {
             let (html, text) = copy.encoded[f.variant()].as_ref()?;
             let v = f.values();
-            Some((text.body(&v), html.body(&v)))
+            Some((text.body(&v), wants_html.then(|| html.body(&v))))
         });
         let (text, html) = match prepared {
             Some(bodies) => bodies,
@@ -652,7 +653,7 @@ impl Composer<'_> {
                 let rendered = s.renderer.render_email(&copy.view, &personal)?;
                 (
                     lettre::message::Body::new(rendered.text),
-                    lettre::message::Body::new(rendered.html),
+                    wants_html.then(|| lettre::message::Body::new(rendered.html)),
                 )
             }
         };
@@ -683,7 +684,7 @@ impl Composer<'_> {
             to,
             subject: &copy.view.subject,
             text,
-            html: (variant.format == MailFormat::Html).then_some(html),
+            html,
             message_id: &d.message_id,
             date: (s.clock)().into(),
             list_id: Some(&self.list_id),
