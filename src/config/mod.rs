@@ -363,7 +363,10 @@ fn validate(mut raw: RawConfig, path: &Path, report: &mut Report<'_>) -> Config 
         if !(url.starts_with("postgres://") || url.starts_with("postgresql://")) {
             report(
                 "storage.url",
-                format!("{url:?} is not a PostgreSQL URL (postgres://user@host:port/db)"),
+                format!(
+                    "{:?} is not a PostgreSQL URL (postgres://user@host:port/db)",
+                    crate::store::postgres::redacted(url)
+                ),
             );
         } else {
             let tls = crate::store::pg_tls::parse(url)
@@ -436,6 +439,9 @@ fn validate(mut raw: RawConfig, path: &Path, report: &mut Report<'_>) -> Config 
 fn resolve_paths(raw: &mut RawConfig, base: &Path) {
     let fix = |p: &mut String| *p = resolve(base, p).display().to_string();
     fix(&mut raw.storage.path);
+    if let Some(url) = raw.storage.url.as_mut() {
+        *url = crate::store::pg_tls::root_from(url, base);
+    }
     if let Some(t) = raw.newsletter.templates.as_mut() {
         fix(t);
     }

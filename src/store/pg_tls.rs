@@ -116,6 +116,31 @@ pub fn parse(url: &str) -> Result<(tokio_postgres::Config, Policy)> {
     Ok((config, Policy { mode, check, roots }))
 }
 
+/// The URL with a relative `sslrootcert` made absolute from `base` (a config file's folder:
+/// relative paths in a config resolve from there); any other URL as it is.
+pub fn root_from(url: &str, base: &std::path::Path) -> String {
+    let Some((head, query)) = url.split_once('?') else {
+        return url.to_string();
+    };
+    let pairs: Vec<(String, String)> = url::form_urlencoded::parse(query.as_bytes())
+        .map(|(k, v)| (k.into_owned(), v.into_owned()))
+        .collect();
+    let relative = |k: &str, v: &str| {
+        k == "sslrootcert" && v != "system" && std::path::Path::new(v).is_relative()
+    };
+    if !pairs.iter().any(|(k, v)| relative(k, v)) {
+        return url.to_string();
+    }
+    let mut out = url::form_urlencoded::Serializer::new(String::new());
+    for (k, v) in &pairs {
+        match relative(k, v) {
+            true => out.append_pair(k, &base.join(v).display().to_string()),
+            false => out.append_pair(k, v),
+        };
+    }
+    format!("{head}?{}", out.finish())
+}
+
 impl Check {
     fn max_with(self, other: Check) -> Check {
         let rank = |c: Check| match c {
@@ -380,6 +405,22 @@ mod tests {
             "libpq: checked when TLS is used"
         );
         assert!(parse("postgres://gz@db/news?sslrootcert=system&sslmode=require").is_err());
+    }
+
+    #[test]
+    fn a_relative_root_file_resolves_from_the_config_folder() {
+        let base = std::path::Path::new("/etc/gazette");
+        let url = "postgres://gz@db/news?sslmode=verify-full&sslrootcert=certs/ca.pem";
+        let (_, p) = parse(&root_from(url, base)).unwrap();
+        assert_eq!(p.roots, Roots::File("/etc/gazette/certs/ca.pem".into()));
+        assert_eq!(p.check, Check::Full);
+        for same in [
+            "postgres://gz@db/news?sslrootcert=/abs/ca.pem",
+            "postgres://gz@db/news?sslrootcert=system",
+            "postgres://gz:p%40ss@db/news",
+        ] {
+            assert_eq!(root_from(same, base), same);
+        }
     }
 
     #[test]

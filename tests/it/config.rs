@@ -159,6 +159,15 @@ fn a_storage_url_is_checked() {
         assert_eq!(code, 2, "{err}");
         assert!(err.contains(expected), "missing {expected:?} in:\n{err}");
     }
+    // A relative root file resolves from the config's folder, like every path in a config.
+    let text = "[newsletter]\nname = \"X\"\nfrom = \"X <x@news.example.org>\"\n\n[storage]\nurl = \"postgres://db.example/news?sslmode=verify-full&sslrootcert=certs/ca.pem\"\n\n[[feeds]]\nurl = \"https://ok.example/feed\"\n\n[[digests]]\nname = \"weekly\"\n";
+    let sub = dir.path().join("conf");
+    std::fs::create_dir_all(&sub).unwrap();
+    std::fs::write(sub.join("bad.toml"), text).unwrap();
+    let (code, _out, err) = gazette(&["--config", "conf/bad.toml", "check"], dir.path());
+    assert_eq!(code, 2, "{err}");
+    let expected = "conf/bad.toml:6: storage.url: sslrootcert conf/certs/ca.pem: No such file";
+    assert!(err.contains(expected), "missing {expected:?} in:\n{err}");
 }
 
 #[test]
