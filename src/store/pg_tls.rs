@@ -64,16 +64,15 @@ pub struct Policy {
 /// modes it knows, `sslrootcert` taken out) and the TLS policy.
 pub fn parse(url: &str) -> Result<(tokio_postgres::Config, Policy)> {
     let (base, query) = url.split_once('?').unwrap_or((url, ""));
-    let mut kept = url::form_urlencoded::Serializer::new(String::new());
+    let mut kept = Vec::new();
     let mut sslmode = None;
     let mut rootcert = None;
-    for (key, value) in url::form_urlencoded::parse(query.as_bytes()) {
-        match &*key {
-            "sslmode" => sslmode = Some(value.into_owned()),
-            "sslrootcert" => rootcert = Some(value.into_owned()),
-            _ => {
-                kept.append_pair(&key, &value);
-            }
+    for (raw, key, value) in pairs(query) {
+        match key.as_str() {
+            "sslmode" => sslmode = Some(value),
+            "sslrootcert" => rootcert = Some(value),
+            // Passed on as written: tokio-postgres decodes it.
+            _ => kept.push(raw),
         }
     }
     let (mut mode, mut check) = match sslmode.as_deref().unwrap_or("prefer") {
@@ -105,11 +104,10 @@ pub fn parse(url: &str) -> Result<(tokio_postgres::Config, Policy)> {
             Roots::File(path.into())
         }
     };
-    let query = kept.finish();
-    let rest = if query.is_empty() {
+    let rest = if kept.is_empty() {
         base.to_string()
     } else {
-        format!("{base}?{query}")
+        format!("{base}?{}", kept.join("&"))
     };
     let mut config: tokio_postgres::Config = rest.parse().map_err(|e| anyhow::anyhow!("{e}"))?;
     config.ssl_mode(mode);
@@ -122,23 +120,68 @@ pub fn root_from(url: &str, base: &std::path::Path) -> String {
     let Some((head, query)) = url.split_once('?') else {
         return url.to_string();
     };
-    let pairs: Vec<(String, String)> = url::form_urlencoded::parse(query.as_bytes())
-        .map(|(k, v)| (k.into_owned(), v.into_owned()))
+    let mut changed = false;
+    let pairs: Vec<String> = pairs(query)
+        .map(|(raw, key, value)| {
+            let path = std::path::Path::new(&value);
+            if key == "sslrootcert" && value != "system" && path.is_relative() {
+                changed = true;
+                format!(
+                    "sslrootcert={}",
+                    encode(&base.join(path).display().to_string())
+                )
+            } else {
+                raw.to_string()
+            }
+        })
         .collect();
-    let relative = |k: &str, v: &str| {
-        k == "sslrootcert" && v != "system" && std::path::Path::new(v).is_relative()
-    };
-    if !pairs.iter().any(|(k, v)| relative(k, v)) {
-        return url.to_string();
+    match changed {
+        true => format!("{head}?{}", pairs.join("&")),
+        false => url.to_string(),
     }
-    let mut out = url::form_urlencoded::Serializer::new(String::new());
-    for (k, v) in &pairs {
-        match relative(k, v) {
-            true => out.append_pair(k, &base.join(v).display().to_string()),
-            false => out.append_pair(k, v),
-        };
+}
+
+/// The query's `key=value` pairs: each as written, with its key and value percent-decoded
+/// (a `+` stays a `+`, as libpq and tokio-postgres read it).
+fn pairs(query: &str) -> impl Iterator<Item = (&str, String, String)> {
+    query.split('&').filter(|p| !p.is_empty()).map(|raw| {
+        let (k, v) = raw.split_once('=').unwrap_or((raw, ""));
+        (raw, decode(k), decode(v))
+    })
+}
+
+fn decode(s: &str) -> String {
+    let b = s.as_bytes();
+    let mut out = Vec::with_capacity(b.len());
+    let mut i = 0;
+    while i < b.len() {
+        let hex = b
+            .get(i + 1..i + 3)
+            .filter(|h| h.iter().all(u8::is_ascii_hexdigit))
+            .and_then(|h| u8::from_str_radix(std::str::from_utf8(h).ok()?, 16).ok());
+        match (b[i], hex) {
+            (b'%', Some(v)) => {
+                out.push(v);
+                i += 3;
+            }
+            (c, _) => {
+                out.push(c);
+                i += 1;
+            }
+        }
     }
-    format!("{head}?{}", out.finish())
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+fn encode(s: &str) -> String {
+    s.bytes()
+        .map(
+            |c| match c.is_ascii_alphanumeric() || b"-._~/".contains(&c) {
+                true => char::from(c).to_string(),
+                false => format!("%{c:02X}"),
+            },
+        )
+        .collect()
 }
 
 impl Check {
@@ -414,6 +457,22 @@ mod tests {
         let (_, p) = parse(&root_from(url, base)).unwrap();
         assert_eq!(p.roots, Roots::File("/etc/gazette/certs/ca.pem".into()));
         assert_eq!(p.check, Check::Full);
+        let spaced = root_from(
+            "postgres://gz@db/news?application_name=a%20b+c&sslrootcert=my%20ca.pem",
+            base,
+        );
+        assert_eq!(
+            spaced,
+            "postgres://gz@db/news?application_name=a%20b+c&sslrootcert=/etc/gazette/my%20ca.pem",
+            "only the root file's pair is rewritten"
+        );
+        let (config, p) = parse(&spaced).unwrap();
+        assert_eq!(p.roots, Roots::File("/etc/gazette/my ca.pem".into()));
+        assert_eq!(
+            config.get_application_name(),
+            Some("a b+c"),
+            "passed on as written"
+        );
         for same in [
             "postgres://gz@db/news?sslrootcert=/abs/ca.pem",
             "postgres://gz@db/news?sslrootcert=system",
