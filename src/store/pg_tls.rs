@@ -32,8 +32,8 @@ use tokio_rustls::rustls::client::danger::{
 use tokio_rustls::rustls::pki_types::{CertificateDer, ServerName, UnixTime};
 use tokio_rustls::rustls::{CertificateError, DigitallySignedStruct, SignatureScheme};
 
-/// How much of the server's certificate is checked.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// How much of the server's certificate is checked (in increasing order).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 pub enum Check {
     /// Encryption only: any certificate (libpq's `prefer` and `require`).
     Nothing,
@@ -100,7 +100,7 @@ pub fn parse(url: &str) -> Result<(tokio_postgres::Config, Policy)> {
         }
         Some(path) => {
             // libpq: a root file turns `prefer` and `require` into `verify-ca`.
-            check = check.max_with(Check::Chain);
+            check = check.max(Check::Chain);
             Roots::File(path.into())
         }
     };
@@ -182,21 +182,6 @@ fn encode(s: &str) -> String {
             },
         )
         .collect()
-}
-
-impl Check {
-    fn max_with(self, other: Check) -> Check {
-        let rank = |c: Check| match c {
-            Check::Nothing => 0,
-            Check::Chain => 1,
-            Check::Full => 2,
-        };
-        if rank(other) > rank(self) {
-            other
-        } else {
-            self
-        }
-    }
 }
 
 /// The connector handed to tokio-postgres (used only when `sslmode` is not `disable`).
@@ -330,12 +315,14 @@ impl ServerCertVerifier for Verifier {
 impl MakeTlsConnect<Socket> for MakeTls {
     type Stream = TlsStream;
     type TlsConnect = Connect;
-    type Error = rustls::pki_types::InvalidDnsNameError;
+    type Error = std::convert::Infallible;
 
+    /// Never fails here: a Unix socket has no host name, and the server refuses TLS there
+    /// anyway (`prefer` then goes on in plain; `require` fails with the server's answer).
     fn make_tls_connect(&mut self, host: &str) -> Result<Connect, Self::Error> {
         Ok(Connect {
             config: self.config.clone(),
-            name: ServerName::try_from(host)?.to_owned(),
+            name: ServerName::try_from(host).ok().map(|n| n.to_owned()),
         })
     }
 }
@@ -343,7 +330,7 @@ impl MakeTlsConnect<Socket> for MakeTls {
 /// One connection's handshake.
 pub struct Connect {
     config: Arc<rustls::ClientConfig>,
-    name: ServerName<'static>,
+    name: Option<ServerName<'static>>,
 }
 
 impl TlsConnect<Socket> for Connect {
@@ -353,8 +340,14 @@ impl TlsConnect<Socket> for Connect {
 
     fn connect(self, socket: Socket) -> Self::Future {
         Box::pin(async move {
+            let name = self.name.ok_or_else(|| {
+                io::Error::new(
+                    io::ErrorKind::InvalidInput,
+                    "TLS needs the server's host name",
+                )
+            })?;
             let stream = tokio_rustls::TlsConnector::from(self.config)
-                .connect(self.name, socket)
+                .connect(name, socket)
                 .await?;
             Ok(TlsStream(Box::new(stream)))
         })
@@ -562,6 +555,22 @@ mod tests {
         assert!(
             format!("{e:#}").contains("not valid for name \"localhost\""),
             "{e:#}"
+        );
+        // Through the server's Unix socket (in the folder above the root's): no TLS there, and
+        // `prefer` goes on in plain.
+        let folder = std::path::Path::new(&ca)
+            .parent()
+            .unwrap()
+            .parent()
+            .unwrap();
+        let port = admin.rsplit(':').next().unwrap().split('/').next().unwrap();
+        let socket = format!(
+            "postgres://gazette@{}:{port}/postgres",
+            encode(&folder.display().to_string()).replace('/', "%2F")
+        );
+        assert!(
+            !encrypted(&socket).unwrap(),
+            "a Unix socket connects in plain"
         );
     }
 }
