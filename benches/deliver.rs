@@ -463,6 +463,15 @@ fn measure_send(config: &Path, n: usize, what: &str) -> Row {
 /// fewest syscalls (one write per command, the message and its "." in one write), no rendering,
 /// no ledger. `pipelined` sends MAIL, RCPT and DATA in one write (RFC 2920): two round trips per
 /// message instead of four. CPU is this process's user+system time during the loop.
+/// User + system CPU seconds of this process so far.
+fn own_cpu_seconds() -> f64 {
+    // SAFETY: getrusage writes into the zeroed struct we own.
+    let mut u: libc::rusage = unsafe { std::mem::zeroed() };
+    unsafe { libc::getrusage(libc::RUSAGE_SELF, &mut u) };
+    let secs = |t: libc::timeval| t.tv_sec as f64 + t.tv_usec as f64 / 1e6;
+    secs(u.ru_utime) + secs(u.ru_stime)
+}
+
 /// The CPU of gazette's ledger alone: every delivery of the issue just sent from `config`'s
 /// home is put back to queued, then claimed and marked sent again through the store, as the
 /// send loop does (`Store::apply`: one `BEGIN IMMEDIATE` transaction with `synchronous=FULL`
@@ -490,14 +499,7 @@ fn ledger_alone(config: &Path, n: usize, group: usize) -> Row {
     };
     assert_eq!(ids.len(), n, "the send made one delivery per subscriber");
     let store = Store::open(&db).unwrap();
-    let usage = || {
-        // SAFETY: getrusage writes into the zeroed struct we own.
-        let mut u: libc::rusage = unsafe { std::mem::zeroed() };
-        unsafe { libc::getrusage(libc::RUSAGE_SELF, &mut u) };
-        let secs = |t: libc::timeval| t.tv_sec as f64 + t.tv_usec as f64 / 1e6;
-        secs(u.ru_utime) + secs(u.ru_stime)
-    };
-    let (t, cpu) = (Instant::now(), usage());
+    let (t, cpu) = (Instant::now(), own_cpu_seconds());
     let mut sent: Vec<Step> = Vec::new();
     for chunk in ids.chunks(group) {
         // Each connection's request: the outcome of its last message and the claim of its next.
@@ -518,7 +520,7 @@ fn ledger_alone(config: &Path, n: usize, group: usize) -> Row {
             .collect();
     }
     store.apply(&sent, chrono::Utc::now()).unwrap();
-    let (seconds, cpu_seconds) = (t.elapsed().as_secs_f64(), usage() - cpu);
+    let (seconds, cpu_seconds) = (t.elapsed().as_secs_f64(), own_cpu_seconds() - cpu);
     Row {
         what: format!(
             "ledger alone: each message's durable claim and outcome (SQLite, synchronous=FULL), {group} messages per commit, no SMTP"
@@ -544,13 +546,6 @@ fn floor(port: u16, template: &Path, n: usize, pipelined: bool) -> Row {
         data.push_str("\r\n");
     }
     data.push_str(".\r\n");
-    let usage = || {
-        // SAFETY: getrusage writes into the zeroed struct we own.
-        let mut u: libc::rusage = unsafe { std::mem::zeroed() };
-        unsafe { libc::getrusage(libc::RUSAGE_SELF, &mut u) };
-        let secs = |t: libc::timeval| t.tv_sec as f64 + t.tv_usec as f64 / 1e6;
-        secs(u.ru_utime) + secs(u.ru_stime)
-    };
     let mut conn = std::net::TcpStream::connect(("127.0.0.1", port)).unwrap();
     conn.set_nodelay(true).unwrap();
     let mut buf = [0u8; 4096];
@@ -566,7 +561,7 @@ fn floor(port: u16, template: &Path, n: usize, pipelined: bool) -> Row {
     read(&mut conn, 1);
     conn.write_all(b"HELO bench\r\n").unwrap();
     read(&mut conn, 1);
-    let (t, cpu) = (Instant::now(), usage());
+    let (t, cpu) = (Instant::now(), own_cpu_seconds());
     for i in 0..n {
         let mail = "MAIL FROM:<digest@news.example.org>\r\n";
         let rcpt = format!("RCPT TO:<floor{i:06}@example.net>\r\n");
@@ -583,7 +578,7 @@ fn floor(port: u16, template: &Path, n: usize, pipelined: bool) -> Row {
         conn.write_all(data.as_bytes()).unwrap();
         read(&mut conn, 1);
     }
-    let (seconds, cpu_seconds) = (t.elapsed().as_secs_f64(), usage() - cpu);
+    let (seconds, cpu_seconds) = (t.elapsed().as_secs_f64(), own_cpu_seconds() - cpu);
     conn.write_all(b"QUIT\r\n").unwrap();
     let how = if pipelined { "pipelined, 2" } else { "4" };
     Row {
