@@ -52,10 +52,9 @@ pub enum Roots {
     File(std::path::PathBuf),
 }
 
-/// What the URL asks of TLS.
+/// What the URL asks of TLS beyond `sslmode` (which stays in tokio-postgres' config).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Policy {
-    pub mode: SslMode,
     pub check: Check,
     pub roots: Roots,
 }
@@ -111,7 +110,7 @@ pub fn parse(url: &str) -> Result<(tokio_postgres::Config, Policy)> {
     };
     let mut config: tokio_postgres::Config = rest.parse().map_err(|e| anyhow::anyhow!("{e}"))?;
     config.ssl_mode(mode);
-    Ok((config, Policy { mode, check, roots }))
+    Ok((config, Policy { check, roots }))
 }
 
 /// The URL with a relative `sslrootcert` made absolute from `base` (a config file's folder:
@@ -395,23 +394,25 @@ impl AsyncWrite for TlsStream {
 mod tests {
     use super::*;
 
-    fn policy(url: &str) -> Policy {
-        parse(url).unwrap().1
+    /// The mode tokio-postgres is given, and the policy.
+    fn policy(url: &str) -> (SslMode, Policy) {
+        let (config, p) = parse(url).unwrap();
+        (config.get_ssl_mode(), p)
     }
 
     #[test]
     fn sslmode_keeps_libpq_meanings() {
-        let p = policy("postgres://gz@db.example/news");
-        assert_eq!((p.mode, p.check), (SslMode::Prefer, Check::Nothing));
-        let p = policy("postgres://gz@db.example/news?sslmode=disable");
-        assert_eq!((p.mode, p.check), (SslMode::Disable, Check::Nothing));
-        let p = policy("postgres://gz@db.example/news?sslmode=require");
-        assert_eq!((p.mode, p.check), (SslMode::Require, Check::Nothing));
-        let p = policy("postgres://gz@db.example/news?sslmode=verify-ca");
-        assert_eq!((p.mode, p.check), (SslMode::Require, Check::Chain));
-        let p = policy("postgres://gz@db.example/news?sslmode=verify-full");
+        let (mode, p) = policy("postgres://gz@db.example/news");
+        assert_eq!((mode, p.check), (SslMode::Prefer, Check::Nothing));
+        let (mode, p) = policy("postgres://gz@db.example/news?sslmode=disable");
+        assert_eq!((mode, p.check), (SslMode::Disable, Check::Nothing));
+        let (mode, p) = policy("postgres://gz@db.example/news?sslmode=require");
+        assert_eq!((mode, p.check), (SslMode::Require, Check::Nothing));
+        let (mode, p) = policy("postgres://gz@db.example/news?sslmode=verify-ca");
+        assert_eq!((mode, p.check), (SslMode::Require, Check::Chain));
+        let (mode, p) = policy("postgres://gz@db.example/news?sslmode=verify-full");
         assert_eq!(
-            (p.mode, p.check, p.roots),
+            (mode, p.check, p.roots),
             (SslMode::Require, Check::Full, Roots::System)
         );
     }
@@ -427,16 +428,20 @@ mod tests {
         assert_eq!(config.get_ssl_mode(), SslMode::Require);
         assert_eq!(config.get_application_name(), Some("x"));
         assert_eq!(config.get_ports(), &[5433]);
-        let p = policy("postgres://gz@db/news?sslrootcert=/etc/ca.pem&sslmode=verify-full");
-        assert_eq!(p.check, Check::Full, "a root file never lowers verify-full");
-        let p = policy("postgres://gz@db/news?sslrootcert=system");
+        let (mode, p) = policy("postgres://gz@db/news?sslrootcert=/etc/ca.pem&sslmode=verify-full");
         assert_eq!(
-            (p.mode, p.check, p.roots),
+            (mode, p.check),
+            (SslMode::Require, Check::Full),
+            "a root file never lowers verify-full"
+        );
+        let (mode, p) = policy("postgres://gz@db/news?sslrootcert=system");
+        assert_eq!(
+            (mode, p.check, p.roots),
             (SslMode::Require, Check::Full, Roots::System)
         );
-        let p = policy("postgres://gz@db/news?sslrootcert=/etc/ca.pem");
+        let (mode, p) = policy("postgres://gz@db/news?sslrootcert=/etc/ca.pem");
         assert_eq!(
-            (p.mode, p.check),
+            (mode, p.check),
             (SslMode::Prefer, Check::Chain),
             "libpq: checked when TLS is used"
         );
@@ -481,18 +486,26 @@ mod tests {
         assert!(e.to_string().contains("sslmode=verify"), "{e}");
         let dir = tempfile::tempdir().unwrap();
         let missing = dir.path().join("ca.pem");
-        let e = MakeTls::new(&policy(&format!(
-            "postgres://gz@db/news?sslrootcert={}",
-            missing.display()
-        )))
+        let e = MakeTls::new(
+            &parse(&format!(
+                "postgres://gz@db/news?sslrootcert={}",
+                missing.display()
+            ))
+            .unwrap()
+            .1,
+        )
         .err()
         .unwrap();
         assert!(format!("{e:#}").contains("ca.pem"), "{e:#}");
         std::fs::write(&missing, "not a certificate\n").unwrap();
-        let e = MakeTls::new(&policy(&format!(
-            "postgres://gz@db/news?sslrootcert={}",
-            missing.display()
-        )))
+        let e = MakeTls::new(
+            &parse(&format!(
+                "postgres://gz@db/news?sslrootcert={}",
+                missing.display()
+            ))
+            .unwrap()
+            .1,
+        )
         .err()
         .unwrap();
         assert!(format!("{e:#}").contains("no certificate"), "{e:#}");
