@@ -88,17 +88,27 @@ struct Row {
     peak_kb: u64,
     /// gazette's rendered copies and the milliseconds they took (from its log).
     renders: Option<(usize, u64)>,
+    /// gazette's CPU milliseconds composing messages and committing the ledger (from its log).
+    parts: Option<(u64, u64)>,
 }
 
 impl Row {
     fn print(&self) {
         println!(
-            "| {} | {} | {:.2} | {:.0} | {:.3} | {:.1} | {} |",
+            "| {} | {} | {:.2} | {:.0} | {:.3} | {} | {:.1} | {} |",
             self.what,
             self.messages,
             self.seconds,
             self.messages as f64 / self.seconds,
             self.cpu_seconds / self.messages as f64 * 1000.0,
+            match self.parts {
+                Some((compose, ledger)) => format!(
+                    "{:.3} + {:.3}",
+                    compose as f64 / self.messages as f64,
+                    ledger as f64 / self.messages as f64
+                ),
+                None => "-".into(),
+            },
             self.peak_kb as f64 / 1024.0,
             match self.renders {
                 Some((n, ms)) => format!("{n} ({ms} ms)"),
@@ -456,6 +466,7 @@ fn measure_send(config: &Path, n: usize, what: &str) -> Row {
         cpu_seconds: field("User time (seconds):") + field("System time (seconds):"),
         peak_kb: field("Maximum resident set size (kbytes):") as u64,
         renders: logged("copies").map(|n| (n as usize, logged("render_ms").unwrap_or(0))),
+        parts: logged("compose_cpu_ms").zip(logged("ledger_cpu_ms")),
     }
 }
 
@@ -530,6 +541,7 @@ fn ledger_alone(config: &Path, n: usize, group: usize) -> Row {
         cpu_seconds,
         peak_kb: 0,
         renders: None,
+        parts: None,
     }
 }
 
@@ -588,6 +600,7 @@ fn floor(port: u16, template: &Path, n: usize, pipelined: bool) -> Row {
         cpu_seconds,
         peak_kb: 0,
         renders: None,
+        parts: None,
     }
 }
 
@@ -607,6 +620,7 @@ fn smtplib(port: u16, template: &Path, n: usize, procs: usize) -> Row {
         cpu_seconds: v["cpu_seconds"].as_f64().unwrap(),
         peak_kb: v["peak_rss_kb"].as_u64().unwrap(),
         renders: None,
+        parts: None,
     }
 }
 
@@ -696,8 +710,8 @@ fn main() {
         size / 1024,
         html.stdout.len() / 1024
     );
-    println!("| sender | messages | seconds | messages/s | CPU s per 1,000 | peak RSS MB | copies rendered |");
-    println!("| --- | ---: | ---: | ---: | ---: | ---: | ---: |");
+    println!("| sender | messages | seconds | messages/s | CPU s per 1,000 | of which composing + ledger | peak RSS MB | copies rendered |");
+    println!("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |");
     for r in &rows {
         r.print();
     }

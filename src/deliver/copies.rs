@@ -7,8 +7,18 @@ use std::sync::{Arc, Mutex};
 
 use anyhow::Result;
 
-use super::message::EncodedPart;
+use lettre::message::Mailbox;
+
+use super::message::{EncodedPart, Frame, Letterhead};
 use crate::render::{IssueView, PreparedEmail, Renderer};
+
+/// What the headers of every copy of an issue share.
+pub struct Masthead<'a> {
+    pub from: &'a Mailbox,
+    pub reply_to: Option<&'a Mailbox>,
+    /// `List-Id` value.
+    pub list_id: String,
+}
 
 /// One copy of an issue: its view (the sections kept) rendered once with placeholders.
 pub struct Copy {
@@ -16,19 +26,32 @@ pub struct Copy {
     pub prepared: PreparedEmail,
     /// `(html, text)` of each of `prepared`'s variants, quoted-printable encoded.
     pub encoded: [Option<(EncodedPart, EncodedPart)>; 2],
+    /// Its headers and MIME framing: `[text only, text and HTML]`.
+    pub frames: [Frame; 2],
 }
 
 impl Copy {
-    fn new(renderer: &Renderer, view: IssueView) -> Result<Copy> {
+    fn new(renderer: &Renderer, view: IssueView, masthead: &Masthead<'_>) -> Result<Copy> {
         let prepared = renderer.prepare_email(&view)?;
         let encoded = prepared.variants().each_ref().map(|v| {
             v.as_ref()
                 .map(|p| (EncodedPart::new(&p.html), EncodedPart::new(&p.text)))
         });
+        let frames = [false, true].map(|html| {
+            Frame::new(&Letterhead {
+                from: masthead.from,
+                reply_to: masthead.reply_to,
+                subject: &view.subject,
+                list_id: Some(&masthead.list_id),
+                one_click: true,
+                html,
+            })
+        });
         Ok(Copy {
             view,
             prepared,
             encoded,
+            frames,
         })
     }
 }
@@ -40,6 +63,7 @@ type Made = Result<Arc<Copy>, String>;
 pub struct Copies<'a> {
     renderer: &'a Renderer,
     issue: &'a IssueView,
+    pub masthead: Masthead<'a>,
     /// Each copy made so far, or why it could not be rendered.
     made: Mutex<HashMap<Option<Vec<String>>, Made>>,
     /// Time spent rendering them.
@@ -49,12 +73,17 @@ pub struct Copies<'a> {
 impl<'a> Copies<'a> {
     /// Renders the whole issue's copy at once, so that a template error stops the send before
     /// any row is claimed.
-    pub fn new(renderer: &'a Renderer, issue: &'a IssueView) -> Result<Copies<'a>> {
+    pub fn new(
+        renderer: &'a Renderer,
+        issue: &'a IssueView,
+        masthead: Masthead<'a>,
+    ) -> Result<Copies<'a>> {
         let started = std::time::Instant::now();
-        let full = Arc::new(Copy::new(renderer, issue.clone())?);
+        let full = Arc::new(Copy::new(renderer, issue.clone(), &masthead)?);
         Ok(Copies {
             renderer,
             issue,
+            masthead,
             made: Mutex::new(HashMap::from([(None, Ok(full))])),
             spent: Mutex::new(started.elapsed()),
         })
@@ -71,7 +100,7 @@ impl<'a> Copies<'a> {
                 Some(t) => crate::view::copy_view(self.issue, t),
                 None => self.issue.clone(),
             };
-            let copy = Copy::new(self.renderer, view)
+            let copy = Copy::new(self.renderer, view, &self.masthead)
                 .map(Arc::new)
                 .map_err(|e| format!("{e:#}"));
             *self.spent.lock().unwrap_or_else(|e| e.into_inner()) += started.elapsed();

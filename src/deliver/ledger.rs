@@ -42,6 +42,8 @@ pub struct Ledger {
     senders: std::sync::atomic::AtomicUsize,
     waiting: std::sync::Mutex<Waiting>,
     wake: Notify,
+    /// CPU time spent committing.
+    cpu: super::cpu::Meter,
 }
 
 #[derive(Default)]
@@ -57,6 +59,7 @@ impl Ledger {
             senders: senders.into(),
             waiting: Default::default(),
             wake: Notify::new(),
+            cpu: Default::default(),
         }
     }
 
@@ -118,8 +121,13 @@ impl Ledger {
             };
             commits += 1;
             jobs_done += jobs.len();
-            self.commit(jobs);
+            self.cpu.time(|| self.commit(jobs));
         }
+    }
+
+    /// The CPU time spent committing so far.
+    pub fn spent(&self) -> std::time::Duration {
+        self.cpu.spent()
     }
 
     /// A sender stopped: groups no longer wait for its steps.

@@ -9,6 +9,7 @@
 
 mod circuit;
 mod copies;
+mod cpu;
 pub mod dkim;
 mod ledger;
 pub mod message;
@@ -223,7 +224,9 @@ impl Sender<'_> {
             issue = issue_id,
             copies = composer.renders(),
             render_ms = composer.copies.spent().as_millis() as u64,
-            "copies rendered (one per distinct choice of topics)"
+            compose_cpu_ms = composer.cpu.compose.spent().as_millis() as u64,
+            ledger_cpu_ms = composer.cpu.ledger.spent().as_millis() as u64,
+            "copies rendered (one per distinct choice of topics); CPU spent composing messages and committing the ledger"
         );
         counts
     }
@@ -310,6 +313,7 @@ impl Sender<'_> {
             done
         };
         tokio::join!(senders, ledger.run()).0?;
+        composer.cpu.ledger.add(ledger.spent());
         let relays = lanes
             .into_iter()
             .map(|l| {
@@ -566,13 +570,17 @@ impl Sender<'_> {
     /// Renders the issue once for [`Composer::compose`] to fill in per recipient (and once more
     /// for each distinct choice of sections among the recipients, on first use).
     pub fn composer<'s>(&'s self, view: &'s IssueView) -> Result<Composer<'s>> {
-        let copies = copies::Copies::new(self.renderer, view)?;
         let nl = &self.config.newsletter;
-        let list_id = message::list_id(
-            &format!("{} {}", nl.name, view.digest.name),
-            &view.digest.name,
-            nl.from.email.domain(),
-        );
+        let masthead = copies::Masthead {
+            from: &nl.from,
+            reply_to: nl.reply_to.as_ref(),
+            list_id: message::list_id(
+                &format!("{} {}", nl.name, view.digest.name),
+                &view.digest.name,
+                nl.from.email.domain(),
+            ),
+        };
+        let copies = copies::Copies::new(self.renderer, view, masthead)?;
         // Unsubscribe requests by mail go where bounces are read, when there is such a place.
         let mailto = self
             .config
@@ -584,8 +592,8 @@ impl Sender<'_> {
         Ok(Composer {
             sender: self,
             copies,
-            list_id,
             mailto: format!("mailto:{mailto}?subject=unsubscribe"),
+            cpu: Default::default(),
         })
     }
 }
@@ -595,8 +603,15 @@ impl Sender<'_> {
 pub struct Composer<'s> {
     sender: &'s Sender<'s>,
     copies: copies::Copies<'s>,
-    list_id: String,
     mailto: String,
+    cpu: Cpu,
+}
+
+/// This thread's CPU time in composing messages and in committing the ledger.
+#[derive(Default)]
+struct Cpu {
+    compose: cpu::Meter,
+    ledger: cpu::Meter,
 }
 
 impl Composer<'_> {
@@ -606,12 +621,12 @@ impl Composer<'_> {
     /// takes milliseconds (BENCHMARKS.md), so it is made on tokio's blocking pool, off the
     /// thread that runs the connections.
     pub async fn compose(&self, d: &Delivery) -> Result<message::Outgoing> {
-        let built = self.build(d)?;
+        let built = self.cpu.compose.time(|| self.build(d))?;
         let now = (self.sender.clock)().timestamp();
         match self.sender.dkim.clone() {
-            None => Ok(message::seal(&built, None, now)),
+            None => Ok(built),
             Some(signer) => {
-                tokio::task::spawn_blocking(move || message::seal(&built, Some(&signer), now))
+                tokio::task::spawn_blocking(move || message::seal(built, Some(&signer), now))
                     .await
                     .map_err(|e| anyhow::anyhow!("DKIM signing: {e}"))
             }
@@ -624,7 +639,7 @@ impl Composer<'_> {
     }
 
     /// The unsigned message.
-    fn build(&self, d: &Delivery) -> Result<lettre::Message> {
+    fn build(&self, d: &Delivery) -> Result<message::Outgoing> {
         let s = self.sender;
         let nl = &s.config.newsletter;
         let variant = Variant::from_column(d.variant.as_deref());
@@ -632,31 +647,6 @@ impl Composer<'_> {
         let unsubscribe_url = s
             .tokens
             .unsubscribe_url(&nl.base_url, d.subscriber_id, &d.email);
-        let personal = Personal {
-            email: d.email.clone(),
-            name: d.name.clone(),
-            unsubscribe_url: unsubscribe_url.clone(),
-            manage_url: s
-                .tokens
-                .manage_url(&nl.base_url, d.subscriber_id)
-                .unwrap_or_default(),
-        };
-        let wants_html = variant.format == MailFormat::Html;
-        let prepared = copy.prepared.for_recipient(&personal).and_then(|f| {
-            let (html, text) = copy.encoded[f.variant()].as_ref()?;
-            let v = f.values();
-            Some((text.body(&v), wants_html.then(|| html.body(&v))))
-        });
-        let (text, html) = match prepared {
-            Some(bodies) => bodies,
-            None => {
-                let rendered = s.renderer.render_email(&copy.view, &personal)?;
-                (
-                    lettre::message::Body::new(rendered.text),
-                    wants_html.then(|| lettre::message::Body::new(rendered.html)),
-                )
-            }
-        };
         // A name that cannot go into a header (stored before names were checked) fails this
         // row with the reason; it never reaches lettre's header encoder.
         let name = match &d.name {
@@ -678,20 +668,55 @@ impl Composer<'_> {
             (Some(base), Some(token)) => Some((verp_address(base, token)?, token.as_str())),
             _ => None,
         };
-        message::build(message::Email {
-            from: &nl.from,
-            reply_to: nl.reply_to.as_ref(),
-            to,
-            subject: &copy.view.subject,
-            text,
-            html,
+        let recipient = message::Recipient {
+            to: &to,
             message_id: &d.message_id,
             date: (s.clock)().into(),
-            list_id: Some(&self.list_id),
             unsubscribe_url: Some(&unsubscribe_url),
             unsubscribe_mailto: Some(&self.mailto),
             verp,
-        })
+        };
+        let personal = Personal {
+            email: d.email.clone(),
+            name: d.name.clone(),
+            unsubscribe_url: unsubscribe_url.clone(),
+            manage_url: s
+                .tokens
+                .manage_url(&nl.base_url, d.subscriber_id)
+                .unwrap_or_default(),
+        };
+        let wants_html = variant.format == MailFormat::Html;
+        let frame = &copy.frames[usize::from(wants_html)];
+        let filled = copy.prepared.for_recipient(&personal).and_then(|f| {
+            let parts = copy.encoded[f.variant()].as_ref()?;
+            Some((f, parts))
+        });
+        match filled {
+            Some((f, (html, text))) => {
+                let v = f.values();
+                let len = text.encoded_len() + if wants_html { html.encoded_len() } else { 0 };
+                frame.message(
+                    &recipient,
+                    len,
+                    |out| text.write(&v, out),
+                    |out| html.write(&v, out),
+                )
+            }
+            None => {
+                let rendered = s.renderer.render_email(&copy.view, &personal)?;
+                let text = message::quoted_printable(&rendered.text);
+                let html = match wants_html {
+                    true => message::quoted_printable(&rendered.html),
+                    false => Vec::new(),
+                };
+                frame.message(
+                    &recipient,
+                    text.len() + html.len(),
+                    |out| out.extend_from_slice(&text),
+                    |out| out.extend_from_slice(&html),
+                )
+            }
+        }
     }
 }
 

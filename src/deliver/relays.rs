@@ -210,13 +210,22 @@ mod tests {
         let config = Config::parse(&text, std::path::Path::new("gazette.toml")).unwrap();
         let store = std::sync::Arc::new(Store::open_in_memory().unwrap());
         let mailer = Mailer::new(&config, store.clone(), 1).unwrap();
-        let message = lettre::Message::builder()
-            .from("w@example.org".parse().unwrap())
-            .to("r@example.net".parse().unwrap())
-            .subject("hi")
-            .body(String::from("hello"))
-            .unwrap();
-        let outgoing = super::super::message::seal(&message, None, 0);
+        let from: lettre::message::Mailbox = "w@example.org".parse().unwrap();
+        let outgoing = super::super::message::build(super::super::message::Email {
+            from: &from,
+            reply_to: None,
+            to: "r@example.net".parse().unwrap(),
+            subject: "hi",
+            text: "hello".into(),
+            html: None,
+            message_id: "<hi.1@example.org>",
+            date: std::time::SystemTime::UNIX_EPOCH,
+            list_id: None,
+            unsubscribe_url: None,
+            unsubscribe_mailto: None,
+            verp: None,
+        })
+        .unwrap();
         let now = chrono::Utc::now();
         for i in 0..3 {
             let reply = mailer.send(&outgoing, &format!("m{i}.eml"), now).await;

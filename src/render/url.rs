@@ -6,20 +6,20 @@ use url::Url;
 /// (`http://bank.example@evil.example/` reads as one address and goes to another).
 pub fn absolute_http(s: &str) -> Option<String> {
     let url = Url::parse(s.trim()).ok()?;
-    let ok = matches!(url.scheme(), "http" | "https")
-        && url.host_str().is_some_and(|h| !h.is_empty())
-        && url.username().is_empty()
-        && url.password().is_none();
-    ok.then(|| url.to_string())
+    is_web(&url).then(|| url.into())
 }
 
 /// Like [`absolute_http`], also accepting `mailto:` (unsubscribe addresses, intro links).
 pub fn absolute_link(s: &str) -> Option<String> {
     let url = Url::parse(s.trim()).ok()?;
-    if url.scheme() == "mailto" {
-        return Some(url.to_string());
-    }
-    absolute_http(s)
+    (url.scheme() == "mailto" || is_web(&url)).then(|| url.into())
+}
+
+fn is_web(url: &Url) -> bool {
+    matches!(url.scheme(), "http" | "https")
+        && url.host_str().is_some_and(|h| !h.is_empty())
+        && url.username().is_empty()
+        && url.password().is_none()
 }
 
 #[cfg(test)]

@@ -108,8 +108,8 @@ pub async fn send(g: &Gazette, r: &Review, kind: Kind) -> Result<Vec<String>> {
             reply_to: nl.reply_to.as_ref(),
             to: lettre::message::Mailbox::new(None, editor.parse()?),
             subject: &subject,
-            text: lettre::message::Body::new(format!("{banner_text}{text}")),
-            html: Some(lettre::message::Body::new(with_banner(&html, &banner_html))),
+            text: format!("{banner_text}{text}"),
+            html: Some(with_banner(&html, &banner_html)),
             message_id: &message_id,
             date: g.now().into(),
             list_id: None,
@@ -117,7 +117,7 @@ pub async fn send(g: &Gazette, r: &Review, kind: Kind) -> Result<Vec<String>> {
             unsubscribe_mailto: None,
             verp: None,
         })?;
-        let msg = message::seal(&msg, g.dkim()?.as_deref(), g.now().timestamp());
+        let msg = message::seal(msg, g.dkim()?.as_deref(), g.now().timestamp());
         let file = format!(
             "review-{}-{nonce:016x}-{}.eml",
             r.issue,

@@ -230,8 +230,8 @@ pub async fn send_confirmation(
         reply_to: nl.reply_to.as_ref(),
         to: lettre::message::Mailbox::new(None, email.parse()?),
         subject: &subject,
-        text: lettre::message::Body::new(text),
-        html: Some(lettre::message::Body::new(html)),
+        text,
+        html: Some(html),
         message_id: &message_id,
         date: now.into(),
         list_id: None,
@@ -239,7 +239,7 @@ pub async fn send_confirmation(
         unsubscribe_mailto: None,
         verp: None,
     })?;
-    let msg = message::seal(&msg, g.dkim()?.as_deref(), now.timestamp());
+    let msg = message::seal(msg, g.dkim()?.as_deref(), now.timestamp());
     let file = format!(
         "confirm-{id}-{nonce:016x}-{}.eml",
         crate::deliver::sanitize_file_name(email)

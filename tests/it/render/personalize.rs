@@ -132,11 +132,12 @@ fn encoded_pieces_decode_to_the_full_render() {
             let variant = &prepared.variants()[filled.variant()];
             let variant = variant.as_ref().unwrap();
             let values = filled.values();
-            let message = formatted(
-                "Test",
-                EncodedPart::new(&variant.text).body(&values),
-                Some(EncodedPart::new(&variant.html).body(&values)),
-            );
+            let part = |pieces| {
+                let mut out = Vec::new();
+                EncodedPart::new(pieces).write(&values, &mut out);
+                out
+            };
+            let message = formatted("Test", part(&variant.text), Some(part(&variant.html)));
             assert!(
                 message.split(|&b| b == b'\n').all(|l| l.len() <= 78),
                 "{label}: quoted-printable lines stay within 76 characters"
@@ -167,7 +168,8 @@ fn pieces_joined_by_soft_breaks_stay_within_76_characters() {
     // 76 plain characters, 74 and an escape (`=3D`), then the next piece.
     for first in ["a".repeat(76), format!("{}=", "b".repeat(74))] {
         let pieces = [Piece::Literal(first.clone()), Piece::Literal("z".into())];
-        let body = EncodedPart::new(&pieces).body(&values).into_vec();
+        let mut body = Vec::new();
+        EncodedPart::new(&pieces).write(&values, &mut body);
         let text = String::from_utf8(body).unwrap();
         for line in text.split("\r\n") {
             assert!(line.len() <= 76, "{} characters: {line:?}", line.len());
@@ -181,11 +183,11 @@ fn pieces_joined_by_soft_breaks_stay_within_76_characters() {
 /// header line break: such a subject is encoded whole, and reads back as the text it was.
 #[test]
 fn a_subject_holding_encoded_word_syntax_reads_back_as_written() {
-    use lettre::message::Body;
+    use gazette::deliver::message::quoted_printable;
     use mail_parser::MessageParser;
 
     let subject = "Policy Wire #1: M2 =?utf-8?q?a=0D=0ABcc:_x@example.com?= tail and a long tail of words to fold ünïcode";
-    let message = formatted(subject, Body::new("hello".to_string()), None);
+    let message = formatted(subject, quoted_printable("hello"), None);
     let head = String::from_utf8_lossy(&message);
     assert!(
         message.split(|&b| b == b'\n').all(|l| l.len() <= 78),
@@ -196,28 +198,36 @@ fn a_subject_holding_encoded_word_syntax_reads_back_as_written() {
     assert!(parsed.header("Bcc").is_none());
 }
 
-/// One message to reader@example.org with this subject and body, as it goes on the wire.
-fn formatted(
-    subject: &str,
-    text: lettre::message::Body,
-    html: Option<lettre::message::Body>,
-) -> Vec<u8> {
-    use gazette::deliver::message::{build, Email};
+/// One message to reader@example.org with this subject and these quoted-printable parts, as it
+/// goes on the wire.
+fn formatted(subject: &str, text: Vec<u8>, html: Option<Vec<u8>>) -> Vec<u8> {
+    use gazette::deliver::message::{Frame, Letterhead, Recipient};
     let from: lettre::message::Mailbox = "Policy Wire <digest@example.org>".parse().unwrap();
-    build(Email {
+    let frame = Frame::new(&Letterhead {
         from: &from,
         reply_to: None,
-        to: "reader@example.org".parse().unwrap(),
         subject,
-        text,
-        html,
+        list_id: None,
+        one_click: false,
+        html: html.is_some(),
+    });
+    let to = "reader@example.org".parse().unwrap();
+    let recipient = Recipient {
+        to: &to,
         message_id: "<t.1@example.org>",
         date: std::time::SystemTime::UNIX_EPOCH,
-        list_id: None,
         unsubscribe_url: None,
         unsubscribe_mailto: None,
         verp: None,
-    })
-    .unwrap()
-    .formatted()
+    };
+    let html = html.unwrap_or_default();
+    frame
+        .message(
+            &recipient,
+            0,
+            |out| out.extend_from_slice(&text),
+            |out| out.extend_from_slice(&html),
+        )
+        .unwrap()
+        .bytes
 }
