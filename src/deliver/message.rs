@@ -128,6 +128,9 @@ pub struct Frame {
     from: lettre::Address,
 }
 
+/// Bytes set aside for the recipient's fields when sizing a message.
+const FIELDS_ROOM: usize = 4096;
+
 const QP: &str = "Content-Transfer-Encoding: quoted-printable\r\n";
 const TEXT_PLAIN: &str = "text/plain; charset=utf-8";
 const TEXT_HTML: &str = "text/html; charset=utf-8";
@@ -230,7 +233,9 @@ impl Frame {
             + self.mime.len()
             + self.between.as_ref().map_or(0, String::len)
             + self.end.len();
-        let mut out = Vec::with_capacity(frame_len + parts_len + 256);
+        // Room for the recipient's fields too (their links appear a few times in each part):
+        // growing a 50 KB message copies it whole.
+        let mut out = Vec::with_capacity(frame_len + parts_len + FIELDS_ROOM);
         out.extend_from_slice(self.top.as_bytes());
         out.extend_from_slice(own.as_bytes());
         out.extend_from_slice(self.mime.as_bytes());
