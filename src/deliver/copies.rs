@@ -63,7 +63,7 @@ type Made = Result<Arc<Copy>, String>;
 pub struct Copies<'a> {
     renderer: &'a Renderer,
     issue: &'a IssueView,
-    pub masthead: Masthead<'a>,
+    masthead: Masthead<'a>,
     /// Each copy made so far, or why it could not be rendered.
     made: Mutex<HashMap<Option<Vec<String>>, Made>>,
     /// Time spent rendering them.
