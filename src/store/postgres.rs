@@ -294,16 +294,9 @@ fn pg_error(e: tokio_postgres::Error) -> anyhow::Error {
             }
             anyhow::anyhow!(m)
         }
-        // tokio-postgres' text leaves out the cause ("error performing TLS handshake").
-        None => {
-            let mut m = format!("postgres: {e}");
-            let mut cause = std::error::Error::source(&e);
-            while let Some(c) = cause {
-                m.push_str(&format!(": {c}"));
-                cause = c.source();
-            }
-            anyhow::anyhow!(m)
-        }
+        // tokio-postgres' text leaves out the cause ("error performing TLS handshake"):
+        // anyhow's alternate form writes the whole chain.
+        None => anyhow::anyhow!("postgres: {:#}", anyhow::Error::new(e)),
     }
 }
 
