@@ -93,6 +93,19 @@ struct Row {
 }
 
 impl Row {
+    /// A row measured in this process: no peak RSS, no rendering, no log to read.
+    fn in_process(what: String, messages: usize, seconds: f64, cpu_seconds: f64) -> Row {
+        Row {
+            what,
+            messages,
+            seconds,
+            cpu_seconds,
+            peak_kb: 0,
+            renders: None,
+            parts: None,
+        }
+    }
+
     fn print(&self) {
         println!(
             "| {} | {} | {:.2} | {:.0} | {:.3} | {} | {:.1} | {} |",
@@ -470,10 +483,6 @@ fn measure_send(config: &Path, n: usize, what: &str) -> Row {
     }
 }
 
-/// The floor under any sender: one blocking connection sending the same prepared bytes with the
-/// fewest syscalls (one write per command, the message and its "." in one write), no rendering,
-/// no ledger. `pipelined` sends MAIL, RCPT and DATA in one write (RFC 2920): two round trips per
-/// message instead of four. CPU is this process's user+system time during the loop.
 /// User + system CPU seconds of this process so far.
 fn own_cpu_seconds() -> f64 {
     // SAFETY: getrusage writes into the zeroed struct we own.
@@ -545,23 +554,20 @@ fn ledger_alone(config: &Path, n: usize, group: usize, gap: Duration) -> Row {
     }
     store.apply(&sent, chrono::Utc::now()).unwrap();
     let (seconds, cpu_seconds) = (t.elapsed().as_secs_f64(), own_cpu_seconds() - cpu);
-    Row {
-        what: format!(
-            "ledger alone: each message's durable claim and outcome (SQLite, synchronous=FULL), {group} messages per commit, no SMTP, {}",
-            match gap.as_millis() {
-                0 => "one commit after another".to_string(),
-                ms => format!("{ms} ms idle between commits"),
-            }
-        ),
-        messages: n,
-        seconds,
-        cpu_seconds,
-        peak_kb: 0,
-        renders: None,
-        parts: None,
-    }
+    let what = format!(
+        "ledger alone: each message's durable claim and outcome (SQLite, synchronous=FULL), {group} messages per commit, no SMTP, {}",
+        match gap.as_millis() {
+            0 => "one commit after another".to_string(),
+            ms => format!("{ms} ms idle between commits"),
+        }
+    );
+    Row::in_process(what, n, seconds, cpu_seconds)
 }
 
+/// The floor under any sender: one blocking connection sending the same prepared bytes with the
+/// fewest syscalls (one write per command, the message and its "." in one write), no rendering,
+/// no ledger. `pipelined` sends MAIL, RCPT and DATA in one write (RFC 2920): two round trips per
+/// message instead of four. CPU is this process's user+system time during the loop.
 fn floor(port: u16, template: &Path, n: usize, pipelined: bool) -> Row {
     use std::io::{Read, Write};
     let raw = std::fs::read(template).unwrap();
@@ -610,15 +616,8 @@ fn floor(port: u16, template: &Path, n: usize, pipelined: bool) -> Row {
     let (seconds, cpu_seconds) = (t.elapsed().as_secs_f64(), own_cpu_seconds() - cpu);
     conn.write_all(b"QUIT\r\n").unwrap();
     let how = if pipelined { "pipelined, 2" } else { "4" };
-    Row {
-        what: format!("floor: Rust, 1 connection, prepared bytes, {how} round trips, no ledger"),
-        messages: n,
-        seconds,
-        cpu_seconds,
-        peak_kb: 0,
-        renders: None,
-        parts: None,
-    }
+    let what = format!("floor: Rust, 1 connection, prepared bytes, {how} round trips, no ledger");
+    Row::in_process(what, n, seconds, cpu_seconds)
 }
 
 fn smtplib(port: u16, template: &Path, n: usize, procs: usize) -> Row {
