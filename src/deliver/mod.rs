@@ -668,22 +668,22 @@ impl Composer<'_> {
             (Some(base), Some(token)) => Some((verp_address(base, token)?, token.as_str())),
             _ => None,
         };
-        let recipient = message::Recipient {
-            to: &to,
-            message_id: &d.message_id,
-            date: (s.clock)().into(),
-            unsubscribe_url: Some(&unsubscribe_url),
-            unsubscribe_mailto: Some(&self.mailto),
-            verp,
-        };
         let personal = Personal {
             email: d.email.clone(),
             name: d.name.clone(),
-            unsubscribe_url: unsubscribe_url.clone(),
+            unsubscribe_url,
             manage_url: s
                 .tokens
                 .manage_url(&nl.base_url, d.subscriber_id)
                 .unwrap_or_default(),
+        };
+        let recipient = message::Recipient {
+            to: &to,
+            message_id: &d.message_id,
+            date: (s.clock)().into(),
+            unsubscribe_url: Some(&personal.unsubscribe_url),
+            unsubscribe_mailto: Some(&self.mailto),
+            verp,
         };
         let wants_html = variant.format == MailFormat::Html;
         let frame = &copy.frames[usize::from(wants_html)];
